@@ -6,7 +6,14 @@ from typing import Any
 
 from . import algorithms
 from .seeding import fresh_seed
-from .validation import check_name, check_seed, check_shape, check_location_scale, resolve_dtype
+from .validation import (
+    check_location_scale,
+    check_name,
+    check_seed,
+    check_shape,
+    check_size_fits,
+    resolve_dtype,
+)
 from .variable import Provenance, Variable, default_name
 
 
@@ -49,8 +56,9 @@ def random_normal_variable(
         True
     """
     shape = check_shape(shape)
-    mean, scale = check_location_scale(mean, scale)
     dtype = resolve_dtype(dtype)
+    check_size_fits(shape, dtype)
+    mean, scale = check_location_scale(mean, scale, dtype)
     name = default_name() if name is None else check_name(name)
     seed = fresh_seed() if seed is None else check_seed(seed)
     algorithm = algorithms.DEFAULT_ALGORITHM

@@ -1,0 +1,151 @@
+"""Named, versioned sampler algorithms: what a ledger row names and ``replay`` looks up.
+
+An algorithm is a pure function (seed, element index, mean, scale, dtype) -> value. Its
+name and version are recorded with every variable, and once released an algorithm's
+values never change: a change of values is a new version, registered beside the old one
+so that recorded variables replay bit for bit.
+
+Example:
+    >>> import numpy as np
+    >>> alg = get_algorithm("philox4x32-10/box-muller", 1)
+    >>> x = alg.generate((2, 3), np.dtype("float64"), seed=5, mean=0.0, scale=1.0)
+    >>> x.shape
+    (2, 3)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import ml_dtypes
+import numpy as np
+
+from . import kernels
+from .errors import ArgumentValueError, UnknownAlgorithmError
+
+#: Below this many elements one thread fills the variable: loading and starting the
+#: parallel kernel costs more than it saves (its values are the same either way).
+PARALLEL_MIN_ELEMENTS = 1 << 17
+
+_BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+
+
+@dataclass(frozen=True)
+class PhiloxBoxMuller:
+    """Philox4x32-10 bits, Box-Muller normals, block layout of :mod:`reprovar.kernels`.
+
+    Float32, float16 and bfloat16 values are computed in float32 arithmetic (half
+    precisions are the correctly rounded float32 value); float64 values in float64.
+    """
+
+    name: str = "philox4x32-10/box-muller"
+    version: int = 1
+
+    def block_size(self, dtype: np.dtype) -> int:
+        """Elements per block: the unit in which values are computed."""
+        return kernels.BLOCK_F64 if dtype == np.float64 else kernels.BLOCK_F32
+
+    def generate(self, shape: tuple[int, ...], dtype: np.dtype, *, seed: int, mean: float, scale: float) -> np.ndarray:
+        """A new C-ordered array of ``shape`` and ``dtype`` (arguments already validated).
+
+        Example:
+            >>> import numpy as np
+            >>> alg = get_algorithm("philox4x32-10/box-muller", 1)
+            >>> alg.generate((3,), np.dtype("float32"), seed=1, mean=0.0, scale=1.0).dtype
+            dtype('float32')
+        """
+        out = np.empty(shape, dtype)
+        self.fill(out.reshape(-1), 0, seed=seed, mean=mean, scale=scale)
+        return out
+
+    def fill(self, out: np.ndarray, start: int, *, seed: int, mean: float, scale: float) -> None:
+        """Write elements ``[start, start + out.size)`` of the flat (C-order) variable into ``out``.
+
+        Equal bit for bit to the same slice of the whole variable, for any ``start``; this
+        is how a variable can be made in pieces (on several workers, say).
+
+        Example:
+            >>> import numpy as np
+            >>> alg = get_algorithm("philox4x32-10/box-muller", 1)
+            >>> whole = alg.generate((10,), np.dtype("float32"), seed=3, mean=0.0, scale=1.0)
+            >>> piece = np.empty(4, np.float32)
+            >>> alg.fill(piece, 5, seed=3, mean=0.0, scale=1.0)
+            >>> bool((piece == whole[5:9]).all())
+            True
+        """
+        if out.ndim != 1 or not out.flags.c_contiguous or not out.flags.writeable:
+            raise ArgumentValueError("out must be a writeable, C-contiguous 1-D array")
+        if start < 0:
+            raise ArgumentValueError(f"start must be >= 0, got {start}")
+        dtype = out.dtype
+        target, m, s = self._kernel_view(out, mean, scale)
+        key0, key1 = np.uint64(seed & 0xFFFFFFFF), np.uint64(seed >> 32)
+        block = self.block_size(dtype)
+        end = start + out.size
+        first, last = start // block, -(-end // block)  # blocks touched: [first, last)
+        if (last - first) * block >= 2**64:
+            raise ArgumentValueError("start + size exceeds the 2**64-block stream")
+        pos = 0  # next element of `out` to write
+        for b in range(first, last):
+            lo, hi = max(start, b * block), min(end, (b + 1) * block)
+            if lo == b * block and hi == (b + 1) * block:
+                # From here, a run of whole blocks goes straight into `out`.
+                n_whole = (end - lo) // block
+                self._run(target[pos : pos + n_whole * block], b, n_whole, key0, key1, m, s, dtype)
+                pos += n_whole * block
+                break
+            # A partial block at either end: make it whole in scratch, copy the part.
+            scratch = np.empty(block, target.dtype)
+            self._run(scratch, b, 1, key0, key1, m, s, dtype)
+            target[pos : pos + hi - lo] = scratch[lo - b * block : hi - b * block]
+            pos += hi - lo
+        if pos < out.size:  # the tail after the whole blocks
+            b = (start + pos) // block
+            scratch = np.empty(block, target.dtype)
+            self._run(scratch, b, 1, key0, key1, m, s, dtype)
+            target[pos:] = scratch[: out.size - pos]
+
+    @staticmethod
+    def _kernel_view(out: np.ndarray, mean: float, scale: float):
+        # Half precisions are written as their bits; the kernels compute them in float32.
+        if out.dtype == np.float64:
+            return out, np.float64(mean), np.float64(scale)
+        if out.dtype == np.float32:
+            return out, np.float32(mean), np.float32(scale)
+        if out.dtype == np.float16 or out.dtype == _BFLOAT16:
+            return out.view(np.uint16), np.float32(mean), np.float32(scale)
+        raise ArgumentValueError(f"out.dtype={out.dtype} is not supported")
+
+    @staticmethod
+    def _run(target, first_block, n_blocks, key0, key1, mean, scale, dtype):
+        bfloat = dtype == _BFLOAT16
+        fill = kernels.fill_blocks_parallel if target.size >= PARALLEL_MIN_ELEMENTS else kernels.fill_blocks
+        fill(target, np.uint64(first_block), n_blocks, key0, key1, mean, scale, bfloat)
+
+
+_REGISTRY = {(a.name, a.version): a for a in (PhiloxBoxMuller(),)}
+
+#: The algorithm new variables are made with.
+DEFAULT_ALGORITHM = _REGISTRY[("philox4x32-10/box-muller", 1)]
+
+
+def get_algorithm(name: str, version: int):
+    """The registered algorithm ``name`` at ``version``.
+
+    Example:
+        >>> get_algorithm("philox4x32-10/box-muller", 1).version
+        1
+    """
+    try:
+        return _REGISTRY[(name, version)]
+    except KeyError:
+        known = ", ".join(f"{n} v{v}" for n, v in sorted(_REGISTRY))
+        raise UnknownAlgorithmError(
+            f"no sampler algorithm {name!r} version {version}; this reprovar knows: {known}"
+        ) from None
+
+
+def registered_algorithms() -> list[tuple[str, int]]:
+    """(name, version) of every algorithm this reprovar can replay."""
+    return sorted(_REGISTRY)

@@ -1,0 +1,130 @@
+"""Kernels that fill arrays with normal samples, block by block, serially or in parallel.
+
+The layout is part of the algorithm (``algorithms.py`` freezes it): elements are grouped
+in blocks of ``4 * LANES`` (float32 arithmetic) or ``2 * LANES`` (float64 arithmetic).
+Block ``b`` draws from the Philox stream with key = seed and counter
+``(lane, b mod 2**32, b div 2**32, kind)``; in a float32 block, lane j's four words give
+the normals at offsets ``j``, ``LANES + j``, ``2 LANES + j`` and ``3 LANES + j``. Values
+therefore depend only on (seed, element index, parameters): threads and tasks only choose
+which blocks to compute, never what is in them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange, types
+from numba.extending import overload
+
+from ._jit import JIT_POLICY, inline_kernel, kernel, parallel_kernel
+from .bits.philox import philox4x32_lanes
+from .transforms.box_muller import normal_pair_f32, normal_pair_f64
+from .transforms.narrowing import float32_to_bfloat16_bits, float32_to_float16_bits
+
+LANES = 256
+BLOCK_F32 = 4 * LANES  # elements per block computed in float32 (float32, float16, bfloat16)
+BLOCK_F64 = 2 * LANES  # elements per block computed in float64
+KIND_F32 = np.uint64(1)  # counter word 3: keeps float32 and float64 streams of a seed apart
+KIND_F64 = np.uint64(2)
+BLOCKS_PER_TASK = 16  # one parallel task: 64 KiB of float32 output, big enough to amortize scheduling
+
+_LOW32 = np.uint64(0xFFFFFFFF)
+_SHIFT32 = np.uint64(32)
+
+
+@inline_kernel
+def _lane_buffers():
+    return (
+        np.empty(LANES, np.uint32),
+        np.empty(LANES, np.uint32),
+        np.empty(LANES, np.uint32),
+        np.empty(LANES, np.uint32),
+    )
+
+
+@inline_kernel
+def _block_f32(block, k0, k1, mean, scale, x0, x1, x2, x3, dst):
+    philox4x32_lanes(block & _LOW32, block >> _SHIFT32, KIND_F32, k0, k1, x0, x1, x2, x3)
+    for j in range(LANES):
+        a, b = normal_pair_f32(x0[j], x1[j])
+        c, d = normal_pair_f32(x2[j], x3[j])
+        dst[j] = mean + scale * a
+        dst[LANES + j] = mean + scale * b
+        dst[2 * LANES + j] = mean + scale * c
+        dst[3 * LANES + j] = mean + scale * d
+
+
+@inline_kernel
+def _block_f64(block, k0, k1, mean, scale, x0, x1, x2, x3, dst):
+    philox4x32_lanes(block & _LOW32, block >> _SHIFT32, KIND_F64, k0, k1, x0, x1, x2, x3)
+    for j in range(LANES):
+        a, b = normal_pair_f64(x0[j], x1[j], x2[j], x3[j])
+        dst[j] = mean + scale * a
+        dst[LANES + j] = mean + scale * b
+
+
+def _fill_task(out, first_block, b0, b1, k0, k1, mean, scale, bfloat):
+    """Fill blocks ``[b0, b1)`` of ``out`` (whose block 0 is stream block ``first_block``).
+
+    Typed by ``out``: float64, float32, or uint16 holding float16 (``bfloat=False``) or
+    bfloat16 (``bfloat=True``) bits. Implemented per type by the overload below.
+    """
+    raise NotImplementedError("only callable from compiled code")
+
+
+@overload(_fill_task, jit_options=JIT_POLICY)
+def _fill_task_impl(out, first_block, b0, b1, k0, k1, mean, scale, bfloat):
+    if out.dtype == types.float64:
+
+        def fill_f64(out, first_block, b0, b1, k0, k1, mean, scale, bfloat):
+            x0, x1, x2, x3 = _lane_buffers()
+            for b in range(b0, b1):
+                dst = out[b * BLOCK_F64 : (b + 1) * BLOCK_F64]
+                _block_f64(first_block + np.uint64(b), k0, k1, mean, scale, x0, x1, x2, x3, dst)
+
+        return fill_f64
+    if out.dtype == types.float32:
+
+        def fill_f32(out, first_block, b0, b1, k0, k1, mean, scale, bfloat):
+            x0, x1, x2, x3 = _lane_buffers()
+            for b in range(b0, b1):
+                dst = out[b * BLOCK_F32 : (b + 1) * BLOCK_F32]
+                _block_f32(first_block + np.uint64(b), k0, k1, mean, scale, x0, x1, x2, x3, dst)
+
+        return fill_f32
+    if out.dtype == types.uint16:
+
+        def fill_half(out, first_block, b0, b1, k0, k1, mean, scale, bfloat):
+            x0, x1, x2, x3 = _lane_buffers()
+            tmp = np.empty(BLOCK_F32, np.float32)  # one block, in L1: never a full-size float32 copy
+            for b in range(b0, b1):
+                _block_f32(first_block + np.uint64(b), k0, k1, mean, scale, x0, x1, x2, x3, tmp)
+                dst = out[b * BLOCK_F32 : (b + 1) * BLOCK_F32]
+                if bfloat:
+                    for i in range(BLOCK_F32):
+                        dst[i] = float32_to_bfloat16_bits(tmp[i])
+                else:
+                    for i in range(BLOCK_F32):
+                        dst[i] = float32_to_float16_bits(tmp[i])
+
+        return fill_half
+    return None
+
+
+@kernel
+def fill_blocks(out, first_block, n_blocks, k0, k1, mean, scale, bfloat):
+    """Fill ``out`` (``n_blocks`` whole blocks) serially; see :func:`fill_blocks_parallel`."""
+    _fill_task(out, first_block, 0, n_blocks, k0, k1, mean, scale, bfloat)
+
+
+@parallel_kernel
+def fill_blocks_parallel(out, first_block, n_blocks, k0, k1, mean, scale, bfloat):
+    """Fill ``out`` (a whole number of blocks) with tasks of ``BLOCKS_PER_TASK`` blocks on all threads.
+
+    ``out`` is a contiguous 1-D float64, float32 or uint16 (half-precision bits) array of
+    ``n_blocks`` blocks; its block 0 is block ``first_block`` of the stream keyed by ``(k0, k1)``.
+    """
+    n_tasks = (n_blocks + BLOCKS_PER_TASK - 1) // BLOCKS_PER_TASK
+    for t in prange(n_tasks):
+        b0 = t * BLOCKS_PER_TASK
+        b1 = min(n_blocks, b0 + BLOCKS_PER_TASK)
+        _fill_task(out, first_block, b0, b1, k0, k1, mean, scale, bfloat)

@@ -1,0 +1,167 @@
+"""Argument checks: each error names the parameter and what it accepts, before anything is made."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+
+import ml_dtypes
+import numpy as np
+
+from .errors import ArgumentTypeError, ArgumentValueError
+
+#: The dtypes a variable can have, by name.
+SUPPORTED_DTYPES: dict[str, np.dtype] = {
+    "float32": np.dtype(np.float32),
+    "float64": np.dtype(np.float64),
+    "float16": np.dtype(np.float16),
+    "bfloat16": np.dtype(ml_dtypes.bfloat16),
+}
+DEFAULT_DTYPE = "float32"  # Keras' floatx()
+
+#: Largest variable accepted, in bytes: numpy's own limit on one array.
+MAX_NBYTES = np.iinfo(np.intp).max
+
+
+def _supported() -> str:
+    return ", ".join(repr(n) for n in SUPPORTED_DTYPES)
+
+
+def resolve_dtype(dtype) -> np.dtype:
+    """Turn ``dtype`` (None, a name or a numpy dtype) into one of :data:`SUPPORTED_DTYPES`.
+
+    Example:
+        >>> resolve_dtype(None), resolve_dtype("float64")
+        (dtype('float32'), dtype('float64'))
+    """
+    if dtype is None:
+        return SUPPORTED_DTYPES[DEFAULT_DTYPE]
+    if isinstance(dtype, str):
+        key = dtype
+    else:
+        try:
+            key = np.dtype(dtype).name
+        except TypeError:
+            raise ArgumentTypeError(
+                f"dtype must be a dtype name or numpy dtype, got {type(dtype).__name__}; "
+                f"supported: {_supported()}"
+            ) from None
+    if key not in SUPPORTED_DTYPES:
+        raise ArgumentValueError(f"dtype={dtype!r} is not supported; supported: {_supported()}")
+    return SUPPORTED_DTYPES[key]
+
+
+def check_shape(shape) -> tuple[int, ...]:
+    """A tuple of non-negative ints (a bare int means a 1-D shape), as numpy accepts them.
+
+    Example:
+        >>> check_shape((2, 3)), check_shape([4]), check_shape(5)
+        ((2, 3), (4,), (5,))
+    """
+    if isinstance(shape, (bool, np.bool_)):
+        raise ArgumentTypeError("shape must be a tuple of non-negative ints, got a bool")
+    if isinstance(shape, (numbers.Integral, np.integer)):
+        shape = (shape,)
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise ArgumentTypeError(
+            f"shape must be a tuple of non-negative ints, got {type(shape).__name__}"
+        )
+    dims = []
+    for i, d in enumerate(shape):
+        if isinstance(d, (bool, np.bool_)):
+            raise ArgumentTypeError(f"shape[{i}] must be a non-negative int, got a bool")
+        try:
+            d = operator.index(d)
+        except TypeError:
+            raise ArgumentTypeError(
+                f"shape[{i}] must be a non-negative int, got {type(d).__name__} {d!r}"
+            ) from None
+        if d < 0:
+            raise ArgumentValueError(f"shape[{i}] must be a non-negative int, got {d}")
+        dims.append(d)
+    if len(dims) > 64:  # numpy's NPY_MAXDIMS
+        raise ArgumentValueError(f"shape has {len(dims)} dimensions; at most 64 are supported")
+    return tuple(dims)
+
+
+def check_size_fits(shape: tuple[int, ...], dtype: np.dtype) -> int:
+    """The variable's size in bytes, refused before anything is allocated when it cannot exist.
+
+    Example:
+        >>> check_size_fits((2, 3), np.dtype("float32"))
+        24
+    """
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > MAX_NBYTES:
+        raise ArgumentValueError(
+            f"shape={shape} with dtype={dtype.name} needs {nbytes} bytes, more than the "
+            f"{MAX_NBYTES} bytes one array can hold"
+        )
+    return nbytes
+
+
+def _check_real(value, param: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise ArgumentTypeError(
+            f"{param} must be a real number (int or float), got {type(value).__name__}"
+        )
+    value = float(value)
+    if not math.isfinite(value):
+        raise ArgumentValueError(f"{param} must be a finite number, got {value}")
+    return value
+
+
+def check_location_scale(mean, scale, dtype: np.dtype) -> tuple[float, float]:
+    """Finite ``mean``, finite ``scale >= 0``, both representable in the compute dtype.
+
+    Float16 and bfloat16 are computed in float32 (then rounded), so their limit is float32's.
+
+    Example:
+        >>> check_location_scale(0, 2.5, np.dtype("float32"))
+        (0.0, 2.5)
+    """
+    mean = _check_real(mean, "mean")
+    scale = _check_real(scale, "scale")
+    if scale < 0:
+        raise ArgumentValueError(f"scale must be >= 0 (a standard deviation), got {scale}")
+    compute = np.float64 if dtype == np.float64 else np.float32
+    limit = float(np.finfo(compute).max)
+    for param, value in (("mean", mean), ("scale", scale)):
+        if abs(value) > limit:
+            raise ArgumentValueError(
+                f"{param}={value} overflows the {np.dtype(compute).name} arithmetic of "
+                f"dtype={dtype.name}; accepted: |{param}| <= {limit:.7g}"
+            )
+    return mean, scale
+
+
+def check_seed(seed) -> int:
+    """An int in [0, 2**64) (numpy integers too; bools are refused).
+
+    Example:
+        >>> check_seed(2**64 - 1)
+        18446744073709551615
+    """
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (numbers.Integral, np.integer)):
+        raise ArgumentTypeError(
+            f"seed must be an int in [0, 2**64) or None, got {type(seed).__name__}"
+        )
+    seed = int(seed)
+    if not 0 <= seed < 2**64:
+        raise ArgumentValueError(f"seed must be an int in [0, 2**64) or None, got {seed}")
+    return seed
+
+
+def check_name(name) -> str:
+    """A non-empty string.
+
+    Example:
+        >>> check_name("dense/kernel")
+        'dense/kernel'
+    """
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"name must be a str or None, got {type(name).__name__}")
+    if not name:
+        raise ArgumentValueError("name must be a non-empty str or None, got ''")
+    return name
