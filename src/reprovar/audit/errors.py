@@ -1,0 +1,29 @@
+"""Errors raised by the audit layer; all derive from :class:`reprovar.ReprovarError`.
+
+Unknown names and run ids are the ledger's own :class:`~reprovar.errors.UnknownVariableError`
+and :class:`~reprovar.errors.UnknownRunError`.
+"""
+
+from __future__ import annotations
+
+from ..errors import ReprovarError
+
+
+class AuditError(ReprovarError):
+    """Root of the audit layer's errors (queries, verification, export, read-only SQL)."""
+
+
+class BadFilterError(AuditError, ValueError):
+    """A query filter is malformed: a time that is not ISO 8601, a bad shape, a negative seed."""
+
+
+class ExportError(AuditError):
+    """An export could not be written: unknown format, existing file without ``force``, I/O error."""
+
+
+class SQLQueryError(AuditError):
+    """A read-only SQL statement failed: syntax, unknown table, more than one statement."""
+
+
+class ReadOnlyViolationError(SQLQueryError):
+    """A read-only SQL statement tried to change the ledger and the connection refused it."""

@@ -1,0 +1,208 @@
+"""Export the ledger, or a query's result, as JSON or CSV; files are written atomically.
+
+JSON keeps the structure: ``{"format": "reprovar-ledger-export", "format_version": 1,
+"ledger": ..., "exported": ..., "filter": ..., "variables": [...], "runs": [...]}`` with the
+runs the exported variables belong to. CSV is one row per variable with its run's fields as
+``run_*`` columns. Seeds are exact decimal integers in both; times are ISO 8601 in UTC.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, TextIO
+
+from ..ledger.records import RunRecord, VariableRecord
+from .errors import ExportError
+from .query import VariableFilter, iter_variables, runs
+
+if TYPE_CHECKING:
+    from ..ledger import Ledger
+
+FORMATS = ("json", "csv")
+FORMAT_NAME = "reprovar-ledger-export"
+FORMAT_VERSION = 1
+
+_VARIABLE_FIELDS = [f.name for f in dataclasses.fields(VariableRecord)]
+_RUN_FIELDS = [f.name for f in dataclasses.fields(RunRecord) if f.name != "id"]
+
+
+def check_format(fmt: str) -> str:
+    """``fmt`` lower-cased if it is a known export format, else :class:`ExportError`.
+
+    Example:
+        >>> check_format("CSV")
+        'csv'
+    """
+    if not isinstance(fmt, str) or fmt.lower() not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; known: {', '.join(FORMATS)}")
+    return fmt.lower()
+
+
+def export(
+    ledger: Ledger,
+    target: str | os.PathLike | TextIO,
+    *,
+    format: str = "json",
+    filter: VariableFilter | None = None,
+    force: bool = False,
+) -> int:
+    """Write the variables ``filter`` selects (default: all) to ``target``; return how many.
+
+    ``target`` is a path, written atomically (a temporary file in the same directory, then
+    renamed), refused if it exists unless ``force``; or an open text file.
+
+    Example:
+        >>> import reprovar, tempfile, os, json
+        >>> d = tempfile.mkdtemp()
+        >>> led = reprovar.Ledger(os.path.join(d, "e.db"))
+        >>> _ = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=1, ledger=led)
+        >>> export(led, os.path.join(d, "out.json"))
+        1
+        >>> json.load(open(os.path.join(d, "out.json")))["variables"][0]["name"]
+        'w'
+    """
+    fmt = check_format(format)
+    flt = filter or VariableFilter()
+    writer = _write_json if fmt == "json" else _write_csv
+    counted: list[int] = []
+
+    def write(f: TextIO) -> None:
+        counted.append(writer(ledger, flt, f))
+
+    if hasattr(target, "write"):
+        write(target)
+    else:
+        atomic_write(target, write, force=force)
+    return counted[0]
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[TextIO], None], *, force: bool = False) -> None:
+    """Call ``write`` on a temporary file next to ``path``, then move it into place.
+
+    Readers never see a half-written file and a failure leaves nothing behind. Without
+    ``force`` an existing file is refused, also one that appears while writing.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "a.txt")
+        >>> atomic_write(p, lambda f: f.write("hi"))
+        >>> atomic_write(p, lambda f: f.write("again"))
+        Traceback (most recent call last):
+        ...
+        reprovar.audit.errors.ExportError: ... already exists; use --force (force=True) to overwrite it
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ExportError(f"cannot write {path}: it is a directory")
+    if not force and path.exists():
+        raise ExportError(f"{path} already exists; use --force (force=True) to overwrite it")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ExportError(f"cannot write {path}: directory {parent} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise ExportError(f"cannot write {path}: {e.strerror or e}") from e
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the export gets normal permissions
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        if force:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # fails if the file appeared meanwhile, unlike rename
+            except FileExistsError:
+                raise ExportError(f"{path} already exists; use --force (force=True) to overwrite it") from None
+            except OSError:  # a file system without hard links
+                if path.exists():
+                    raise ExportError(f"{path} already exists; use --force (force=True) to overwrite it") from None
+                os.replace(tmp, path)
+            else:
+                os.unlink(tmp)
+    except OSError as e:
+        _remove(tmp)
+        raise ExportError(f"cannot write {path}: {e.strerror or e}") from e
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _remove(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+
+
+def _filter_dict(flt: VariableFilter) -> dict | None:
+    d = {k: v for k, v in dataclasses.asdict(flt).items() if v is not None}
+    for k in ("since", "until"):
+        if k in d:
+            d[k] = d[k].isoformat()
+    if "shape" in d:
+        d["shape"] = list(d["shape"])
+    return d or None
+
+
+def _write_json(ledger: Ledger, flt: VariableFilter, f: TextIO) -> int:
+    header = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "ledger": ledger.location,
+        "exported": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "filter": _filter_dict(flt),
+    }
+    # Streamed by hand so a large ledger never sits in memory as one document.
+    f.write("{\n")
+    for key, value in header.items():
+        f.write(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
+    f.write('  "variables": [')
+    run_ids: set[int] = set()
+    n = 0
+    for record in iter_variables(ledger, flt):
+        f.write(",\n    " if n else "\n    ")
+        f.write(json.dumps(record.to_dict(), ensure_ascii=False))
+        run_ids.add(record.run_id)
+        n += 1
+    f.write("\n  ],\n" if n else "],\n")
+    selected = [r for r in runs(ledger) if flt == VariableFilter() or r.id in run_ids]
+    f.write('  "runs": [')
+    for i, run in enumerate(selected):
+        f.write(",\n    " if i else "\n    ")
+        f.write(json.dumps(run.to_dict(), ensure_ascii=False))
+    f.write("\n  ]\n}\n" if selected else "]\n}\n")
+    return n
+
+
+def _write_csv(ledger: Ledger, flt: VariableFilter, f: TextIO) -> int:
+    by_id = {r.id: r.to_dict() for r in runs(ledger)}
+    writer = csv.writer(f, lineterminator="\n")
+    writer.writerow(_VARIABLE_FIELDS + [f"run_{name}" for name in _RUN_FIELDS])
+    n = 0
+    for record in iter_variables(ledger, flt):
+        d = record.to_dict()
+        run = by_id.get(record.run_id, {})
+        row = [_cell(d[k]) for k in _VARIABLE_FIELDS]
+        row += [_cell(run.get(k)) for k in _RUN_FIELDS]
+        writer.writerow(row)
+        n += 1
+    return n
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

@@ -1,0 +1,187 @@
+"""The audit API as methods of :class:`reprovar.Ledger` (a mixin, so the ledger's own module
+stays about opening, recording and reading single rows)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import TYPE_CHECKING, Iterator, TextIO
+
+if TYPE_CHECKING:
+    from ..ledger.records import RunRecord, VariableRecord
+    from .query import Records, VariableFilter
+    from .readonly import SQLResult
+    from .seeds import SeedAudit
+    from .verify import ProgressCallback, VerifySummary
+
+
+
+class AuditMethods:
+    """Queries, verification, export and read-only SQL on a ledger."""
+
+    def find(
+        self,
+        name: str | None = None,
+        *,
+        run: int | None = None,
+        seed: int | None = None,
+        dtype: str | None = None,
+        algorithm: str | None = None,
+        since: str | dt.date | dt.datetime | None = None,
+        until: str | dt.date | dt.datetime | None = None,
+        shape: str | int | tuple[int, ...] | None = None,
+        limit: int | None = None,
+    ) -> Records:
+        """Recorded variables (every version) that match all the given filters, oldest first.
+
+        Args:
+            name: an exact name, or a glob pattern with ``*`` and ``?`` (case-sensitive).
+            run: a run id (unknown ids raise :class:`~reprovar.errors.UnknownRunError`).
+            seed: a seed in [0, 2**64).
+            dtype: ``"float32"``, ``"float64"``, ``"float16"`` or ``"bfloat16"``.
+            algorithm: the sampler algorithm's name.
+            since, until: ISO 8601 strings, dates or datetimes; ``since`` inclusive,
+                ``until`` exclusive (a bare date includes that day); naive times are UTC.
+            shape: a tuple or text such as ``"2x3"``.
+            limit: at most this many records.
+
+        The result is a list with ``.to_dataframe()`` (needs pandas) and ``.to_dicts()``.
+
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "f.db"))
+            >>> for n in ("dense/w", "dense/b", "out/w"):
+            ...     _ = reprovar.random_normal_variable((2,), 0.0, 1.0, name=n, seed=1, ledger=led)
+            >>> [r.name for r in led.find("dense/*")]
+            ['dense/w', 'dense/b']
+        """
+        from .query import VariableFilter, find
+
+        flt = VariableFilter.create(name=name, run=run, seed=seed, dtype=dtype, algorithm=algorithm,
+                                    since=since, until=until, shape=shape)
+        return find(self, flt, limit=limit)
+
+    def query(self, flt: VariableFilter | None = None) -> Iterator[VariableRecord]:
+        """Stream the records a :class:`~reprovar.audit.VariableFilter` selects (bounded memory).
+
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "q.db"))
+            >>> list(led.query())
+            []
+        """
+        from .query import iter_variables
+
+        return iter_variables(self, flt)
+
+    def count(self, flt: VariableFilter | None = None) -> int:
+        """How many variables ``flt`` selects (all when None).
+
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "n.db")).count()
+            0
+        """
+        from .query import count
+
+        return count(self, flt)
+
+    def history(self, name: str) -> Records:
+        """Every version of ``name``, oldest first (see :func:`reprovar.audit.changes`).
+
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "h.db"))
+            >>> for s in (1, 2):
+            ...     _ = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=s, ledger=led)
+            >>> [(r.version, r.seed) for r in led.history("w")]
+            [(1, 1), (2, 2)]
+        """
+        from .query import history
+
+        return history(self, name)
+
+    def runs(self, *, since=None, until=None) -> list[RunRecord]:
+        """Every run (process that recorded variables), oldest first.
+
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "r.db"))
+            >>> _ = reprovar.random_normal_variable((2,), 0.0, 1.0, seed=1, ledger=led)
+            >>> [r.pid for r in led.runs()] == [os.getpid()]
+            True
+        """
+        from .query import runs
+
+        return runs(self, since=since, until=until)
+
+    def audit_seeds(self) -> SeedAudit:
+        """Seeds shared by different names, and variables whose seed the OS drew.
+
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "a.db"))
+            >>> led.audit_seeds().clean
+            True
+        """
+        from .seeds import audit_seeds
+
+        return audit_seeds(self)
+
+    def verify(
+        self,
+        names: list[str] | None = None,
+        *,
+        run: int | None = None,
+        progress: ProgressCallback | None = None,
+        keep_verified: bool = True,
+    ) -> VerifySummary:
+        """Make variables again and check their digests: every version of ``names``, the
+        variables of ``run``, or (neither given) the whole ledger.
+
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "v.db"))
+            >>> _ = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=1, ledger=led)
+            >>> led.verify().line()
+            '1 verified, 0 mismatched, 0 failed'
+        """
+        from .verify import verify_selection
+
+        return verify_selection(self, names, run=run, progress=progress, keep_verified=keep_verified)
+
+    def export(
+        self,
+        target: str | os.PathLike | TextIO,
+        *,
+        format: str = "json",
+        filter: VariableFilter | None = None,
+        force: bool = False,
+    ) -> int:
+        """Write the ledger (or what ``filter`` selects) as JSON or CSV; return the row count.
+
+        Example:
+            >>> import reprovar, tempfile, os, io
+            >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "x.db"))
+            >>> led.export(io.StringIO(), format="csv")
+            0
+        """
+        from .export import export
+
+        return export(self, target, format=format, filter=filter, force=force)
+
+    def sql(self, statement: str) -> SQLResult:
+        """Run one SQL statement on a read-only connection to this ledger.
+
+        Writes are refused by the database itself (see :mod:`reprovar.audit.readonly`) with
+        :class:`~reprovar.audit.ReadOnlyViolationError`.
+
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "s.db"))
+            >>> led.sql("SELECT COUNT(*) AS n FROM variables").rows
+            [(0,)]
+        """
+        from .readonly import read_only_query
+
+        return read_only_query(self.url, statement)

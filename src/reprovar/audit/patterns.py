@@ -1,0 +1,60 @@
+"""Glob-style name patterns (``*`` and ``?``) turned into portable SQL ``LIKE`` patterns.
+
+``LIKE`` differs between backends (SQLite and MariaDB's default collation ignore case, MariaDB
+ignores trailing spaces in ``=``), so a pattern is used twice: as ``LIKE`` to let the database
+narrow the rows with its index, then as an exact, case-sensitive match in Python.
+"""
+
+from __future__ import annotations
+
+import re
+
+LIKE_ESCAPE = "!"  # not a backslash: backslash needs different quoting on each backend
+
+
+def is_pattern(text: str) -> bool:
+    """Whether ``text`` contains a glob wildcard (``*`` or ``?``).
+
+    Example:
+        >>> is_pattern("layer*/kernel"), is_pattern("bias")
+        (True, False)
+    """
+    return "*" in text or "?" in text
+
+
+def glob_to_like(pattern: str) -> str:
+    """The ``LIKE`` pattern (escape character ``!``) matching what ``pattern`` matches.
+
+    Example:
+        >>> glob_to_like("dense_?/w*")
+        'dense!__/w%'
+        >>> glob_to_like("100%!")
+        '100!%!!'
+    """
+    out = []
+    for ch in pattern:
+        if ch == "*":
+            out.append("%")
+        elif ch == "?":
+            out.append("_")
+        elif ch in ("%", "_", LIKE_ESCAPE):
+            out.append(LIKE_ESCAPE + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def glob_matcher(pattern: str):
+    """A predicate: does a name match ``pattern`` exactly and case-sensitively?
+
+    Only ``*`` (any run of characters, including none and newlines) and ``?`` (one character)
+    are special; brackets and every other character match themselves.
+
+    Example:
+        >>> m = glob_matcher("w?_*")
+        >>> m("w1_kernel"), m("W1_kernel"), m("w_")
+        (True, False, False)
+    """
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    compiled = re.compile(regex, re.DOTALL)
+    return lambda name: compiled.fullmatch(name) is not None

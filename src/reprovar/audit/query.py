@@ -1,0 +1,354 @@
+"""Finding recorded variables: filters, their SQL, and the records that come back.
+
+Every filter becomes a SQL condition the indexes can serve (name, seed, created, run); name
+patterns are then rechecked exactly in Python, because ``LIKE`` and ``=`` on names differ
+between backends in case and trailing spaces (see :mod:`.patterns`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterator
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..errors import ArgumentTypeError, ArgumentValueError, UnknownRunError
+from ..ledger.models import runs_table, variables_table
+from ..ledger.records import RunRecord, VariableRecord
+from .errors import BadFilterError
+from .patterns import LIKE_ESCAPE, glob_matcher, glob_to_like, is_pattern
+from .times import parse_time
+
+if TYPE_CHECKING:
+    from ..ledger import Ledger
+
+_V = variables_table.c
+_R = runs_table.c
+_UINT64_MAX = (1 << 64) - 1
+#: Backends whose name column sorts by code point (SQLite BINARY, MariaDB utf8mb4_bin).
+_CODE_POINT_ORDER = {"sqlite", "mysql", "mariadb"}
+#: Rows fetched per round trip when streaming (verification, export).
+BATCH = 1000
+
+
+class Records(list):
+    """A list of :class:`~reprovar.ledger.VariableRecord` that can become a pandas DataFrame.
+
+    Example:
+        >>> Records().to_dicts()
+        []
+    """
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """JSON-ready dicts, one per record."""
+        return [r.to_dict() for r in self]
+
+    def to_dataframe(self):
+        """A pandas DataFrame, one row per record (needs pandas: ``pip install pandas``)."""
+        from .frames import records_to_dataframe
+
+        return records_to_dataframe(self)
+
+
+@dataclass(frozen=True)
+class VariableFilter:
+    """Which variables a query selects; every field left as None selects everything.
+
+    ``name`` is an exact name, or a glob pattern when it contains ``*`` (any characters) or
+    ``?`` (one character); matching is case-sensitive on every backend. ``since`` is
+    inclusive and ``until`` exclusive; build one with :meth:`create` to accept ISO 8601
+    strings (naive times are UTC; ``until`` as a bare date includes that whole day).
+
+    Example:
+        >>> f = VariableFilter.create(name="dense_*", since="2026-11-29", shape="2x3")
+        >>> f.shape, f.since.isoformat()
+        ((2, 3), '2026-11-29T00:00:00+00:00')
+    """
+
+    name: str | None = None
+    run: int | None = None
+    seed: int | None = None
+    dtype: str | None = None
+    algorithm: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    shape: tuple[int, ...] | None = None
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        name: str | None = None,
+        run: int | None = None,
+        seed: int | None = None,
+        dtype: str | None = None,
+        algorithm: str | None = None,
+        since: str | dt.date | dt.datetime | None = None,
+        until: str | dt.date | dt.datetime | None = None,
+        shape: str | int | tuple[int, ...] | list[int] | None = None,
+    ) -> VariableFilter:
+        """Validate and normalize filter values; raises :class:`BadFilterError` on bad input."""
+        if name is not None and not isinstance(name, str):
+            raise BadFilterError(f"name must be a str, got {type(name).__name__}")
+        if run is not None:
+            run = _check_int(run, "run", 0, None)
+        if seed is not None:
+            seed = _check_int(seed, "seed", 0, _UINT64_MAX)
+        if dtype is not None:
+            dtype = _check_dtype(dtype)
+        if algorithm is not None and not isinstance(algorithm, str):
+            raise BadFilterError(f"algorithm must be a str, got {type(algorithm).__name__}")
+        since_t = None if since is None else parse_time(since)
+        until_t = None if until is None else parse_time(until, end_of_day=True)
+        return cls(name, run, seed, dtype, algorithm, since_t, until_t,
+                   None if shape is None else parse_shape(shape))
+
+    def conditions(self, dialect: str | None = None) -> list[ColumnElement[bool]]:
+        """The SQL conditions on the ``variables`` table (names still need :meth:`accepts`).
+
+        ``dialect`` (``ledger.engine.dialect.name``) enables a range on the name index for
+        patterns with a literal prefix, where names sort by code point (SQLite, MariaDB's
+        binary collation); PostgreSQL's collation may be linguistic, so it gets ``LIKE`` only.
+        """
+        out: list[ColumnElement[bool]] = []
+        if self.name is not None:
+            if is_pattern(self.name):
+                out.append(_V.name.like(glob_to_like(self.name), escape=LIKE_ESCAPE))
+                prefix = _literal_prefix(self.name)
+                if prefix and dialect in _CODE_POINT_ORDER:  # SQLite's LIKE cannot use the index
+                    out.append(_V.name >= prefix)
+                    upper = _prefix_upper_bound(prefix)
+                    if upper is not None:
+                        out.append(_V.name < upper)
+            else:
+                out.append(_V.name == self.name)
+        if self.run is not None:
+            out.append(_V.run_id == self.run)
+        if self.seed is not None:
+            out.append(_V.seed == self.seed)
+        if self.dtype is not None:
+            out.append(_V.dtype == self.dtype)
+        if self.algorithm is not None:
+            out.append(_V.algorithm == self.algorithm)
+        if self.since is not None:
+            out.append(_V.created >= self.since)
+        if self.until is not None:
+            out.append(_V.created < self.until)
+        if self.shape is not None:
+            out.append(_V.shape == json.dumps(list(self.shape)))  # as the ledger writes it
+        return out
+
+    def accepts(self, record: VariableRecord) -> bool:
+        """The exact, case-sensitive name check that the SQL conditions only approximate."""
+        if self.name is None:
+            return True
+        if is_pattern(self.name):
+            return glob_matcher(self.name)(record.name)
+        return record.name == self.name
+
+
+def parse_shape(shape: str | int | tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    """A shape from a tuple, an int, or text such as ``"2x3"``, ``"2,3"``, ``"(2, 3)"``, ``"()"``.
+
+    Example:
+        >>> parse_shape("2x3"), parse_shape("[4]"), parse_shape("()"), parse_shape(5)
+        ((2, 3), (4,), (), (5,))
+    """
+    if isinstance(shape, str):
+        text = shape.strip().strip("()[]").strip()
+        parts = [p for p in re.split(r"[x,\s]+", text) if p] if text else []
+        try:
+            dims = [int(p) for p in parts]
+        except ValueError:
+            raise BadFilterError(f"malformed shape {shape!r}: expected e.g. 2x3, 2,3 or (2, 3)") from None
+        shape = tuple(dims)
+    from ..validation import check_shape
+
+    try:
+        return check_shape(shape)
+    except (ArgumentTypeError, ArgumentValueError) as e:
+        raise BadFilterError(str(e)) from None
+
+
+def select_variables(flt: VariableFilter, dialect: str | None = None):
+    """The SELECT for ``flt``, in creation order (row id)."""
+    return select(variables_table).where(and_(True, *flt.conditions(dialect))).order_by(_V.id)
+
+
+def find(ledger: Ledger, flt: VariableFilter | None = None, *, limit: int | None = None) -> Records:
+    """The records ``flt`` selects, oldest first; see :meth:`reprovar.Ledger.find`."""
+    flt = flt or VariableFilter()
+    if limit is not None:
+        limit = _check_int(limit, "limit", 0, None)
+    out = Records()
+    if limit == 0:
+        return out
+    for record in iter_variables(ledger, flt):
+        out.append(record)
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+def iter_variables(ledger: Ledger, flt: VariableFilter | None = None, *, batch: int = BATCH) -> Iterator[VariableRecord]:
+    """Stream the selected records in id order, ``batch`` rows per query (bounded memory)."""
+    flt = flt or VariableFilter()
+    if flt.run is not None:
+        ledger.run(flt.run)  # raises UnknownRunError with the ledger's message
+    base = select_variables(flt, ledger.engine.dialect.name)
+    last = None
+    while True:
+        stmt = base if last is None else base.where(_V.id > last)
+        with ledger.connect() as connection:
+            rows = connection.execute(stmt.limit(batch)).all()
+        for row in rows:
+            record = VariableRecord.from_row(row)
+            if flt.accepts(record):
+                yield record
+        if len(rows) < batch:
+            return
+        last = rows[-1].id
+
+
+def count(ledger: Ledger, flt: VariableFilter | None = None) -> int:
+    """How many records ``flt`` selects (exact, with the Python name check).
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "n.db"))
+        >>> count(led)
+        0
+    """
+    flt = flt or VariableFilter()
+    if flt.run is not None:
+        ledger.run(flt.run)
+    where = and_(True, *flt.conditions(ledger.engine.dialect.name))
+    if flt.name is None:
+        stmt = select(func.count()).select_from(variables_table).where(where)
+        with ledger.connect() as connection:
+            return connection.execute(stmt).scalar_one()
+    # Names are rechecked in Python (grouping by name would merge "a" and "a " on MariaDB).
+    with ledger.connect() as connection:
+        names = connection.execute(select(_V.name).where(where)).scalars()
+        return sum(1 for name in names if flt.accepts(_NameOnly(name)))
+
+
+class _NameOnly:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+def history(ledger: Ledger, name: str) -> Records:
+    """Every version of ``name``, oldest first; raises ``UnknownVariableError`` with suggestions."""
+    if not isinstance(name, str):
+        raise BadFilterError(f"name must be a str, got {type(name).__name__}")
+    stmt = select(variables_table).where(_V.name == name).order_by(_V.version)
+    with ledger.connect() as connection:
+        rows = connection.execute(stmt).all()
+    records = Records(r for r in map(VariableRecord.from_row, rows) if r.name == name)
+    if not records:
+        ledger.get(name)  # raises the ledger's "no variable named ...; did you mean ..." error
+    return records
+
+
+#: Fields compared between consecutive versions by :func:`changes`.
+COMPARED_FIELDS = ("seed", "shape", "dtype", "distribution", "mean", "scale", "algorithm",
+                   "algorithm_version", "digest", "run_id")
+
+
+def changes(older: VariableRecord, newer: VariableRecord) -> dict[str, tuple[Any, Any]]:
+    """What differs between two records: ``{field: (old, new)}`` over :data:`COMPARED_FIELDS`.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "h.db"))
+        >>> for seed in (1, 2):
+        ...     _ = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=seed, ledger=led)
+        >>> a, b = led.history("w")
+        >>> changes(a, b)["seed"]
+        (1, 2)
+    """
+    out = {}
+    for field in COMPARED_FIELDS:
+        old, new = getattr(older, field), getattr(newer, field)
+        if old != new:
+            out[field] = (old, new)
+    return out
+
+
+def runs(ledger: Ledger, *, since=None, until=None) -> list[RunRecord]:
+    """All runs, oldest first, optionally only those started in [since, until)."""
+    stmt = select(runs_table).order_by(_R.id)
+    if since is not None:
+        stmt = stmt.where(_R.started >= parse_time(since))
+    if until is not None:
+        stmt = stmt.where(_R.started < parse_time(until, end_of_day=True))
+    with ledger.connect() as connection:
+        return [RunRecord.from_row(row) for row in connection.execute(stmt)]
+
+
+def variable_counts(ledger: Ledger) -> dict[int, int]:
+    """How many variables each run created: ``{run_id: count}`` (runs with none are absent)."""
+    stmt = select(_V.run_id, func.count()).group_by(_V.run_id)
+    with ledger.connect() as connection:
+        return {run_id: n for run_id, n in connection.execute(stmt)}
+
+
+def get_run(ledger: Ledger, run_id: int) -> RunRecord:
+    """The run ``run_id``; raises :class:`~reprovar.errors.UnknownRunError`."""
+    try:
+        run_id = _check_int(run_id, "run id", 0, None)
+    except BadFilterError as e:
+        raise UnknownRunError(f"{e}; run ids are the numbers `reprovar runs` lists") from None
+    return ledger.run(run_id)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def _check_int(value: Any, what: str, low: int, high: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadFilterError(f"{what} must be an int, got {type(value).__name__} {value!r}")
+    if value < low or (high is not None and value > high):
+        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
+        raise BadFilterError(f"{what} must be {bound}, got {value}")
+    return value
+
+
+def _check_dtype(dtype: Any) -> str:
+    from ..validation import SUPPORTED_DTYPES
+
+    if not isinstance(dtype, str):
+        try:
+            import numpy as np
+
+            dtype = np.dtype(dtype).name
+        except TypeError:
+            raise BadFilterError(f"dtype must be a dtype name, got {type(dtype).__name__}") from None
+    if dtype not in SUPPORTED_DTYPES:
+        raise BadFilterError(f"unknown dtype {dtype!r}; known: {', '.join(SUPPORTED_DTYPES)}")
+    return dtype
+
+
+def _literal_prefix(pattern: str) -> str:
+    for i, ch in enumerate(pattern):
+        if ch in "*?":
+            return pattern[:i]
+    return pattern
+
+
+def _prefix_upper_bound(prefix: str) -> str | None:
+    """The least string above every string starting with ``prefix`` (code-point order)."""
+    chars = list(prefix)
+    while chars:
+        code = ord(chars.pop()) + 1
+        if 0xD800 <= code <= 0xDFFF:  # surrogates cannot be stored; skip past them
+            code = 0xE000
+        if code <= 0x10FFFF:
+            return "".join(chars) + chr(code)
+    return None
