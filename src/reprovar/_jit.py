@@ -7,12 +7,67 @@ bits depend on the CPU). The generic CPU-target test in ``tests/sampler`` checks
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 from numba import njit, types
+from numba.core import caching
 from numba.extending import intrinsic
 
 __all__ = [
     "JIT_POLICY",
    "kernel", "inline_kernel", "parallel_kernel", "f32_bits", "f32_from_bits", "f64_bits", "f64_from_bits"]
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+#: Every source that compiled code is made from; kernels must not import from elsewhere.
+_KERNEL_SOURCES = ("_jit.py", "kernels.py", "bits", "transforms")
+
+
+def _kernel_source_stamp() -> bytes:
+    digest = hashlib.sha256()
+    for entry in _KERNEL_SOURCES:
+        root = _PACKAGE_DIR / entry
+        for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
+            digest.update(path.relative_to(_PACKAGE_DIR).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.digest()
+
+
+class _PackageStampMixin:
+    # Numba keys a cached kernel to its own file only; ours inline code from other modules
+    # (bits/, transforms/), so an edit there would leave stale machine code in use. Key
+    # every reprovar kernel to all kernel sources instead.
+    _stamp: bytes | None = None
+
+    def get_source_stamp(self):
+        if _PackageStampMixin._stamp is None:
+            _PackageStampMixin._stamp = _kernel_source_stamp()
+        return _PackageStampMixin._stamp
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if not Path(py_file).resolve().is_relative_to(_PACKAGE_DIR):
+            return None
+        return super().from_function(py_func, py_file)
+
+
+def _install_package_stamped_locators() -> None:
+    # Numba internals (CacheImpl was _CacheImpl before 0.61); without them we fall back to
+    # Numba's per-file keying, which is only a hazard for someone editing the kernels.
+    impl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl", None)
+    locators = getattr(impl, "_locator_classes", None)
+    if locators is None:
+        return
+    if any(issubclass(c, _PackageStampMixin) for c in locators):
+        return
+    stamped = [
+        type(f"PackageStamped{base.__name__}", (_PackageStampMixin, base), {})
+        for base in (caching.UserProvidedCacheLocator, caching.InTreeCacheLocator, caching.UserWideCacheLocator)
+    ]
+    locators[:0] = stamped
+
+
+_install_package_stamped_locators()
 
 JIT_POLICY = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import ml_dtypes
 import numpy as np
 
 from . import kernels
@@ -27,8 +26,6 @@ from .errors import ArgumentValueError, UnknownAlgorithmError
 #: Below this many elements one thread fills the variable: loading and starting the
 #: parallel kernel costs more than it saves (its values are the same either way).
 PARALLEL_MIN_ELEMENTS = 1 << 17
-
-_BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 
 
 @dataclass(frozen=True)
@@ -113,13 +110,13 @@ class PhiloxBoxMuller:
             return out, np.float64(mean), np.float64(scale)
         if out.dtype == np.float32:
             return out, np.float32(mean), np.float32(scale)
-        if out.dtype == np.float16 or out.dtype == _BFLOAT16:
+        if out.dtype.name in ("float16", "bfloat16"):
             return out.view(np.uint16), np.float32(mean), np.float32(scale)
         raise ArgumentValueError(f"out.dtype={out.dtype} is not supported")
 
     @staticmethod
     def _run(target, first_block, n_blocks, key0, key1, mean, scale, dtype):
-        bfloat = dtype == _BFLOAT16
+        bfloat = dtype.name == "bfloat16"
         fill = kernels.fill_blocks_parallel if target.size >= PARALLEL_MIN_ELEMENTS else kernels.fill_blocks
         fill(target, np.uint64(first_block), n_blocks, key0, key1, mean, scale, bfloat)
 
