@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import kernels
-from .errors import ArgumentValueError, UnknownAlgorithmError
+from .errors import ArgumentValueError, OutOfMemoryError, UnknownAlgorithmError
 
 #: Below this many elements one thread fills the variable: loading and starting the
 #: parallel kernel costs more than it saves (its values are the same either way).
@@ -52,7 +52,13 @@ class PhiloxBoxMuller:
             >>> alg.generate((3,), np.dtype("float32"), seed=1, mean=0.0, scale=1.0).dtype
             dtype('float32')
         """
-        out = np.empty(shape, dtype)
+        try:
+            out = np.empty(shape, dtype)
+        except MemoryError:
+            nbytes = math.prod(shape) * dtype.itemsize
+            raise OutOfMemoryError(
+                f"could not allocate {nbytes} bytes for shape={shape} dtype={dtype.name}"
+            ) from None
         self.fill(out.reshape(-1), 0, seed=seed, mean=mean, scale=scale)
         return out
 

@@ -21,3 +21,50 @@ class ArgumentValueError(ReprovarError, ValueError):
 
 class UnknownAlgorithmError(ReprovarError, LookupError):
     """No sampler algorithm is registered under the requested name and version."""
+
+
+class OutOfMemoryError(ReprovarError, MemoryError):
+    """The variable's array could not be allocated; the message gives its size in bytes."""
+
+
+# --- ledger -------------------------------------------------------------------------------
+
+
+class LedgerError(ReprovarError):
+    """A ledger could not be opened, read or written; the message says which and why."""
+
+
+class LedgerOpenError(LedgerError):
+    """The ledger location is unusable: missing or read-only directory, server unreachable, ..."""
+
+
+class NotALedgerError(LedgerError):
+    """The location holds something that is not a reprovar ledger (e.g. not a SQLite file)."""
+
+
+class MissingDriverError(LedgerError, ImportError):
+    """The ledger URL needs a database driver that is not installed; the message names the extra."""
+
+
+class LedgerTooNewError(LedgerError):
+    """The ledger's schema was written by a newer reprovar than the one installed."""
+
+
+class RecordingError(LedgerError):
+    """A variable was made but could not be recorded in the ledger."""
+
+
+class UnknownVariableError(LedgerError, LookupError):
+    """No recorded variable has the requested name, version or id; the message suggests close names."""
+
+
+class UnknownRunError(LedgerError, LookupError):
+    """No run has the requested id."""
+
+
+class DigestMismatchError(LedgerError):
+    """A replayed variable's bytes do not match the digest recorded when it was first made."""
+
+
+class RecordingWarning(UserWarning):
+    """A variable was kept without being recorded, because the caller chose ``on_record_error="warn"``."""

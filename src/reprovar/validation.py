@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import os
 
 import numpy as np
 
@@ -24,6 +25,14 @@ def _dtype_named(name: str) -> np.dtype:
 
 #: Largest variable accepted, in bytes: numpy's own limit on one array.
 MAX_NBYTES = np.iinfo(np.intp).max
+
+
+def physical_memory_bytes() -> int | None:
+    """Total RAM of this machine, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def _supported() -> str:
@@ -88,7 +97,8 @@ def check_shape(shape) -> tuple[int, ...]:
 
 
 def check_size_fits(shape: tuple[int, ...], dtype: np.dtype) -> int:
-    """The variable's size in bytes, refused before anything is allocated when it cannot exist.
+    """The variable's size in bytes, refused before anything is allocated when it cannot exist:
+    larger than one numpy array can be, or than this machine's RAM.
 
     Example:
         >>> check_size_fits((2, 3), np.dtype("float32"))
@@ -99,6 +109,12 @@ def check_size_fits(shape: tuple[int, ...], dtype: np.dtype) -> int:
         raise ArgumentValueError(
             f"shape={shape} with dtype={dtype.name} needs {nbytes} bytes, more than the "
             f"{MAX_NBYTES} bytes one array can hold"
+        )
+    ram = physical_memory_bytes()
+    if ram is not None and nbytes > ram:
+        raise ArgumentValueError(
+            f"shape={shape} with dtype={dtype.name} needs {nbytes} bytes, more than this "
+            f"machine's {ram} bytes of memory"
         )
     return nbytes
 

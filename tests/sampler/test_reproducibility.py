@@ -1,0 +1,202 @@
+"""Reproducibility is the product: the same bits for any thread count, chunking, CPU target and run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import ml_dtypes
+import numba
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reprovar import kernels
+from reprovar.algorithms import DEFAULT_ALGORITHM, PARALLEL_MIN_ELEMENTS, get_algorithm
+from reprovar.bits import philox4x32
+from reprovar.transforms.box_muller import normal_pair_f32, normal_pair_f64
+
+DTYPES = [np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)]
+BIG = PARALLEL_MIN_ELEMENTS * 4 + 1234  # takes the parallel path, with partial blocks
+
+
+def make(n, dtype, seed=2026, mean=0.5, scale=2.0, start=0):
+    out = np.empty(n, dtype)
+    DEFAULT_ALGORITHM.fill(out, start, seed=seed, mean=mean, scale=scale)
+    return out
+
+
+# --- the specification, evaluated one element at a time --------------------------------------
+
+pair_f32 = numba.njit(lambda x, y: normal_pair_f32(x, y))
+pair_f64 = numba.njit(lambda a, b, c, d: normal_pair_f64(a, b, c, d))
+
+
+def spec_element(seed: int, index: int, dtype: np.dtype, mean: float, scale: float):
+    """Element ``index`` computed from the documented layout, with the scalar Philox."""
+    key = np.array([seed & 0xFFFFFFFF, seed >> 32], np.uint32)
+    if dtype == np.float64:
+        block, k = divmod(index, kernels.BLOCK_F64)
+        lane, half = k % kernels.LANES, k // kernels.LANES
+        w = philox4x32(np.array([lane, block & 0xFFFFFFFF, block >> 32, 2], np.uint32), key)
+        z = pair_f64(w[0], w[1], w[2], w[3])[half]
+        return np.float64(mean) + np.float64(scale) * z
+    block, k = divmod(index, kernels.BLOCK_F32)
+    lane, quarter = k % kernels.LANES, k // kernels.LANES
+    w = philox4x32(np.array([lane, block & 0xFFFFFFFF, block >> 32, 1], np.uint32), key)
+    z = pair_f32(w[0], w[1])[quarter] if quarter < 2 else pair_f32(w[2], w[3])[quarter - 2]
+    return (np.float32(mean) + np.float32(scale) * z).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_every_element_follows_the_documented_layout(dtype):
+    seed, n = 0xDEADBEEF12345678, 3000
+    whole = make(n, dtype, seed=seed)
+    for i in [0, 1, 255, 256, 511, 512, 767, 768, 1023, 1024, 2047, 2999]:
+        assert whole[i].tobytes() == np.asarray(spec_element(seed, i, dtype, 0.5, 2.0), dtype).tobytes(), i
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_pieces_far_into_the_stream_follow_the_layout(dtype):
+    # Block indices above 2**32 use counter word 2; a piece there needs no memory for what precedes it.
+    start = 2**45 + 1021
+    piece = make(8, dtype, seed=7, start=start)
+    for i in range(8):
+        assert piece[i].tobytes() == np.asarray(spec_element(7, start + i, dtype, 0.5, 2.0), dtype).tobytes()
+
+
+# --- threads -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_one_thread_equals_all_threads(dtype):
+    all_threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = make(BIG, dtype)
+    finally:
+        numba.set_num_threads(all_threads)
+    assert all_threads == numba.config.NUMBA_NUM_THREADS
+    assert make(BIG, dtype).tobytes() == one.tobytes()
+
+
+def _digests_in_subprocess(env_extra: dict, cases: list) -> list[str]:
+    script = textwrap.dedent(
+        """
+        import hashlib, json, sys
+        import numpy as np, ml_dtypes
+        from reprovar.algorithms import DEFAULT_ALGORITHM
+        out = []
+        for n, dtype, seed in json.loads(sys.argv[1]):
+            dt = np.dtype(ml_dtypes.bfloat16) if dtype == "bfloat16" else np.dtype(dtype)
+            a = DEFAULT_ALGORITHM.generate((n,), dt, seed=seed, mean=0.5, scale=2.0)
+            out.append(hashlib.sha256(a.tobytes()).hexdigest())
+        print(json.dumps(out))
+        """
+    )
+    env = {**os.environ, **env_extra}
+    proc = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(cases)], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+CROSS_PROCESS_CASES = [[BIG, d.name, 2026] for d in DTYPES] + [[777, "float32", 2**64 - 1], [777, "float64", 0]]
+
+
+def _local_digests():
+    return [
+        hashlib.sha256(make(n, np.dtype(ml_dtypes.bfloat16) if d == "bfloat16" else np.dtype(d), seed=s).tobytes()).hexdigest()
+        for n, d, s in CROSS_PROCESS_CASES
+    ]
+
+
+@pytest.mark.slow
+def test_seven_threads_on_two_cores_in_a_fresh_process():
+    assert _digests_in_subprocess({"NUMBA_NUM_THREADS": "7"}, CROSS_PROCESS_CASES) == _local_digests()
+
+
+@pytest.mark.slow
+def test_generic_cpu_target_equals_host_target(tmp_path):
+    # A generic x86-64 target has no AVX and no FMA: equal bits show that no instruction-set
+    # feature (vector width, fused multiply-add, libm) leaks into the values.
+    env = {"NUMBA_CPU_NAME": "generic", "NUMBA_CPU_FEATURES": "", "NUMBA_CACHE_DIR": str(tmp_path)}
+    assert _digests_in_subprocess(env, CROSS_PROCESS_CASES) == _local_digests()
+
+
+# --- chunking ----------------------------------------------------------------------------------
+
+WHOLE = {d.name: make(20_000, d, seed=99) for d in DTYPES}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    dtype=st.sampled_from([d.name for d in DTYPES]),
+    cuts=st.lists(st.integers(0, 20_000), max_size=12),
+)
+def test_pieces_at_arbitrary_offsets_equal_the_whole(dtype, cuts):
+    whole = WHOLE[dtype]
+    bounds = sorted({0, 20_000, *cuts})
+    for lo, hi in zip(bounds, bounds[1:]):
+        assert make(hi - lo, whole.dtype, seed=99, start=lo).tobytes() == whole[lo:hi].tobytes(), (lo, hi)
+
+
+def test_large_piece_in_the_parallel_path_equals_the_slice():
+    whole = make(3 * BIG, np.dtype(np.float32), seed=5)
+    start = BIG // 3 + 17
+    assert make(BIG, np.dtype(np.float32), seed=5, start=start).tobytes() == whole[start : start + BIG].tobytes()
+
+
+@numba.njit(parallel=True)
+def _user_prange_fill_backwards(out, k0, k1, mean, scale):
+    # A user's own parallel loop, taking blocks in reverse order, one kernel call per block.
+    n_blocks = out.shape[0] // kernels.BLOCK_F32
+    for t in numba.prange(n_blocks):
+        b = n_blocks - 1 - t
+        kernels.fill_blocks(
+            out[b * kernels.BLOCK_F32 : (b + 1) * kernels.BLOCK_F32], np.uint64(b), 1, k0, k1, mean, scale, False
+        )
+
+
+def test_kernel_called_from_a_users_parallel_function():
+    n = 64 * kernels.BLOCK_F32
+    out = np.empty(n, np.float32)
+    seed = 123456789012345
+    _user_prange_fill_backwards(out, np.uint64(seed & 0xFFFFFFFF), np.uint64(seed >> 32), np.float32(0.5), np.float32(2.0))
+    assert out.tobytes() == make(n, np.dtype(np.float32), seed=seed).tobytes()
+
+
+# --- runs and versions -------------------------------------------------------------------------
+
+
+def test_same_arguments_same_bits_and_seeds_differ():
+    a = make(5000, np.dtype(np.float32), seed=1)
+    assert make(5000, np.dtype(np.float32), seed=1).tobytes() == a.tobytes()
+    assert (make(5000, np.dtype(np.float32), seed=2) != a).mean() > 0.99
+
+
+# Frozen when algorithm version 1 was released: sha256 of the C-order bytes of
+# DEFAULT_ALGORITHM.generate(shape, dtype, seed=seed, mean=mean, scale=scale). A failure
+# here means the values changed: that must be a new algorithm version, never an edit of v1.
+FROZEN_V1 = [
+    ((2, 3), "float32", 0, 0.0, 1.0, "2424f26273fce9dcc16cc24280d740e50a6829d78f81443657ccd325dfc77067"),
+    ((1000, 37), "float32", 42, 0.0, 1.0, "d97ffdfc23815da0a6f30bebd60c2e78a7879b5e69bffe31c8c56eefcbcdc3fe"),
+    ((1000, 37), "float64", 42, 0.0, 1.0, "55b3e20efdc0f832ad15bd88336107e45b0987779d72a415ecd788267ffc18ac"),
+    ((999,), "float16", 2**64 - 1, -3.0, 0.5, "efadb01874a49d43135023546c25acccd9358608705bb7f4a493ef5762cf4451"),
+    ((513, 3), "bfloat16", 2**32, 10.0, 4.0, "bc4c36ab4643ebd8faf01ddd7d96f9be8204b8fa2ba6dddb341c075612dfa6a9"),
+    ((300_001,), "float64", 31337, 1e-3, 1e3, "b2390b9590efb65ffa9c4076a5fc067c0617c321200d3f07aaece208c7936a5e"),
+]
+
+
+@pytest.mark.parametrize("shape,dtype,seed,mean,scale,digest", FROZEN_V1)
+def test_frozen_digests_of_algorithm_v1(shape, dtype, seed, mean, scale, digest):
+    alg = get_algorithm("philox4x32-10/box-muller", 1)
+    dt = np.dtype(ml_dtypes.bfloat16) if dtype == "bfloat16" else np.dtype(dtype)
+    values = alg.generate(shape, dt, seed=seed, mean=mean, scale=scale)
+    assert hashlib.sha256(values.tobytes()).hexdigest() == digest
