@@ -13,4 +13,32 @@ from .variable import Provenance, Variable
 
 __version__ = "0.1.0"
 
-__all__ = ["random_normal_variable", "Variable", "Provenance", "ReprovarError", "__version__"]
+# The ledger (SQLAlchemy, Alembic) is imported on first use, keeping `import reprovar` light.
+_LEDGER_NAMES = (
+    "Ledger",
+    "replay",
+    "use_ledger",
+    "current_ledger",
+    "recording",
+    "recording_enabled",
+    "enable_recording",
+    "disable_recording",
+)
+
+
+def __getattr__(name: str):
+    if name in _LEDGER_NAMES:
+        from . import ledger
+
+        return getattr(ledger, name)
+    raise AttributeError(f"module 'reprovar' has no attribute {name!r}")
+
+
+__all__ = [
+    "random_normal_variable",
+    "Variable",
+    "Provenance",
+    "ReprovarError",
+    "__version__",
+    *_LEDGER_NAMES,
+]

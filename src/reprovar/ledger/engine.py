@@ -1,0 +1,135 @@
+"""SQLAlchemy engines tuned per backend, and the checks that turn bad locations into clear errors.
+
+SQLite: WAL (readers never block the writer), ``synchronous=NORMAL`` (a commit survives a
+process crash; only an OS crash may lose the last commits, never corrupt the file), a busy
+timeout, and ``BEGIN IMMEDIATE`` for write transactions so that concurrent writers queue on
+the lock up front instead of failing with "database is locked" when they upgrade a read lock.
+MariaDB: ``utf8mb4`` and READ COMMITTED, which avoids gap-lock deadlocks between writers.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import NoSuchModuleError
+from sqlalchemy.pool import StaticPool
+
+from ..errors import LedgerOpenError, MissingDriverError, NotALedgerError
+from .urls import DRIVER_EXTRAS, display
+
+#: How long a SQLite writer waits for the lock before giving up, in milliseconds.
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+#: Execution option that makes a SQLite transaction start with ``BEGIN IMMEDIATE``.
+WRITE = {"reprovar_write": True}
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_sqlite_location(path: str) -> None:
+    """Refuse, with a clear message, SQLite paths that cannot hold a ledger.
+
+    Example:
+        >>> check_sqlite_location("/nonexistent-dir/reprovar.db")
+        Traceback (most recent call last):
+        ...
+        reprovar.errors.LedgerOpenError: cannot create ledger /nonexistent-dir/reprovar.db: directory /nonexistent-dir does not exist
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise LedgerOpenError(f"cannot open ledger {path}: it is a directory")
+    if p.exists():
+        if not os.access(p, os.R_OK):
+            raise LedgerOpenError(f"cannot open ledger {path}: permission denied")
+        with open(p, "rb") as f:
+            head = f.read(len(_SQLITE_MAGIC))
+        if head and head != _SQLITE_MAGIC:
+            raise NotALedgerError(f"{path} is not a SQLite database, so not a reprovar ledger")
+        return
+    parent = p.parent
+    for ancestor in [parent, *parent.parents]:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise LedgerOpenError(
+                    f"cannot create ledger {path}: {ancestor} is a file, not a directory"
+                )
+            break
+    if not parent.exists():
+        raise LedgerOpenError(f"cannot create ledger {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise LedgerOpenError(f"cannot create ledger {path}: directory {parent} is not writable")
+
+
+def create_ledger_engine(url: URL) -> Engine:
+    """An engine for ``url`` with reprovar's per-backend settings (see the module docstring).
+
+    Raises :class:`MissingDriverError` naming the pip extra when the driver is not installed.
+
+    Example:
+        >>> from reprovar.ledger.urls import to_url
+        >>> create_ledger_engine(to_url("sqlite://")).dialect.name
+        'sqlite'
+    """
+    backend = url.get_backend_name()
+    try:
+        if backend == "sqlite":
+            return _sqlite_engine(url)
+        if backend in ("mysql", "mariadb"):
+            if "charset" not in url.query:
+                url = url.update_query_dict({"charset": "utf8mb4"})
+            return create_engine(
+                url, isolation_level="READ COMMITTED", pool_pre_ping=True, pool_recycle=3600
+            )
+        return create_engine(url, pool_pre_ping=True)
+    except NoSuchModuleError as e:
+        raise LedgerOpenError(
+            f"cannot open ledger {display(url)}: SQLAlchemy has no backend {url.drivername!r}"
+        ) from e
+    except ImportError as e:
+        extra = DRIVER_EXTRAS.get(backend)
+        hint = (
+            f"pip install 'reprovar[{extra}]'"
+            if extra
+            else f"install the Python driver for {url.drivername!r}"
+        )
+        raise MissingDriverError(
+            f"cannot open ledger {display(url)}: its driver is not installed "
+            f"({e.name or e}); {hint}"
+        ) from e
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    memory = url.database in (None, "", ":memory:")
+    engine = create_engine(
+        url,
+        # One in-memory database must be one connection; files get a small pool.
+        poolclass=StaticPool if memory else None,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: sqlite3.Connection, _record) -> None:
+        # Let SQLAlchemy's "begin" event below emit BEGIN; pysqlite's own implicit
+        # transactions would start deferred and would commit before DDL.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        if not memory:
+            try:
+                cursor.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError:
+                pass  # a read-only ledger keeps its journal mode; reads still work
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:
+        if connection.get_execution_options().get("reprovar_write"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+    return engine

@@ -1,0 +1,263 @@
+"""Recording policy: whether variables are recorded, in which ledger, and what a failure does.
+
+Order of precedence for "record this variable?": the call's ``record=`` argument, then the
+innermost ``with reprovar.recording(...)`` block (per thread / async task), then
+:func:`enable_recording` / :func:`disable_recording`, then ``$REPROVAR_RECORD``, then on.
+
+For "which ledger?": the call's ``ledger=``, then :func:`use_ledger`, then
+``$REPROVAR_LEDGER``, then ``reprovar.db`` in the working directory. Ledgers are opened once
+per location and kept for the life of the process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Iterator
+
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..errors import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    RecordingError,
+    RecordingWarning,
+    ReprovarError,
+)
+from .ledger import Ledger
+from .records import VariableRecord
+from .urls import DEFAULT_LEDGER_FILE, LEDGER_ENV, to_url
+
+if TYPE_CHECKING:
+    from ..variable import Variable
+
+#: Environment switch: ``0``/``false``/``no``/``off`` turns recording off by default.
+RECORD_ENV = "REPROVAR_RECORD"
+ON_RECORD_ERROR = ("raise", "warn")
+
+_FALSE = {"0", "false", "no", "off"}
+_TRUE = {"1", "true", "yes", "on", ""}
+
+_process_setting: bool | None = None
+_scoped_setting: ContextVar[bool | None] = ContextVar("reprovar_recording", default=None)
+_selected: Ledger | None = None
+_open_ledgers: dict[str, Ledger] = {}  # by canonical URL
+_by_target: dict[str, Ledger] = {}  # by location as given (absolute for paths)
+_open_lock = threading.Lock()
+
+
+def recording_enabled() -> bool:
+    """Whether a variable created with ``record=None`` is recorded right now.
+
+    Example:
+        >>> import reprovar
+        >>> with reprovar.recording(False):
+        ...     reprovar.recording_enabled()
+        False
+    """
+    scoped = _scoped_setting.get()
+    if scoped is not None:
+        return scoped
+    if _process_setting is not None:
+        return _process_setting
+    value = os.environ.get(RECORD_ENV, "").strip().lower()
+    if value in _FALSE:
+        return False
+    if value in _TRUE:
+        return True
+    raise ArgumentValueError(
+        f"{RECORD_ENV}={os.environ[RECORD_ENV]!r} is not understood; accepted: 1/0, true/false, yes/no, on/off"
+    )
+
+
+def enable_recording() -> None:
+    """Record variables by default in this process (overrides ``$REPROVAR_RECORD``).
+
+    Example:
+        >>> import reprovar
+        >>> reprovar.enable_recording(); reprovar.recording_enabled()
+        True
+    """
+    global _process_setting
+    _process_setting = True
+
+
+def disable_recording() -> None:
+    """Stop recording variables by default in this process, for code that must not write.
+
+    A call's ``record=True`` still records.
+
+    Example:
+        >>> import reprovar
+        >>> reprovar.disable_recording(); reprovar.recording_enabled()
+        False
+        >>> reprovar.enable_recording()
+    """
+    global _process_setting
+    _process_setting = False
+
+
+@contextmanager
+def recording(enabled: bool = True) -> Iterator[None]:
+    """Switch recording on or off inside a ``with`` block (this thread / task only).
+
+    Example:
+        >>> import reprovar
+        >>> with reprovar.recording(False):
+        ...     v = reprovar.random_normal_variable((2,), 0.0, 1.0)
+        >>> v.record is None
+        True
+    """
+    if not isinstance(enabled, bool):
+        raise ArgumentTypeError(f"enabled must be a bool, got {type(enabled).__name__}")
+    token = _scoped_setting.set(enabled)
+    try:
+        yield
+    finally:
+        _scoped_setting.reset(token)
+
+
+def use_ledger(ledger: Ledger | str | os.PathLike | URL | None) -> Ledger | None:
+    """Make ``ledger`` the default for this process (None goes back to the environment default).
+
+    Opens it now, so a bad location fails here rather than at the first variable.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.use_ledger(os.path.join(tempfile.mkdtemp(), "team.db"))
+        >>> reprovar.current_ledger() is led
+        True
+        >>> reprovar.use_ledger(None)
+    """
+    global _selected
+    _selected = None if ledger is None else get_ledger(ledger)
+    return _selected
+
+
+def current_ledger() -> Ledger:
+    """The ledger a variable created now (without ``ledger=``) would be recorded in.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "now.db")
+        >>> reprovar.use_ledger(path).location == reprovar.current_ledger().location == path
+        True
+        >>> reprovar.use_ledger(None)
+    """
+    return get_ledger(None)
+
+
+def get_ledger(ledger: Ledger | str | os.PathLike | URL | None) -> Ledger:
+    """``ledger`` itself, or the process's open :class:`Ledger` for a location (opened once).
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "once.db")
+        >>> get_ledger(path) is get_ledger(path)
+        True
+    """
+    if isinstance(ledger, Ledger):
+        return ledger
+    if ledger is None:
+        if _selected is not None:
+            return _selected
+        ledger = os.environ.get(LEDGER_ENV) or DEFAULT_LEDGER_FILE
+    # Cheap key first (this runs for every variable): the text as given, made absolute for
+    # paths. Parsing a URL costs more than recording a small variable.
+    if isinstance(ledger, URL):
+        key = ledger.render_as_string(hide_password=False)
+    else:
+        text = os.fspath(ledger)
+        key = text if isinstance(text, str) and "://" in text else os.path.abspath(text)
+    found = _by_target.get(key)
+    if found is not None:
+        return found
+    with _open_lock:
+        found = _by_target.get(key)
+        if found is None:
+            url = to_url(ledger).render_as_string(hide_password=False)
+            found = _open_ledgers.get(url)
+            if found is None:
+                found = _open_ledgers[url] = Ledger(url)
+            _by_target[key] = found
+        return found
+
+
+def forget_ledgers() -> None:
+    """Close every ledger this module opened and forget the default (tests, long-lived hosts).
+
+    Example:
+        >>> forget_ledgers()
+    """
+    global _selected
+    with _open_lock:
+        for ledger in _open_ledgers.values():
+            ledger.close()
+        _open_ledgers.clear()
+        _by_target.clear()
+        _selected = None
+
+
+def check_recording_options(record: object, ledger: object, on_record_error: object) -> None:
+    """Validate ``record``, ``ledger`` and ``on_record_error`` (call before generating).
+
+    Example:
+        >>> check_recording_options(None, None, "warn")
+        >>> check_recording_options("yes", None, "raise")
+        Traceback (most recent call last):
+        ...
+        reprovar.errors.ArgumentTypeError: record must be True, False or None, got str 'yes'
+    """
+    if record is not None and not isinstance(record, bool):
+        raise ArgumentTypeError(
+            f"record must be True, False or None, got {type(record).__name__} {record!r}"
+        )
+    if on_record_error not in ON_RECORD_ERROR:
+        raise ArgumentValueError(
+            f"on_record_error must be one of {', '.join(map(repr, ON_RECORD_ERROR))}, "
+            f"got {on_record_error!r}"
+        )
+    if ledger is not None and not isinstance(ledger, (Ledger, str, os.PathLike, URL)):
+        raise ArgumentTypeError(
+            "ledger must be a reprovar.Ledger, a path, a SQLAlchemy URL or None, "
+            f"got {type(ledger).__name__}"
+        )
+
+
+def record_variable(
+    variable: Variable,
+    *,
+    record: bool | None = None,
+    ledger: Ledger | str | os.PathLike | URL | None = None,
+    on_record_error: str = "raise",
+) -> VariableRecord | None:
+    """Record ``variable`` unless recording is off; return its record (None when not recorded).
+
+    With ``on_record_error="raise"`` a failure raises :class:`~reprovar.errors.RecordingError`
+    (the variable is never silently unrecorded); with ``"warn"`` it emits a
+    :class:`~reprovar.errors.RecordingWarning` and returns None.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> v = reprovar.random_normal_variable((2,), 0.0, 1.0, name="x", seed=1, record=False)
+        >>> path = os.path.join(tempfile.mkdtemp(), "rv.db")
+        >>> record_variable(v, ledger=path).version
+        1
+        >>> record_variable(v, record=False) is None
+        True
+    """
+    check_recording_options(record, ledger, on_record_error)
+    if record is False or (record is None and not recording_enabled()):
+        return None
+    try:
+        return get_ledger(ledger).record(variable)
+    except (ReprovarError, SQLAlchemyError, OSError) as e:
+        failure = RecordingError(f"variable {variable.name!r} was created but not recorded: {e}")
+        if on_record_error == "raise":
+            raise failure from e
+        warnings.warn(str(failure), RecordingWarning, stacklevel=3)
+        return None

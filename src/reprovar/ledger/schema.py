@@ -1,0 +1,167 @@
+"""Schema versioning: create a new ledger at head, upgrade an old one, refuse a newer one.
+
+The Alembic configuration is built here, in code, with the absolute location of the
+migrations shipped inside the package (``reprovar._migrations``), so an installed wheel can
+create and upgrade ledgers. Several processes opening the same new ledger at once take a
+lock, recheck the revision and only then migrate:
+
+* SQLite: the migration runs inside one ``BEGIN IMMEDIATE`` transaction (SQLite DDL is
+  transactional), so the database's own write lock serializes migrators;
+* PostgreSQL: one transaction holding ``pg_advisory_xact_lock``;
+* MariaDB: DDL commits implicitly, so a named lock (``GET_LOCK``) per database is held
+  around the recheck and the migration.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import zlib
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+from ..errors import LedgerError, LedgerTooNewError
+from .engine import WRITE
+
+#: Where the schema revision is kept (not Alembic's default, to stay clear of other apps).
+VERSION_TABLE = "reprovar_schema_version"
+#: Seconds a MariaDB migrator waits for another one to finish.
+MIGRATION_LOCK_TIMEOUT_S = 300
+
+
+@lru_cache(maxsize=1)
+def migrations_dir() -> Path:
+    """The directory holding ``env.py`` and ``versions/``: the installed package, else the checkout.
+
+    Example:
+        >>> (migrations_dir() / "env.py").is_file()
+        True
+    """
+    spec = importlib.util.find_spec("reprovar._migrations")
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            if (Path(location) / "env.py").is_file():
+                return Path(location).resolve()
+    # A source checkout whose editable install predates the package mapping.
+    checkout = Path(__file__).resolve().parents[3] / "migrations"
+    if (checkout / "env.py").is_file():
+        return checkout
+    raise LedgerError("reprovar's migrations are missing from this installation; reinstall reprovar")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config for reprovar's migrations, optionally bound to an open connection."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.attributes["connection"] = connection
+    return config
+
+
+@lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    """The newest schema revision this reprovar knows.
+
+    Example:
+        >>> head_revision()
+        '0002'
+    """
+    return _scripts().get_current_head()
+
+
+def known_revisions() -> set[str]:
+    """Every revision this reprovar's migrations contain."""
+    return {script.revision for script in _scripts().walk_revisions()}
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The ledger's schema revision, or None for an empty database."""
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
+
+
+def _check_not_newer(revision: str | None, where: str) -> None:
+    if revision is not None and revision not in known_revisions():
+        from .. import __version__
+
+        raise LedgerTooNewError(
+            f"ledger {where} has schema revision {revision!r}, newer than this reprovar "
+            f"{__version__} knows (head {head_revision()!r}): upgrade reprovar to use it"
+        )
+
+
+def ensure_schema(
+    engine: Engine, where: str, *, upgrade: bool = True, create: bool = True
+) -> tuple[str | None, str]:
+    """Bring the ledger behind ``engine`` to head; return (revision before, revision after).
+
+    A ledger already at head costs one read; anything else takes the migration lock,
+    rechecks (another process may have migrated meanwhile) and upgrades.
+    """
+    with engine.connect() as connection:
+        before = current_revision(connection)
+    _check_not_newer(before, where)
+    head = head_revision()
+    if before == head:
+        return before, head
+    if before is None and not create:
+        raise LedgerError(f"no reprovar ledger in {where}: it has no ledger schema")
+    if not upgrade:
+        raise LedgerError(
+            f"ledger {where} is at schema revision {before!r}, not {head!r}: "
+            f"run `reprovar db upgrade --ledger {where}`"
+        )
+    with _migration_lock(engine) as connection:
+        revision = current_revision(connection)
+        _check_not_newer(revision, where)
+        if revision != head:
+            command.upgrade(alembic_config(connection), "head")
+    return before, head
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[Connection]:
+    dialect = engine.dialect.name
+    with engine.connect() as connection:
+        if dialect == "sqlite":
+            connection = connection.execution_options(**WRITE)
+            with connection.begin():
+                yield connection
+        elif dialect == "postgresql":
+            with connection.begin():
+                key = zlib.crc32(b"reprovar-migrate")
+                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+                yield connection
+        elif dialect in ("mysql", "mariadb"):
+            # Named locks are server-wide: scope the name to this database.
+            database = connection.execute(text("SELECT DATABASE()")).scalar_one()
+            name = f"reprovar-migrate:{database}"[:64]
+            got = connection.execute(
+                text("SELECT GET_LOCK(:n, :t)"), {"n": name, "t": MIGRATION_LOCK_TIMEOUT_S}
+            ).scalar_one()
+            connection.commit()
+            if got != 1:
+                raise LedgerError(
+                    f"timed out after {MIGRATION_LOCK_TIMEOUT_S}s waiting for another process "
+                    "to finish migrating the ledger"
+                )
+            try:
+                with connection.begin():
+                    yield connection
+            finally:
+                connection.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": name})
+                connection.commit()
+        else:  # other backends: transactional DDL is the best we can do
+            with connection.begin():
+                yield connection

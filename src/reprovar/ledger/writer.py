@@ -1,0 +1,168 @@
+"""The hot write path: one variable row per transaction, on one DBAPI connection per process.
+
+Measured on SQLite, going through SQLAlchemy's ``Connection.execute`` costs ~300 µs per
+recorded variable, against ~60 µs for the same transaction on the driver. So the statements
+are compiled once by SQLAlchemy for the engine's dialect (SQL text, parameter order and each
+column type's bind processor: the models stay the single source of truth for conversions),
+and executed directly on a pooled DBAPI connection.
+
+Versions: within the write transaction the next version is ``MAX(version) + 1`` for the name;
+the unique (name, version) constraint is the guarantee. On SQLite ``BEGIN IMMEDIATE`` makes
+writers take turns, so the race cannot happen; on PostgreSQL and MariaDB two writers may
+pick the same number, one gets a unique violation (or a deadlock), rolls back and retries.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, literal_column, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql.compiler import Compiled
+
+from .dberrors import is_retryable_dbapi
+from .models import variables_table
+
+#: How long a writer keeps retrying after losing races (duplicate version, deadlock, busy).
+WRITE_RETRY_S = 120.0
+
+VARIABLE_COLUMNS = (
+    "run_id",
+    "name",
+    "version",
+    "shape",
+    "dtype",
+    "distribution",
+    "mean",
+    "scale",
+    "seed",
+    "algorithm",
+    "algorithm_version",
+    "digest",
+    "nbytes",
+    "created",
+)
+
+
+class _Statement:
+    """A statement compiled for one dialect, ready for ``cursor.execute`` with a dict of values."""
+
+    def __init__(self, compiled: Compiled, engine: Engine, types: dict[str, Any]):
+        dialect = engine.dialect
+        self.sql = compiled.string
+        keys = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+        processors = {}
+        for key, type_ in types.items():
+            processor = type_.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors[key] = processor
+        self._plan = [(key, processors.get(key)) for key in keys]
+        self._positional = compiled.positional
+
+    def params(self, values: dict[str, Any]):
+        # One pass, no intermediate copies: this runs once per recorded variable.
+        if self._positional:
+            return tuple(values[k] if p is None else p(values[k]) for k, p in self._plan)
+        return {k: values[k] if p is None else p(values[k]) for k, p in self._plan}
+
+
+class VariableWriter:
+    """Inserts variable rows through a DBAPI connection borrowed from ``engine``'s pool.
+
+    Not thread-safe: the owning :class:`~reprovar.ledger.Ledger` serializes calls.
+    """
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        dialect = engine.dialect
+        self._sqlite = dialect.name == "sqlite"
+        self._lastrowid = bool(dialect.postfetch_lastrowid)
+        t = variables_table
+        columns = {name: t.c[name].type for name in VARIABLE_COLUMNS}
+        stmt = insert(t)
+        if not self._lastrowid:
+            stmt = stmt.returning(t.c.id)
+        self._insert = _Statement(
+            stmt.compile(dialect=dialect, column_keys=list(VARIABLE_COLUMNS)), engine, columns
+        )
+        self._next_version = _Statement(
+            # Literal constants: the only parameter is the name.
+            select(func.coalesce(func.max(t.c.version), literal_column("0")) + literal_column("1"))
+            .where(t.c.name == bindparam("name"))
+            .compile(dialect=dialect),
+            engine,
+            {"name": t.c.name.type},
+        )
+        self._connection = None  # a pool-proxied DBAPI connection
+
+    def insert(self, values: dict[str, Any]) -> tuple[int, int]:
+        """Insert ``values`` (all of :data:`VARIABLE_COLUMNS` but ``version``, which it sets); return (id, version).
+
+        Retries lost races for up to :data:`WRITE_RETRY_S`; any other DBAPI error propagates
+        after the transaction is rolled back.
+        """
+        deadline = time.monotonic() + WRITE_RETRY_S
+        delay = 0.001
+        while True:
+            try:
+                return self._insert_once(values)
+            except self._engine.dialect.loaded_dbapi.Error as e:
+                if is_retryable_dbapi(e) and time.monotonic() < deadline:
+                    time.sleep(delay * random.uniform(0.5, 1.5))
+                    delay = min(delay * 2, 0.05)
+                    continue
+                raise
+
+    def _insert_once(self, values: dict[str, Any]) -> tuple[int, int]:
+        connection = self._connection
+        if connection is None:
+            connection = self._connection = self._engine.raw_connection()
+        cursor = connection.cursor()
+        try:
+            if self._sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute(self._next_version.sql, self._next_version.params({"name": values["name"]}))
+            version = cursor.fetchone()[0]
+            values["version"] = version
+            cursor.execute(self._insert.sql, self._insert.params(values))
+            row_id = cursor.lastrowid if self._lastrowid else cursor.fetchone()[0]
+            if self._sqlite:
+                cursor.execute("COMMIT")
+            else:
+                connection.commit()
+            return row_id, version
+        except BaseException as e:
+            self._rollback(connection, e)
+            raise
+        finally:
+            cursor.close()
+
+    def _rollback(self, connection, error: BaseException) -> None:
+        dialect = self._engine.dialect
+        try:
+            if self._sqlite:
+                if connection.driver_connection.in_transaction:
+                    connection.driver_connection.execute("ROLLBACK")
+            else:
+                connection.rollback()
+        except Exception:
+            pass
+        if isinstance(error, dialect.loaded_dbapi.Error) and dialect.is_disconnect(error, connection, None):
+            # The server went away: drop this connection, the next insert takes a fresh one.
+            connection.invalidate(error)
+            self.close()
+
+    def close(self) -> None:
+        """Return the connection to the pool."""
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except Exception:
+                pass
+            self._connection = None
+
+    def forget(self) -> None:
+        """Drop the connection without touching it (after fork it belongs to the parent)."""
+        self._connection = None
