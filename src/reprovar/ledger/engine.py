@@ -19,7 +19,7 @@ from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
 from ..errors import LedgerOpenError, MissingDriverError, NotALedgerError
-from .urls import DRIVER_EXTRAS, display
+from .urls import display, driver_hint
 
 #: How long a SQLite writer waits for the lock before giving up, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -74,6 +74,7 @@ def create_ledger_engine(url: URL) -> Engine:
         'sqlite'
     """
     backend = url.get_backend_name()
+    shown = display(url)
     try:
         if backend == "sqlite":
             return _sqlite_engine(url)
@@ -86,18 +87,12 @@ def create_ledger_engine(url: URL) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     except NoSuchModuleError as e:
         raise LedgerOpenError(
-            f"cannot open ledger {display(url)}: SQLAlchemy has no backend {url.drivername!r}"
+            f"cannot open ledger {shown}: SQLAlchemy has no backend {url.drivername!r}"
         ) from e
     except ImportError as e:
-        extra = DRIVER_EXTRAS.get(backend)
-        hint = (
-            f"pip install 'reprovar[{extra}]'"
-            if extra
-            else f"install the Python driver for {url.drivername!r}"
-        )
         raise MissingDriverError(
-            f"cannot open ledger {display(url)}: its driver is not installed "
-            f"({e.name or e}); {hint}"
+            f"cannot open ledger {shown}: its database driver is not installed "
+            f"(no module {e.name or e}); {driver_hint(url)}"
         ) from e
 
 

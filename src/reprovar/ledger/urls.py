@@ -15,8 +15,29 @@ LEDGER_ENV = "REPROVAR_LEDGER"
 #: The default ledger: a SQLite file in the working directory.
 DEFAULT_LEDGER_FILE = "reprovar.db"
 
-#: The pip extra that installs each backend's driver, for "driver missing" errors.
-DRIVER_EXTRAS = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
+#: The drivers reprovar supports, with the pip extra that installs each.
+SUPPORTED_DRIVERS = {
+    ("postgresql", "psycopg"): ("postgresql+psycopg://", "postgres"),
+    ("mysql", "pymysql"): ("mysql+pymysql://", "mysql"),
+    ("mariadb", "pymysql"): ("mariadb+pymysql://", "mysql"),
+}
+
+
+def driver_hint(url: URL) -> str:
+    """How to get a working driver for ``url``'s backend, naming the reprovar extra.
+
+    Example:
+        >>> driver_hint(make_url("postgresql://u@h/db"))
+        "use postgresql+psycopg:// URLs and pip install 'reprovar[postgres]' (or install the psycopg2 driver)"
+    """
+    backend, driver = url.get_backend_name(), url.get_driver_name()
+    supported = SUPPORTED_DRIVERS.get((backend, driver))
+    if supported is not None:
+        return f"pip install 'reprovar[{supported[1]}]'"
+    for (b, d), (prefix, extra) in SUPPORTED_DRIVERS.items():
+        if b == backend:
+            return f"use {prefix} URLs and pip install 'reprovar[{extra}]' (or install the {driver} driver)"
+    return f"install the Python driver {driver!r} for {backend}"
 
 
 def default_target() -> str:

@@ -1,0 +1,164 @@
+"""Schema versioning: a new ledger at head, models equal to migrations, old ones upgrade, newer refused."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select, column, create_engine, insert, inspect, table, text
+
+import reprovar
+from reprovar.errors import LedgerError, LedgerTooNewError
+from reprovar.ledger import Ledger
+from reprovar.ledger.digest import digest
+from reprovar.ledger.models import Base, variables_table
+from reprovar.ledger.schema import VERSION_TABLE, alembic_config, head_revision, migrations_dir
+
+DATA = Path(__file__).parent.parent / "data"
+FROZEN_0001 = DATA / "ledger-schema-0001.db"
+
+
+def test_new_ledger_is_created_at_head(ledger):
+    assert ledger.schema_revision == head_revision() == "0002"
+    assert ledger.opened_at_revision is None
+    with ledger.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+    assert {"runs", "variables", VERSION_TABLE} <= tables
+
+
+def test_models_match_the_migrations(ledger):
+    """The live models and the migrations describe the same schema on every backend."""
+    with ledger.engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "version_table": VERSION_TABLE}
+        )
+        diff = compare_metadata(context, Base.metadata)
+    # MariaDB reports its implicit FK index; nothing else may differ.
+    assert [d for d in diff if not _is_mysql_fk_index(d)] == []
+
+
+def _is_mysql_fk_index(d) -> bool:
+    return isinstance(d, tuple) and d[0] == "remove_index" and d[1].name.startswith("fk_")
+
+
+def test_migrations_import_nothing_from_reprovar():
+    for path in migrations_dir().rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            assert not any(n.split(".")[0] == "reprovar" for n in names), (path, names)
+
+
+def test_ledger_newer_than_the_package_is_refused(ledger_url):
+    Ledger(ledger_url).close()
+    engine = create_engine(ledger_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(LedgerTooNewError, match=r"revision '9999', newer than this reprovar .* upgrade reprovar"):
+        Ledger(ledger_url)
+
+
+def test_out_of_date_ledger_without_upgrade_names_the_command(ledger_url):
+    _create_at_first_revision(ledger_url)
+    with pytest.raises(LedgerError, match=r"run `reprovar db upgrade --ledger "):
+        Ledger(ledger_url, upgrade=False)
+
+
+def _create_at_first_revision(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0001")
+    engine.dispose()
+
+
+def test_ledger_at_first_revision_upgrades_on_open_and_keeps_its_rows(ledger_url):
+    """Rows written by the first schema (by any backend) survive the upgrade and replay."""
+    _create_at_first_revision(ledger_url)
+    engine = create_engine(ledger_url)
+    v = reprovar.random_normal_variable((3, 4), 1.0, 2.0, name="old", seed=2**64 - 1, record=False)
+    # Written as the first schema's SQL would be, without the live models.
+    runs = table("runs", *(column(c) for c in (
+        "started", "host", "user", "pid", "argv", "cwd", "git_commit", "python_version",
+        "reprovar_version", "numpy_version", "numba_version")))
+    variables = table("variables", *(column(c) for c in (
+        "run_id", "name", "version", "shape", "dtype", "distribution", "mean", "scale", "seed",
+        "algorithm", "algorithm_version", "digest", "nbytes", "created")))
+    with engine.begin() as conn:
+        conn.execute(insert(runs).values(
+            started="2026-01-01 00:00:00", host="h", user="u", pid=1, argv="[]", cwd="/",
+            git_commit=None, python_version="3", reprovar_version="0.1.0", numpy_version="2",
+            numba_version="0.6",
+        ))
+        run_id = conn.execute(text("SELECT MAX(id) FROM runs")).scalar_one()
+        conn.execute(insert(variables).values(
+            run_id=run_id, name="old", version=1, shape="[3, 4]", dtype="float32",
+            distribution="normal", mean=1.0, scale=2.0, seed=-1,  # 2**64 - 1, two's complement
+            algorithm=v.provenance.algorithm, algorithm_version=v.provenance.algorithm_version,
+            digest=digest(v.numpy()), nbytes=48, created="2026-01-01 00:00:00",
+        ))
+    engine.dispose()
+    led = Ledger(ledger_url)
+    try:
+        assert led.opened_at_revision == "0001" and led.schema_revision == head_revision()
+        record = led.get("old")
+        assert record.seed == 2**64 - 1 and record.shape == (3, 4)
+        assert led.replay("old").numpy().tobytes() == v.numpy().tobytes()
+        assert led.run(record.run_id).platform is None  # column added by 0002
+    finally:
+        led.close()
+
+
+def test_frozen_first_schema_file_upgrades_to_head_and_replays(tmp_path):
+    """A ledger file written by reprovar at schema 0001, kept as made, upgrades and replays."""
+    path = tmp_path / "old.db"
+    shutil.copy(FROZEN_0001, path)
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision() == "0001"
+    engine.dispose()
+    led = Ledger(path)
+    try:
+        assert led.opened_at_revision == "0001" and led.schema_revision == head_revision()
+        with led.connect() as conn:
+            ids = conn.execute(select(variables_table.c.id)).scalars().all()
+        records = [led.get(id=i) for i in ids]
+        assert len(records) == 5
+        for record in records:
+            v = led.replay(id=record.id)  # raises DigestMismatchError on any difference
+            assert v.record.digest == record.digest
+        assert {r.seed for r in records} >= {0, 2**63, 2**64 - 1}
+        assert {r.dtype for r in records} == {"float32", "float64", "float16", "bfloat16"}
+        # The upgraded ledger keeps recording, continuing the versions.
+        w = reprovar.random_normal_variable((2,), 0.0, 1.0, name="dense/kernel", seed=3, ledger=led)
+        assert w.record.version == 3
+    finally:
+        led.close()
+
+
+def test_db_upgrade_command_migrates_the_frozen_file(tmp_path):
+    path = tmp_path / "old.db"
+    shutil.copy(FROZEN_0001, path)
+    out = subprocess.run(
+        [sys.executable, "-m", "reprovar", "db", "upgrade", "--ledger", str(path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "from schema revision 0001 to 0002" in out.stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "reprovar", "db", "upgrade", "--ledger", str(path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert "already at schema revision 0002" in out.stdout
