@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from llvmlite import ir
 from numba import njit, types
-from numba.core import caching
+from numba.core import caching, config
+from numba.core.codegen import get_host_cpu_features
 from numba.extending import intrinsic
 
 __all__ = [
@@ -103,6 +105,31 @@ def _bitcast(src, dst):
         return dst(src), codegen
 
     return cast
+
+
+def target_has_feature(feature: str) -> bool:
+    """Whether the CPU that kernels are compiled for has ``feature`` (e.g. ``"f16c"``).
+
+    Honours ``NUMBA_CPU_NAME``/``NUMBA_CPU_FEATURES`` exactly as Numba's code generator does,
+    so a kernel built for a generic target never calls for an instruction it lacks.
+    """
+    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
+    return f"+{feature}" in features.split(",")
+
+
+@intrinsic
+def f32_to_f16_bits_hardware(typingctx, x):
+    """IEEE float32 -> binary16 conversion as one LLVM ``fptrunc`` (F16C's ``vcvtps2ph``).
+
+    Only for targets with F16C: elsewhere LLVM would call a runtime function the JIT lacks.
+    """
+    if x != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(builder.fptrunc(args[0], ir.HalfType()), ir.IntType(16))
+
+    return types.uint16(types.float32), codegen
 
 
 # Reinterpretations (not conversions) of a float's IEEE bits; LLVM keeps them in vector registers.

@@ -42,15 +42,39 @@ def _lane_buffers():
 
 
 @inline_kernel
+def _four_normals_f32(j, mean, scale, x0, x1, x2, x3):
+    # Lane j's four words make the elements at j, LANES + j, 2 LANES + j and 3 LANES + j.
+    a, b = normal_pair_f32(x0[j], x1[j])
+    c, d = normal_pair_f32(x2[j], x3[j])
+    return mean + scale * a, mean + scale * b, mean + scale * c, mean + scale * d
+
+
+@inline_kernel
 def _block_f32(block, k0, k1, mean, scale, x0, x1, x2, x3, dst):
     philox4x32_lanes(block & _LOW32, block >> _SHIFT32, KIND_F32, k0, k1, x0, x1, x2, x3)
     for j in range(LANES):
-        a, b = normal_pair_f32(x0[j], x1[j])
-        c, d = normal_pair_f32(x2[j], x3[j])
-        dst[j] = mean + scale * a
-        dst[LANES + j] = mean + scale * b
-        dst[2 * LANES + j] = mean + scale * c
-        dst[3 * LANES + j] = mean + scale * d
+        a, b, c, d = _four_normals_f32(j, mean, scale, x0, x1, x2, x3)
+        dst[j], dst[LANES + j], dst[2 * LANES + j], dst[3 * LANES + j] = a, b, c, d
+
+
+@inline_kernel
+def _block_half(block, k0, k1, mean, scale, x0, x1, x2, x3, dst, bfloat):
+    # The float32 values are rounded as they are made: no float32 copy, not even of a block.
+    philox4x32_lanes(block & _LOW32, block >> _SHIFT32, KIND_F32, k0, k1, x0, x1, x2, x3)
+    if bfloat:
+        for j in range(LANES):
+            a, b, c, d = _four_normals_f32(j, mean, scale, x0, x1, x2, x3)
+            dst[j] = float32_to_bfloat16_bits(a)
+            dst[LANES + j] = float32_to_bfloat16_bits(b)
+            dst[2 * LANES + j] = float32_to_bfloat16_bits(c)
+            dst[3 * LANES + j] = float32_to_bfloat16_bits(d)
+    else:
+        for j in range(LANES):
+            a, b, c, d = _four_normals_f32(j, mean, scale, x0, x1, x2, x3)
+            dst[j] = float32_to_float16_bits(a)
+            dst[LANES + j] = float32_to_float16_bits(b)
+            dst[2 * LANES + j] = float32_to_float16_bits(c)
+            dst[3 * LANES + j] = float32_to_float16_bits(d)
 
 
 @inline_kernel
@@ -95,16 +119,9 @@ def _fill_task_impl(out, first_block, b0, b1, k0, k1, mean, scale, bfloat):
 
         def fill_half(out, first_block, b0, b1, k0, k1, mean, scale, bfloat):
             x0, x1, x2, x3 = _lane_buffers()
-            tmp = np.empty(BLOCK_F32, np.float32)  # one block, in L1: never a full-size float32 copy
             for b in range(b0, b1):
-                _block_f32(first_block + np.uint64(b), k0, k1, mean, scale, x0, x1, x2, x3, tmp)
                 dst = out[b * BLOCK_F32 : (b + 1) * BLOCK_F32]
-                if bfloat:
-                    for i in range(BLOCK_F32):
-                        dst[i] = float32_to_bfloat16_bits(tmp[i])
-                else:
-                    for i in range(BLOCK_F32):
-                        dst[i] = float32_to_float16_bits(tmp[i])
+                _block_half(first_block + np.uint64(b), k0, k1, mean, scale, x0, x1, x2, x3, dst, bfloat)
 
         return fill_half
     return None

@@ -1,0 +1,202 @@
+"""Sampler benchmark: reprovar against numpy (PCG64), torch and TensorFlow, measured in one run.
+
+Usage: python bench/bench_sampler.py [--sizes 1e7 1e8] [--repeat 3] [--quick]
+
+Prints samples per second and ratios, thread scaling, half-precision speed, the latency of
+a (2, 3) variable, a fresh process's import + first variable (cold and warm Numba cache),
+and peak memory against the output size. Alternatives that are not installed are reported
+as such. Recording is switched off here: bench/bench_ledger.py measures the ledger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import numba
+import numpy as np
+
+import reprovar
+from reprovar.algorithms import DEFAULT_ALGORITHM
+from reprovar.validation import resolve_dtype
+
+
+def best_time(fn, repeat: int) -> float:
+    fn()  # warm-up: compile/load, fault in pages
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def reprovar_filler(n: int, dtype: str):
+    dt = resolve_dtype(dtype)
+    out = np.empty(n, dt)
+    return lambda: DEFAULT_ALGORITHM.fill(out, 0, seed=1, mean=0.0, scale=1.0)
+
+
+def numpy_filler(n: int, dtype: str):
+    gen = np.random.Generator(np.random.PCG64(1))
+    out = np.empty(n, dtype)
+    return lambda: gen.standard_normal(out=out, dtype=out.dtype)
+
+
+def torch_filler(n: int, dtype: str):
+    import torch
+
+    torch.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    out = torch.empty(n, dtype=getattr(torch, dtype))
+    return lambda: torch.randn(n, dtype=out.dtype, out=out)
+
+
+def tensorflow_filler(n: int, dtype: str):
+    import tensorflow as tf
+
+    gen = tf.random.Generator.from_seed(1)
+    return lambda: gen.normal((n,), dtype=getattr(tf, dtype)).numpy()
+
+
+ALTERNATIVES = {"numpy PCG64": numpy_filler, "torch.randn": torch_filler, "tensorflow": tensorflow_filler}
+
+
+def throughput(sizes, repeat):
+    print("\n## Throughput (M samples/s, best of %d; all threads)" % repeat)
+    print(f"{'dtype':<8} {'n':>6} {'reprovar':>9} " + " ".join(f"{k:>12}" for k in ALTERNATIVES) + "   ratios")
+    for dtype in ("float32", "float64"):
+        for n in sizes:
+            rate = {"reprovar": n / best_time(reprovar_filler(n, dtype), repeat) / 1e6}
+            for name, make in ALTERNATIVES.items():
+                try:
+                    rate[name] = n / best_time(make(n, dtype), repeat) / 1e6
+                except ImportError:
+                    rate[name] = None
+            cells = " ".join(f"{rate[k]:12.0f}" if rate[k] else f"{'n/a':>12}" for k in ALTERNATIVES)
+            ratios = ", ".join(
+                f"{rate['reprovar'] / rate[k]:.2f}x {k}" for k in ALTERNATIVES if rate[k]
+            )
+            print(f"{dtype:<8} {n:>6.0e} {rate['reprovar']:9.0f} {cells}   {ratios}")
+
+
+def half_precision(n, repeat):
+    print("\n## Half precision (reprovar, M samples/s)")
+    f32 = n / best_time(reprovar_filler(n, "float32"), repeat) / 1e6
+    for dtype in ("float16", "bfloat16"):
+        rate = n / best_time(reprovar_filler(n, dtype), repeat) / 1e6
+        print(f"{dtype:<8} {n:>6.0e} {rate:9.0f}   {rate / f32:.2f}x float32 ({f32:.0f})")
+
+
+def thread_scaling(n, repeat):
+    print("\n## Thread scaling (reprovar, M samples/s at n=%.0e)" % n)
+    all_threads = numba.get_num_threads()
+    for dtype in ("float32", "float64"):
+        rates = {}
+        for threads in sorted({1, all_threads}):
+            numba.set_num_threads(threads)
+            rates[threads] = n / best_time(reprovar_filler(n, dtype), repeat) / 1e6
+        numba.set_num_threads(all_threads)
+        line = ", ".join(f"{t} thread{'s' if t > 1 else ''}: {r:.0f}" for t, r in rates.items())
+        print(f"{dtype:<8} {line}   speed-up {rates[all_threads] / rates[1]:.2f}x")
+
+
+def small_variable_latency():
+    print("\n## A (2, 3) float32 variable, end to end (recording off)")
+    make = lambda: reprovar.random_normal_variable((2, 3), 0.0, 1.0, seed=3, record=False)  # noqa: E731
+    make()
+    samples = []
+    for _ in range(2000):
+        t0 = time.perf_counter()
+        make()
+        samples.append(time.perf_counter() - t0)
+    print(f"median {statistics.median(samples) * 1e6:.1f} us, p99 {np.percentile(samples, 99) * 1e6:.1f} us")
+
+
+FRESH = "import time; t=time.perf_counter(); import reprovar; reprovar.random_normal_variable((2, 3), 0.0, 1.0, seed=1, record=False); print(time.perf_counter()-t)"
+
+
+def fresh_process():
+    print("\n## Fresh process: import reprovar + first (2, 3) variable (wall, s)")
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}  # an empty cache: the very first run
+        for label in ("cold Numba cache (first run)", "warm cache", "warm cache"):
+            t0 = time.perf_counter()
+            out = subprocess.run([sys.executable, "-c", FRESH], env=env, capture_output=True, text=True, check=True)
+            wall = time.perf_counter() - t0
+            print(f"{label:<30} process {wall:.2f} s, import + variable {float(out.stdout):.2f} s")
+
+
+PEAK = textwrap.dedent(
+    """
+    import sys, tracemalloc
+    import reprovar
+
+    def high_water_mark():
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+
+    n, dtype = int(sys.argv[1]), sys.argv[2]
+    for size in (4096, 1 << 18):  # load both kernels first: loading is not the variable's cost
+        reprovar.random_normal_variable((size,), 0.0, 1.0, dtype=dtype, seed=1, record=False)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset the RSS high-water mark to the current RSS
+    base = high_water_mark()
+    tracemalloc.start()
+    v = reprovar.random_normal_variable((n,), 0.0, 1.0, dtype=dtype, seed=1, record=False)
+    traced = tracemalloc.get_traced_memory()[1]
+    print(v.nbytes, traced, high_water_mark() - base)
+    """
+)
+
+
+def peak_memory(n):
+    print("\n## Peak memory at n=%.0e (MiB): output, traced allocations, RSS growth" % n)
+    for dtype in ("float32", "float64", "float16", "bfloat16"):
+        out = subprocess.run([sys.executable, "-c", PEAK, str(n), dtype], capture_output=True, text=True, check=True)
+        nbytes, traced, rss = (int(x) for x in out.stdout.split())
+        mib = 1 << 20
+        print(
+            f"{dtype:<8} output {nbytes / mib:7.1f}  traced peak {traced / mib:7.1f} (+{(traced - nbytes) / mib:.2f})"
+            f"  RSS growth {rss / mib:7.1f} (+{(rss - nbytes) / mib:.2f})"
+        )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=float, nargs="+", default=[1e7, 1e8])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="sizes 1e6 1e7, one repeat")
+    args = parser.parse_args()
+    sizes = [int(s) for s in ([1e6, 1e7] if args.quick else args.sizes)]
+    repeat = 1 if args.quick else args.repeat
+    print(f"# reprovar {reprovar.__version__} sampler benchmark")
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs, Numba threads: {numba.get_num_threads()}")
+    print(f"numpy {np.__version__}, numba {numba.__version__}, algorithm {DEFAULT_ALGORITHM.name} v{DEFAULT_ALGORITHM.version}")
+    throughput(sizes, repeat)
+    half_precision(max(sizes), repeat)
+    thread_scaling(max(sizes), repeat)
+    small_variable_latency()
+    fresh_process()
+    peak_memory(max(sizes))
+
+
+if __name__ == "__main__":
+    main()
