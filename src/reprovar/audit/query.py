@@ -187,7 +187,8 @@ def find(ledger: Ledger, flt: VariableFilter | None = None, *, limit: int | None
     out = Records()
     if limit == 0:
         return out
-    for record in iter_variables(ledger, flt):
+    batch = BATCH if limit is None else min(BATCH, limit)  # a small limit fetches little
+    for record in iter_variables(ledger, flt, batch=batch):
         out.append(record)
         if limit is not None and len(out) >= limit:
             break

@@ -114,7 +114,7 @@ def _sqlite(url: sa.URL, statement: str) -> SQLResult:
             rows = cursor.fetchall()
         except sqlite3.DatabaseError as e:
             text = str(e)
-            if "not authorized" in text:
+            if "not authorized" in text or "authorization denied" in text:
                 text = "only statements that read are allowed"
             if "readonly" in text or "only statements that read" in text:
                 raise ReadOnlyViolationError(_refusal(text)) from e

@@ -17,6 +17,7 @@ from .db import db
 from .errors import ReprovarGroup
 from .listing import list_
 from .replay import replay
+from . import audit, export, find, runs, show, sql, verify  # audit commands (issue 5)
 
 
 @click.group(cls=ReprovarGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,5 +38,13 @@ def main():
 main.add_command(replay)
 main.add_command(list_)
 main.add_command(db)
+main.add_command(show.show)
+main.add_command(show.history)
+main.add_command(find.find)
+main.add_command(runs.runs)
+main.add_command(audit.audit)
+main.add_command(verify.verify)
+main.add_command(export.export)
+main.add_command(sql.sql)
 
 __all__ = ["main"]

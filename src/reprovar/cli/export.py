@@ -1,0 +1,40 @@
+"""``reprovar export``: the ledger, or what filters select, as JSON or CSV."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..audit.query import VariableFilter
+from .options import ledger_option, open_ledger
+from .params import filter_options
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"], case_sensitive=False),
+              help="Output format (default: from the -o suffix, else json).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (default: stdout).")
+@click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
+@filter_options
+@ledger_option
+def export(fmt, output, force, filters, ledger_url):
+    """Export the whole ledger, or the variables the filters select, as JSON (variables and
+    their runs) or CSV (one row per variable, its run's fields as run_* columns).
+
+    The file is written atomically and an existing one is refused without --force.
+
+    \b
+    Example:
+        reprovar export -o ledger.json
+        reprovar export --format csv --name 'dense_*' -o dense.csv
+    """
+    if fmt is None:
+        fmt = "csv" if output and output.lower().endswith(".csv") else "json"
+    flt = VariableFilter.create(**filters)
+    ledger = open_ledger(ledger_url)
+    if output is None:
+        ledger.export(sys.stdout, format=fmt, filter=flt)
+        return
+    n = ledger.export(output, format=fmt, filter=flt, force=force)
+    click.echo(f"exported {n} variables to {output} ({fmt})", err=True)

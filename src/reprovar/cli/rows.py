@@ -1,0 +1,47 @@
+"""Turning ledger records into the flat rows the shared output (:mod:`.output`) prints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import shlex
+from typing import Any
+
+from ..ledger.records import RunRecord, VariableRecord
+
+#: Columns of a variable in listings.
+VARIABLE_COLUMNS = ("id", "name", "version", "shape", "dtype", "seed", "run_id", "created")
+#: Columns of a run in listings.
+RUN_COLUMNS = ("id", "started", "host", "user", "pid", "variables", "git_commit", "command")
+
+
+def variable_row(record: VariableRecord, output_format: str) -> dict[str, Any]:
+    """A variable as a row: JSON-ready for --json/--csv, native values for the table."""
+    return record.to_dict() if output_format != "table" else dict(record.__dict__)
+
+
+def run_row(run: RunRecord, output_format: str, variables: int | None = None) -> dict[str, Any]:
+    """A run as a row, with its command line as one shell-quoted string."""
+    row = run.to_dict() if output_format != "table" else dict(run.__dict__)
+    row["command"] = shlex.join(run.argv)
+    if variables is not None:
+        row["variables"] = variables
+    return row
+
+
+def prefixed(row: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """``row`` with ``prefix`` before every key (a run's fields beside a variable's)."""
+    return {f"{prefix}{k}": v for k, v in row.items()}
+
+
+def plain(value: Any) -> Any:
+    """A value any output format can print: database types (Decimal, bytes, dates) made plain."""
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, (dt.date, dt.time)) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return value

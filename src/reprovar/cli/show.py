@@ -1,0 +1,91 @@
+"""``reprovar show`` and ``reprovar history``: one variable, and all versions of a name."""
+
+from __future__ import annotations
+
+import click
+
+from ..audit.query import changes
+from ..errors import ArgumentValueError
+from .options import ledger_option, open_ledger
+from .output import emit, emit_record, output_options
+from .rows import prefixed, run_row, variable_row
+
+#: What ``history`` reports as changed between versions (the digest follows from these).
+HISTORY_FIELDS = ("seed", "shape", "dtype", "distribution", "mean", "scale", "algorithm", "algorithm_version")
+HISTORY_COLUMNS = ("version", "id", "created", "seed", "shape", "dtype", "mean", "scale", "run_id", "changed")
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option("--version", "version", type=click.IntRange(min=1), help="Version of NAME (default: latest).")
+@click.option("--id", "row_id", type=click.IntRange(min=1), help="Ledger row id instead of NAME.")
+@ledger_option
+@output_options
+def show(name, version, row_id, ledger_url, output_format):
+    """Show everything recorded about a variable and the run that made it.
+
+    \b
+    Example:
+        reprovar show dense/kernel --version 2
+    """
+    if (name is None) == (row_id is None):
+        raise ArgumentValueError("give a variable NAME or --id ID (not both)")
+    if row_id is not None and version is not None:
+        raise ArgumentValueError("--version goes with NAME, not with --id")
+    ledger = open_ledger(ledger_url)
+    record = ledger.get(name, version, id=row_id)
+    run = ledger.run(record.run_id)
+    row = variable_row(record, output_format)
+    row.update(prefixed(run_row(run, output_format), "run_"))
+    del row["run_id"]  # the same as run_id from the run's side
+    emit_record(row, output_format)
+
+
+@click.command()
+@click.argument("name")
+@ledger_option
+@output_options
+def history(name, ledger_url, output_format):
+    """List every version of NAME and what changed from the version before
+    (seed, shape, dtype, mean, scale, algorithm).
+
+    \b
+    Example:
+        reprovar history dense/kernel
+    """
+    versions = open_ledger(ledger_url).history(name)
+    rows = []
+    previous = None
+    for record in versions:
+        row = variable_row(record, output_format)
+        diff = {} if previous is None else changes(previous, record)
+        shown = {k: v for k, v in diff.items() if k in HISTORY_FIELDS}
+        if output_format == "table":
+            row["changed"] = _describe(previous, shown, diff)
+        else:
+            row["changed"] = {k: [_plain(old), _plain(new)] for k, (old, new) in shown.items()}
+            if output_format == "csv":
+                row["changed"] = _describe(previous, shown, diff)
+        rows.append(row)
+        previous = record
+    emit(rows, output_format, HISTORY_COLUMNS)
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _describe(previous, shown: dict, diff: dict) -> str:
+    if previous is None:
+        return "(first version)"
+    if shown:
+        return "; ".join(f"{k} {_fmt(old)} -> {_fmt(new)}" for k, (old, new) in shown.items())
+    if "digest" in diff:  # same inputs, different bytes: the sampler itself changed
+        return "digest only (same inputs, different values!)"
+    return "nothing (made again)"
+
+
+def _fmt(value) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(map(str, value)) + ("," if len(value) == 1 else "") + ")"
+    return str(value)

@@ -1,0 +1,74 @@
+"""``reprovar verify``: make recorded variables again and check every digest."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import ArgumentValueError
+from .options import ledger_option, open_ledger
+from .output import emit, output_options
+
+OUTCOME_COLUMNS = ("status", "name", "version", "id", "detail")
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Verify every variable in the ledger.")
+@click.option("--run", "run", type=click.IntRange(min=0), metavar="ID", help="Verify the variables of one run.")
+@click.option("--progress/--no-progress", default=None,
+              help="Show a progress bar on stderr (default: when stderr is a terminal).")
+@ledger_option
+@output_options
+def verify(names, all_, run, progress, ledger_url, output_format):
+    """Replay variables and check them against their recorded digests: every version of
+    each NAME, the variables of --run ID, or --all.
+
+    Prints the variables that did not verify, then `N verified, N mismatched, N failed`;
+    exits 1 if anything mismatched or failed.
+
+    \b
+    Example:
+        reprovar verify --all
+        reprovar verify dense/kernel dense/bias
+    """
+    if sum((bool(names), all_, run is not None)) != 1:
+        raise ArgumentValueError("give NAME..., --all or --run ID (exactly one)")
+    ledger = open_ledger(ledger_url)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    keep = output_format != "table"
+    if progress:
+        summary = _with_bar(ledger, list(names) or None, run, keep)
+    else:
+        summary = ledger.verify(list(names) or None, run=run, keep_verified=keep)
+    outcomes = summary.outcomes if keep else summary.problems
+    if output_format == "json":
+        emit([o.to_dict() for o in outcomes], "json")
+    elif outcomes:
+        emit([o.to_dict() for o in outcomes], output_format, OUTCOME_COLUMNS)
+    if output_format == "table":
+        click.echo(summary.line())
+    else:
+        click.echo(summary.line(), err=True)
+    if not summary.ok:
+        raise SystemExit(1)
+
+
+def _with_bar(ledger, names, run, keep):
+    bar_holder = {}
+
+    def progress(done, total, outcome):
+        bar = bar_holder.get("bar")
+        if bar is None:
+            bar = bar_holder["bar"] = click.progressbar(length=total or 0, label="verifying",
+                                                        file=sys.stderr, show_pos=True)
+            bar.__enter__()
+        bar.update(1)
+
+    try:
+        return ledger.verify(names, run=run, progress=progress, keep_verified=keep)
+    finally:
+        if "bar" in bar_holder:
+            bar_holder["bar"].__exit__(None, None, None)
