@@ -60,13 +60,14 @@ def random_normal_variable(
     check_size_fits(shape, dtype)
     mean, scale = check_location_scale(mean, scale, dtype)
     name = default_name() if name is None else check_name(name)
+    seed_source = "os" if seed is None else "user"
     seed = fresh_seed() if seed is None else check_seed(seed)
     algorithm = algorithms.DEFAULT_ALGORITHM
     values = algorithm.generate(shape, dtype, seed=seed, mean=mean, scale=scale)
     variable = Variable(
         values,
         name,
-        Provenance(algorithm.name, algorithm.version, seed=seed, mean=mean, scale=scale),
+        Provenance(algorithm.name, algorithm.version, seed=seed, mean=mean, scale=scale, seed_source=seed_source),
     )
     if record is not False:
         from .ledger.recording import record_variable  # the ledger is loaded only when used

@@ -14,10 +14,13 @@ import numpy as np
 class Provenance:
     """Everything needed to make a variable again: the inputs of a pure function.
 
+    ``seed_source`` is ``"user"`` when the caller gave the seed and ``"os"`` when it was drawn
+    from the OS entropy pool (``seed=None``): audits flag the latter.
+
     Example:
-        >>> p = Provenance("philox4x32-10/normal", 1, seed=7, mean=0.0, scale=1.0)
-        >>> p.algorithm, p.algorithm_version
-        ('philox4x32-10/normal', 1)
+        >>> p = Provenance("philox4x32-10/box-muller", 1, seed=7, mean=0.0, scale=1.0)
+        >>> p.algorithm, p.algorithm_version, p.seed_source
+        ('philox4x32-10/box-muller', 1, 'user')
     """
 
     algorithm: str
@@ -26,6 +29,7 @@ class Provenance:
     mean: float
     scale: float
     distribution: str = "normal"
+    seed_source: str = "user"
 
 
 class Variable:

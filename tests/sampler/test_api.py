@@ -79,7 +79,8 @@ def test_provenance_names_the_algorithm_and_parameters():
     v = rnv((5,), 0.25, 4.0, seed=99)
     p = v.provenance
     assert (p.algorithm, p.algorithm_version) == (DEFAULT_ALGORITHM.name, DEFAULT_ALGORITHM.version)
-    assert (p.seed, p.mean, p.scale, p.distribution) == (99, 0.25, 4.0, "normal")
+    assert (p.seed, p.mean, p.scale, p.distribution, p.seed_source) == (99, 0.25, 4.0, "normal", "user")
+    assert rnv((5,), 0.25, 4.0).provenance.seed_source == "os"
 
 
 @pytest.mark.parametrize("shape", [(), (0,), (3, 0, 2), 5, [2, 2], (np.int64(3), 2)])
