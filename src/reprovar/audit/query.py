@@ -83,21 +83,25 @@ class VariableFilter:
         cls,
         *,
         name: str | None = None,
-        run: int | None = None,
-        seed: int | None = None,
+        run: int | str | None = None,
+        seed: int | str | None = None,
         dtype: str | None = None,
         algorithm: str | None = None,
         since: str | dt.date | dt.datetime | None = None,
         until: str | dt.date | dt.datetime | None = None,
         shape: str | int | tuple[int, ...] | list[int] | None = None,
     ) -> VariableFilter:
-        """Validate and normalize filter values; raises :class:`BadFilterError` on bad input."""
+        """Validate and normalize filter values; raises :class:`BadFilterError` on bad input.
+
+        ``run`` and ``seed`` may be given as text too (decimal, or ``0x`` hex for seeds), as
+        a command line passes them.
+        """
         if name is not None and not isinstance(name, str):
             raise BadFilterError(f"name must be a str, got {type(name).__name__}")
         if run is not None:
-            run = _check_int(run, "run", 0, None)
+            run = _check_int(_from_text(run, "run id"), "run", 0, None)
         if seed is not None:
-            seed = _check_int(seed, "seed", 0, _UINT64_MAX)
+            seed = _check_int(_from_text(seed, "seed"), "seed", 0, _UINT64_MAX)
         if dtype is not None:
             dtype = _check_dtype(dtype)
         if algorithm is not None and not isinstance(algorithm, str):
@@ -304,13 +308,22 @@ def variable_counts(ledger: Ledger) -> dict[int, int]:
 def get_run(ledger: Ledger, run_id: int) -> RunRecord:
     """The run ``run_id``; raises :class:`~reprovar.errors.UnknownRunError`."""
     try:
-        run_id = _check_int(run_id, "run id", 0, None)
+        run_id = _check_int(_from_text(run_id, "run id"), "run id", 0, None)
     except BadFilterError as e:
         raise UnknownRunError(f"{e}; run ids are the numbers `reprovar runs` lists") from None
     return ledger.run(run_id)
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+def _from_text(value: Any, what: str) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return int(value.strip(), 0 if what == "seed" else 10)
+    except ValueError:
+        raise BadFilterError(f"{what} must be an integer, got {value!r}") from None
+
 
 def _check_int(value: Any, what: str, low: int, high: int | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):

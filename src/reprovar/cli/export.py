@@ -6,13 +6,14 @@ import sys
 
 import click
 
+from ..audit.export import check_format
 from ..audit.query import VariableFilter
 from .options import ledger_option, open_ledger
 from .params import filter_options
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"], case_sensitive=False),
+@click.option("--format", "fmt", metavar="json|csv",
               help="Output format (default: from the -o suffix, else json).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (default: stdout).")
 @click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
@@ -31,6 +32,7 @@ def export(fmt, output, force, filters, ledger_url):
     """
     if fmt is None:
         fmt = "csv" if output and output.lower().endswith(".csv") else "json"
+    fmt = check_format(fmt)
     flt = VariableFilter.create(**filters)
     ledger = open_ledger(ledger_url)
     if output is None:

@@ -16,7 +16,7 @@ OUTCOME_COLUMNS = ("status", "name", "version", "id", "detail")
 @click.command()
 @click.argument("names", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Verify every variable in the ledger.")
-@click.option("--run", "run", type=click.IntRange(min=0), metavar="ID", help="Verify the variables of one run.")
+@click.option("--run", "run", metavar="ID", help="Verify the variables of one run.")
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar on stderr (default: when stderr is a terminal).")
 @ledger_option
