@@ -20,12 +20,14 @@ import tempfile
 import textwrap
 import time
 
-import numba
-import numpy as np
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
 
-import reprovar
-from reprovar.algorithms import DEFAULT_ALGORITHM
-from reprovar.validation import resolve_dtype
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+import reprovar  # noqa: E402
+from reprovar.algorithms import DEFAULT_ALGORITHM  # noqa: E402
+from reprovar.validation import resolve_dtype  # noqa: E402
 
 
 def best_time(fn, repeat: int) -> float:
@@ -117,16 +119,34 @@ def thread_scaling(n, repeat):
         print(f"{dtype:<8} {line}   speed-up {rates[all_threads] / rates[1]:.2f}x")
 
 
-def small_variable_latency():
-    print("\n## A (2, 3) float32 variable, end to end (recording off)")
-    make = lambda: reprovar.random_normal_variable((2, 3), 0.0, 1.0, seed=3, record=False)  # noqa: E731
+def median_latency(make, runs=2000) -> tuple[float, float]:
     make()
     samples = []
-    for _ in range(2000):
+    for _ in range(runs):
         t0 = time.perf_counter()
         make()
         samples.append(time.perf_counter() - t0)
-    print(f"median {statistics.median(samples) * 1e6:.1f} us, p99 {np.percentile(samples, 99) * 1e6:.1f} us")
+    return statistics.median(samples), float(np.percentile(samples, 99))
+
+
+def small_variable_latency():
+    print("\n## A (2, 3) float32 variable, end to end (us; recording off)")
+    ours, ours_p99 = median_latency(
+        lambda: reprovar.random_normal_variable((2, 3), 0.0, 1.0, seed=3, record=False)
+    )
+    print(f"reprovar.random_normal_variable           median {ours * 1e6:7.1f}, p99 {ours_p99 * 1e6:7.1f}")
+    try:
+        import tensorflow as tf
+
+        theirs, theirs_p99 = median_latency(
+            lambda: tf.keras.backend.random_normal_variable((2, 3), 0.0, 1.0, seed=3), runs=500
+        )
+        print(
+            f"tf.keras.backend.random_normal_variable   median {theirs * 1e6:7.1f}, p99 {theirs_p99 * 1e6:7.1f}"
+            f"   reprovar {theirs / ours:.1f}x faster"
+        )
+    except ImportError:
+        print("tf.keras.backend.random_normal_variable   n/a (tensorflow not installed)")
 
 
 FRESH = "import time; t=time.perf_counter(); import reprovar; reprovar.random_normal_variable((2, 3), 0.0, 1.0, seed=1, record=False); print(time.perf_counter()-t)"
