@@ -49,8 +49,8 @@ class SharedSeed:
 class SeedAudit:
     """The result of :func:`audit_seeds`.
 
-    ``os_drawn`` is None when the ledger cannot tell (a schema without the ``seed_drawn``
-    column); rows recorded before the column existed are listed in ``unknown_origin``.
+    ``os_drawn`` is None when the ledger cannot tell (a schema without the ``seed_source``
+    column); ``unknown_origin`` counts rows recorded before the column existed.
 
     Example:
         >>> SeedAudit(shared=[], os_drawn=Records()).clean
@@ -116,13 +116,13 @@ def _close(group: list[VariableRecord], out: list[SharedSeed]) -> None:
 
 
 def _os_drawn(ledger: Ledger) -> tuple[Records | None, int]:
-    if "seed_drawn" not in _V:
+    if "seed_source" not in _V:  # a reprovar whose ledger does not keep the seed's origin
         return None, 0
     with ledger.connect() as connection:
         rows = connection.execute(
-            select(variables_table).where(_V.seed_drawn.is_(True)).order_by(_V.id)
+            select(variables_table).where(_V.seed_source == "os").order_by(_V.id)
         ).all()
         unknown = connection.execute(
-            select(func.count()).select_from(variables_table).where(_V.seed_drawn.is_(None))
+            select(func.count()).select_from(variables_table).where(_V.seed_source.is_(None))
         ).scalar_one()
     return Records(map(VariableRecord.from_row, rows)), unknown

@@ -211,6 +211,7 @@ class Ledger(AuditMethods):  # queries, verify, export, sql: reprovar.audit (iss
             "mean": float(provenance.mean),
             "scale": float(provenance.scale),
             "seed": int(provenance.seed),
+            "seed_source": provenance.seed_source,
             "algorithm": provenance.algorithm,
             "algorithm_version": int(provenance.algorithm_version),
             "digest": digest if digest is not None else digests.digest(variable.numpy()),

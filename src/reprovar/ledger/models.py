@@ -97,6 +97,8 @@ class VariableModel(Base):
     mean: Mapped[float] = mapped_column(Double)
     scale: Mapped[float] = mapped_column(Double)
     seed: Mapped[int] = mapped_column(UInt64)
+    #: "user" (given by the caller) or "os" (seed=None); NULL: recorded before revision 0002.
+    seed_source: Mapped[str | None] = mapped_column(String(8))
     algorithm: Mapped[str] = mapped_column(String(64))
     algorithm_version: Mapped[int] = mapped_column(Integer)
     digest: Mapped[str] = mapped_column(String(128))  # "<scheme>:<hex>", see ledger.digest

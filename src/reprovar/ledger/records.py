@@ -39,6 +39,7 @@ class VariableRecord:
     nbytes: int
     created: datetime
     run_id: int
+    seed_source: str | None = None  # "user", "os" (seed=None), None: not recorded (old rows)
 
     @classmethod
     def from_row(cls, row: Any) -> VariableRecord:

@@ -52,6 +52,7 @@ def replay_record(record: VariableRecord) -> Variable:
         mean=record.mean,
         scale=record.scale,
         distribution=record.distribution,
+        seed_source=record.seed_source or "user",
     )
     return Variable(values, record.name, provenance, record=record)
 

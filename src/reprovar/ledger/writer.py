@@ -27,6 +27,9 @@ from .models import variables_table
 
 #: How long a writer keeps retrying after losing races (duplicate version, deadlock, busy).
 WRITE_RETRY_S = 120.0
+#: Backoff bounds between retries, in seconds.
+RETRY_FIRST_S = 0.0002
+RETRY_MAX_S = 0.01
 
 VARIABLE_COLUMNS = (
     "run_id",
@@ -38,6 +41,7 @@ VARIABLE_COLUMNS = (
     "mean",
     "scale",
     "seed",
+    "seed_source",
     "algorithm",
     "algorithm_version",
     "digest",
@@ -104,14 +108,16 @@ class VariableWriter:
         after the transaction is rolled back.
         """
         deadline = time.monotonic() + WRITE_RETRY_S
-        delay = 0.001
+        delay = RETRY_FIRST_S
         while True:
             try:
                 return self._insert_once(values)
             except self._engine.dialect.loaded_dbapi.Error as e:
                 if is_retryable_dbapi(e) and time.monotonic() < deadline:
-                    time.sleep(delay * random.uniform(0.5, 1.5))
-                    delay = min(delay * 2, 0.05)
+                    # Full jitter, short ceiling: a write transaction lasts well under a
+                    # millisecond, so waiting long only leaves the lock idle.
+                    time.sleep(random.uniform(0, delay))
+                    delay = min(delay * 2, RETRY_MAX_S)
                     continue
                 raise
 
@@ -119,6 +125,11 @@ class VariableWriter:
         connection = self._connection
         if connection is None:
             connection = self._connection = self._engine.raw_connection()
+            if self._sqlite:
+                # SQLite's own busy handler sleeps 1, 2, 5 ... 100 ms between attempts;
+                # with many writers the lock then sits idle most of the time. Fail fast
+                # instead and retry with the short jittered backoff in insert().
+                connection.driver_connection.execute("PRAGMA busy_timeout = 0")
         cursor = connection.cursor()
         try:
             if self._sqlite:
