@@ -100,7 +100,8 @@ def test_time_filters_accept_iso_dates_and_times_naive_as_utc(ledger, make, back
     ({"seed": 2**64}, "seed must be"),
     ({"dtype": "float8"}, "unknown dtype 'float8'"),
     ({"shape": "2xthree"}, "malformed shape"),
-    ({"run": "1"}, "run must be an int"),
+    ({"run": "x"}, "run id must be an integer"),
+    ({"run": 1.5}, "run must be an int"),
 ])
 def test_bad_filters_raise_one_clear_error(kwargs, message):
     with pytest.raises(BadFilterError, match=message):
@@ -134,6 +135,11 @@ def test_runs_and_counts(ledger, make):
     assert [r.id for r in runs] == [rec.run_id]
     assert ledger.count() == 2 and ledger.count(VariableFilter.create(name="?")) == 2
     assert ledger.count(VariableFilter.create(name="a")) == 1
+
+
+def test_text_values_as_a_command_line_passes_them():
+    f = VariableFilter.create(seed="0x2a", run="7", shape="2x3")
+    assert (f.seed, f.run, f.shape) == (42, 7, (2, 3))
 
 
 def test_parse_shape_forms():

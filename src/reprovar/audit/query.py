@@ -263,7 +263,7 @@ def history(ledger: Ledger, name: str) -> Records:
 
 
 #: Fields compared between consecutive versions by :func:`changes`.
-COMPARED_FIELDS = ("seed", "shape", "dtype", "distribution", "mean", "scale", "algorithm",
+COMPARED_FIELDS = ("seed", "seed_source", "shape", "dtype", "distribution", "mean", "scale", "algorithm",
                    "algorithm_version", "digest", "run_id")
 
 

@@ -11,7 +11,7 @@ from .output import emit, emit_record, output_options
 from .rows import prefixed, run_row, variable_row
 
 #: What ``history`` reports as changed between versions (the digest follows from these).
-HISTORY_FIELDS = ("seed", "shape", "dtype", "distribution", "mean", "scale", "algorithm", "algorithm_version")
+HISTORY_FIELDS = ("seed", "seed_source", "shape", "dtype", "distribution", "mean", "scale", "algorithm", "algorithm_version")
 HISTORY_COLUMNS = ("version", "id", "created", "seed", "shape", "dtype", "mean", "scale", "run_id", "changed")
 
 
