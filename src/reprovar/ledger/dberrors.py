@@ -26,12 +26,12 @@ def is_retryable(exc: BaseException) -> bool:
 
 def is_retryable_dbapi(orig: BaseException) -> bool:
     """:func:`is_retryable` for an exception raised by the driver itself."""
-    sqlstate = getattr(orig, "sqlstate", None)
-    if sqlstate is not None:
-        return sqlstate in _PG_RETRY
     args = getattr(orig, "args", ())
-    if args and isinstance(args[0], int):
+    if args and isinstance(args[0], int):  # PyMySQL: (errno, message); it also sets sqlstate
         return args[0] in _MYSQL_RETRY
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is not None:  # psycopg
+        return sqlstate in _PG_RETRY
     return any(text in str(orig) for text in _SQLITE_RETRY)
 
 

@@ -123,9 +123,10 @@ def ensure_schema(
             f"run `reprovar db upgrade --ledger {where}`"
         )
     with _migration_lock(engine) as connection:
-        revision = current_revision(connection)
-        _check_not_newer(revision, where)
-        if revision != head:
+        # Recheck under the lock: another process may have migrated meanwhile.
+        before = current_revision(connection)
+        _check_not_newer(before, where)
+        if before != head:
             command.upgrade(alembic_config(connection), "head")
     return before, head
 

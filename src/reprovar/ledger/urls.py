@@ -75,7 +75,7 @@ def to_url(target: str | os.PathLike | URL) -> URL:
             return URL.create("sqlite", database=str(Path(text).expanduser().absolute()))
         try:
             url = make_url(text)
-        except ArgumentError as e:
+        except (ArgumentError, ValueError) as e:
             raise LedgerOpenError(f"cannot parse ledger URL {text!r}: {e}") from e
     else:
         raise ArgumentTypeError(
