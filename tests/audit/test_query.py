@@ -157,3 +157,5 @@ def test_dataframe(ledger, make):
     assert isinstance(df["created"].dtype, pd.DatetimeTZDtype)
     empty = ledger.find("nothing").to_dataframe()
     assert len(empty) == 0 and "seed" in empty.columns
+    runs = ledger.runs().to_dataframe()
+    assert list(runs["id"]) == [ledger.find()[0].run_id] and "host" in runs.columns

@@ -19,6 +19,10 @@ WRITES = [
     "ALTER TABLE variables ADD COLUMN sneaky INTEGER",
     "UPDATE reprovar_schema_version SET version_num = 'x'",
 ]
+SERVER_ONLY_WRITES = [
+    "TRUNCATE TABLE variables",
+    "CREATE TEMPORARY TABLE sneaky (x INTEGER)",
+]
 SQLITE_ONLY_WRITES = [
     "PRAGMA user_version = 7",
     "PRAGMA journal_mode = DELETE",
@@ -55,6 +59,8 @@ def test_writes_are_refused_and_ledger_unchanged(filled):
     statements = list(WRITES)
     if filled.engine.dialect.name == "sqlite":
         statements += [s.format(path=filled.url.database) for s in SQLITE_ONLY_WRITES]
+    else:
+        statements += SERVER_ONLY_WRITES
     for statement in statements:
         with pytest.raises(ReadOnlyViolationError, match="read-only") as info:
             filled.sql(statement)

@@ -17,7 +17,7 @@ Example:
 
 from .errors import AuditError, BadFilterError, ExportError, ReadOnlyViolationError, SQLQueryError
 from .export import FORMATS, atomic_write, export
-from .query import Records, VariableFilter, changes, find, history, parse_shape, runs
+from .query import Records, RunRecords, VariableFilter, changes, find, history, parse_shape, runs
 from .readonly import SQLResult, read_only_query
 from .seeds import SeedAudit, SharedSeed, audit_seeds
 from .times import parse_time
@@ -26,7 +26,7 @@ from .verify import VerifyOutcome, VerifySummary, verify_record, verify_records,
 __all__ = [
     "AuditError", "BadFilterError", "ExportError", "ReadOnlyViolationError", "SQLQueryError",
     "FORMATS", "atomic_write", "export",
-    "Records", "VariableFilter", "changes", "find", "history", "parse_shape", "runs",
+    "Records", "RunRecords", "VariableFilter", "changes", "find", "history", "parse_shape", "runs",
     "SQLResult", "read_only_query",
     "SeedAudit", "SharedSeed", "audit_seeds",
     "parse_time",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Iterator, TextIO
 
 if TYPE_CHECKING:
     from ..ledger.records import RunRecord, VariableRecord
-    from .query import Records, VariableFilter
+    from .query import Records, RunRecords, VariableFilter
     from .readonly import SQLResult
     from .seeds import SeedAudit
     from .verify import ProgressCallback, VerifySummary
@@ -101,8 +101,9 @@ class AuditMethods:
 
         return history(self, name)
 
-    def runs(self, *, since=None, until=None) -> list[RunRecord]:
-        """Every run (process that recorded variables), oldest first.
+    def runs(self, *, since=None, until=None) -> RunRecords:
+        """Every run (process that recorded variables), oldest first, optionally only those
+        started in [since, until); a list with ``.to_dataframe()``.
 
         Example:
             >>> import reprovar, tempfile, os

@@ -47,11 +47,24 @@ class Records(list):
         """JSON-ready dicts, one per record."""
         return [r.to_dict() for r in self]
 
+    record_type: type = VariableRecord
+
     def to_dataframe(self):
         """A pandas DataFrame, one row per record (needs pandas: ``pip install pandas``)."""
         from .frames import records_to_dataframe
 
-        return records_to_dataframe(self)
+        return records_to_dataframe(self, self.record_type)
+
+
+class RunRecords(Records):
+    """A list of :class:`~reprovar.ledger.RunRecord` that can become a pandas DataFrame.
+
+    Example:
+        >>> RunRecords().record_type.__name__
+        'RunRecord'
+    """
+
+    record_type = RunRecord
 
 
 @dataclass(frozen=True)
@@ -287,7 +300,7 @@ def changes(older: VariableRecord, newer: VariableRecord) -> dict[str, tuple[Any
     return out
 
 
-def runs(ledger: Ledger, *, since=None, until=None) -> list[RunRecord]:
+def runs(ledger: Ledger, *, since=None, until=None) -> RunRecords:
     """All runs, oldest first, optionally only those started in [since, until)."""
     stmt = select(runs_table).order_by(_R.id)
     if since is not None:
@@ -295,7 +308,7 @@ def runs(ledger: Ledger, *, since=None, until=None) -> list[RunRecord]:
     if until is not None:
         stmt = stmt.where(_R.started < parse_time(until, end_of_day=True))
     with ledger.connect() as connection:
-        return [RunRecord.from_row(row) for row in connection.execute(stmt)]
+        return RunRecords(RunRecord.from_row(row) for row in connection.execute(stmt))
 
 
 def variable_counts(ledger: Ledger) -> dict[int, int]:
