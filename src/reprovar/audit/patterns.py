@@ -7,6 +7,7 @@ narrow the rows with its index, then as an exact, case-sensitive match in Python
 
 from __future__ import annotations
 
+import functools
 import re
 
 LIKE_ESCAPE = "!"  # not a backslash: backslash needs different quoting on each backend
@@ -44,6 +45,7 @@ def glob_to_like(pattern: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=64)  # a query checks every row against one pattern
 def glob_matcher(pattern: str):
     """A predicate: does a name match ``pattern`` exactly and case-sensitively?
 

@@ -161,11 +161,15 @@ class VariableFilter:
 
     def accepts(self, record: VariableRecord) -> bool:
         """The exact, case-sensitive name check that the SQL conditions only approximate."""
+        return self.accepts_name(record.name)
+
+    def accepts_name(self, name: str) -> bool:
+        """Whether ``name`` matches :attr:`name` exactly (glob or not), case-sensitively."""
         if self.name is None:
             return True
         if is_pattern(self.name):
-            return glob_matcher(self.name)(record.name)
-        return record.name == self.name
+            return glob_matcher(self.name)(name)
+        return name == self.name
 
 
 def parse_shape(shape: str | int | tuple[int, ...] | list[int]) -> tuple[int, ...]:
@@ -252,14 +256,7 @@ def count(ledger: Ledger, flt: VariableFilter | None = None) -> int:
     # Names are rechecked in Python (grouping by name would merge "a" and "a " on MariaDB).
     with ledger.connect() as connection:
         names = connection.execute(select(_V.name).where(where)).scalars()
-        return sum(1 for name in names if flt.accepts(_NameOnly(name)))
-
-
-class _NameOnly:
-    __slots__ = ("name",)
-
-    def __init__(self, name: str):
-        self.name = name
+        return sum(1 for name in names if flt.accepts_name(name))
 
 
 def history(ledger: Ledger, name: str) -> Records:

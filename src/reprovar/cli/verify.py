@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -57,18 +58,15 @@ def verify(names, all_, run, progress, ledger_url, output_format):
 
 
 def _with_bar(ledger, names, run, keep):
-    bar_holder = {}
+    # The bar is made on the first callback, when the total is known.
+    with contextlib.ExitStack() as stack:
+        bar = None
 
-    def progress(done, total, outcome):
-        bar = bar_holder.get("bar")
-        if bar is None:
-            bar = bar_holder["bar"] = click.progressbar(length=total or 0, label="verifying",
-                                                        file=sys.stderr, show_pos=True)
-            bar.__enter__()
-        bar.update(1)
+        def progress(done, total, outcome):
+            nonlocal bar
+            if bar is None:
+                bar = stack.enter_context(click.progressbar(
+                    length=total or 0, label="verifying", file=sys.stderr, show_pos=True))
+            bar.update(1)
 
-    try:
         return ledger.verify(names, run=run, progress=progress, keep_verified=keep)
-    finally:
-        if "bar" in bar_holder:
-            bar_holder["bar"].__exit__(None, None, None)
