@@ -155,3 +155,17 @@ def test_python_dash_m_and_the_console_script(tmp_path):
     script = os.path.join(os.path.dirname(sys.executable), "reprovar")
     out = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "reprovar" in out.stdout
+
+
+def test_example_training_script_then_replay(tmp_path, monkeypatch):
+    """The README's first command: run the example, then replay one variable with the CLI."""
+    monkeypatch.delenv("REPROVAR_LEDGER")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, os.path.join(root, "examples", "train.py")],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "reprovar.db").is_file()
+    out = subprocess.run([sys.executable, "-m", "reprovar", "replay", "dense_1/kernel"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "verified: yes" in out.stdout and "shape:    (784, 256)" in out.stdout
