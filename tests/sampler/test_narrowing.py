@@ -103,7 +103,7 @@ def test_float16_range_boundaries():
     values = np.array(
         [F16_MAX, 65519.0, 65520.0, 65536.0, F16_MIN_NORMAL, F16_MIN_SUBNORMAL,
          F16_MIN_NORMAL - F16_MIN_SUBNORMAL, F16_MIN_SUBNORMAL / 2, F16_MIN_SUBNORMAL * 1.5,
-         2.0**-25, 2.0**-26, 2.0**-149, 1.0, 2.0, 0.5],
+         2.0**-25, 2.0**-26, 2.0**-149, 1.0, 2.0, 0.5, 1.5 * 2.0**16, 2.0**17, 1.0e10],
         np.float32,
     )
     near = np.concatenate([values.view(np.uint32).astype(np.int64) + d for d in range(-3, 4)])
