@@ -28,6 +28,10 @@ _LEDGER_NAMES = (
 
 def __getattr__(name: str):
     if name in _LEDGER_NAMES:
+        from .ledger import recording
+
+        if name == "recording":
+            return recording.recording
         from . import ledger
 
         return getattr(ledger, name)

@@ -16,11 +16,12 @@ Example:
 
 from .ledger import Ledger
 from .records import RunRecord, VariableRecord
+# The ``recording()`` context manager stays in .recording, so that ``reprovar.ledger.recording``
+# remains the module; ``reprovar.recording`` is the context manager.
 from .recording import (
     current_ledger,
     disable_recording,
     enable_recording,
-    recording,
     recording_enabled,
     use_ledger,
 )
@@ -33,7 +34,6 @@ __all__ = [
     "current_ledger",
     "disable_recording",
     "enable_recording",
-    "recording",
     "recording_enabled",
     "replay",
     "use_ledger",

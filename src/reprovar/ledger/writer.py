@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, literal_column, select
@@ -65,11 +66,19 @@ class _Statement:
         self._plan = [(key, processors.get(key)) for key in keys]
         self._positional = compiled.positional
 
+    def override(self, key: str, processor) -> None:
+        """Use ``processor`` for ``key`` instead of the column type's own."""
+        self._plan = [(k, processor if k == key else p) for k, p in self._plan]
+
     def params(self, values: dict[str, Any]):
         # One pass, no intermediate copies: this runs once per recorded variable.
         if self._positional:
             return tuple(values[k] if p is None else p(values[k]) for k, p in self._plan)
         return {k: values[k] if p is None else p(values[k]) for k, p in self._plan}
+
+
+def _sqlite_utc_text(value: datetime) -> str:
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class VariableWriter:
@@ -91,6 +100,10 @@ class VariableWriter:
         self._insert = _Statement(
             stmt.compile(dialect=dialect, column_keys=list(VARIABLE_COLUMNS)), engine, columns
         )
+        if self._sqlite:
+            # SQLAlchemy's SQLite DATETIME formatter costs ~6 us a row; isoformat writes the
+            # same "YYYY-MM-DD HH:MM:SS.ffffff" text (read back by the same type) in ~0.5 us.
+            self._insert.override("created", _sqlite_utc_text)
         self._next_version = _Statement(
             # Literal constants: the only parameter is the name.
             select(func.coalesce(func.max(t.c.version), literal_column("0")) + literal_column("1"))
