@@ -79,6 +79,9 @@ def test_find_filters_and_formats(cli, filled):
     assert len(json.loads(cli("find", "--since", "2000-01-01", "--until", "2999-12-31T23:59Z",
                               "--dtype", "float32", "--json").stdout)) == 7
     assert cli("find", "--name", "nothing").stdout == "(no rows)\n"
+    assert next(csv.reader(io.StringIO(cli("find", "--name", "nothing", "--csv").stdout)))[:3] == \
+        ["id", "name", "version"]  # a header even without rows
+    assert {"digest", "seed_source", "mean"} <= set(json.loads(cli("find", "--json").stdout)[0])
 
 
 def test_table_output_escapes_newlines_json_keeps_them(cli, filled):

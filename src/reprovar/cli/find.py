@@ -7,7 +7,7 @@ import click
 from .options import ledger_option, open_ledger
 from .output import emit, output_options
 from .params import filter_options
-from .rows import VARIABLE_COLUMNS, variable_row
+from .rows import variable_columns, variable_row
 
 
 @click.command()
@@ -26,4 +26,4 @@ def find(filters, limit, ledger_url, output_format):
         reprovar find --name 'dense_*' --since 2026-11-01 --dtype float32
     """
     records = open_ledger(ledger_url).find(**filters, limit=limit or None)
-    emit([variable_row(r, output_format) for r in records], output_format, VARIABLE_COLUMNS)
+    emit([variable_row(r, output_format) for r in records], output_format, variable_columns(output_format))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import decimal
 import shlex
@@ -9,10 +10,24 @@ from typing import Any
 
 from ..ledger.records import RunRecord, VariableRecord
 
-#: Columns of a variable in listings.
+#: Columns of a variable in a table; --json and --csv carry every field.
 VARIABLE_COLUMNS = ("id", "name", "version", "shape", "dtype", "seed", "run_id", "created")
-#: Columns of a run in listings.
+#: Columns of a run in a table; --json and --csv carry every field.
 RUN_COLUMNS = ("id", "started", "host", "user", "pid", "variables", "git_commit", "command")
+
+
+def variable_columns(output_format: str) -> tuple[str, ...]:
+    """The table's short list, or every recorded field for machine-readable output."""
+    if output_format == "table":
+        return VARIABLE_COLUMNS
+    return tuple(f.name for f in dataclasses.fields(VariableRecord))
+
+
+def run_columns(output_format: str) -> tuple[str, ...]:
+    """The table's short list, or every recorded field (plus counts) for --json and --csv."""
+    if output_format == "table":
+        return RUN_COLUMNS
+    return (*(f.name for f in dataclasses.fields(RunRecord)), "command", "variables")
 
 
 def variable_row(record: VariableRecord, output_format: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import click
 from ..audit.query import get_run, variable_counts
 from .options import ledger_option, open_ledger
 from .output import emit, emit_record, output_options
-from .rows import RUN_COLUMNS, VARIABLE_COLUMNS, run_row, variable_row
+from .rows import run_columns, run_row, variable_columns, variable_row
 
 
 @click.group(invoke_without_command=True)
@@ -28,7 +28,7 @@ def runs(ctx, ledger_url, output_format):
     ledger = open_ledger(ledger_url)
     counts = variable_counts(ledger)
     rows = [run_row(r, output_format, counts.get(r.id, 0)) for r in ledger.runs()]
-    emit(rows, output_format, RUN_COLUMNS)
+    emit(rows, output_format, run_columns(output_format))
 
 
 @runs.command("show")
@@ -52,8 +52,8 @@ def show_run(run_id, ledger_url, output_format):
         row["variables_created"] = variables
         emit_record(row, "json")
     elif output_format == "csv":
-        emit(variables, "csv", VARIABLE_COLUMNS)
+        emit(variables, "csv", variable_columns("csv"))
     else:
         emit_record(row, "table")
         click.echo()
-        emit(variables, "table", VARIABLE_COLUMNS)
+        emit(variables, "table", variable_columns("table"))
