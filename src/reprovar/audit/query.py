@@ -196,12 +196,25 @@ def parse_shape(shape: str | int | tuple[int, ...] | list[int]) -> tuple[int, ..
 
 
 def select_variables(flt: VariableFilter, dialect: str | None = None):
-    """The SELECT for ``flt``, in creation order (row id)."""
+    """The SELECT for ``flt``, in creation order (row id).
+
+    Example:
+        >>> "ORDER BY variables.id" in str(select_variables(VariableFilter.create(seed=3)))
+        True
+    """
     return select(variables_table).where(and_(True, *flt.conditions(dialect))).order_by(_V.id)
 
 
 def find(ledger: Ledger, flt: VariableFilter | None = None, *, limit: int | None = None) -> Records:
-    """The records ``flt`` selects, oldest first; see :meth:`reprovar.Ledger.find`."""
+    """The records ``flt`` selects, oldest first; see :meth:`reprovar.Ledger.find`.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "fd.db"))
+        >>> _ = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=3, ledger=led)
+        >>> [r.name for r in find(led, VariableFilter.create(seed=3))]
+        ['w']
+    """
     flt = flt or VariableFilter()
     if limit is not None:
         limit = _check_int(limit, "limit", 0, None)
@@ -217,7 +230,16 @@ def find(ledger: Ledger, flt: VariableFilter | None = None, *, limit: int | None
 
 
 def iter_variables(ledger: Ledger, flt: VariableFilter | None = None, *, batch: int = BATCH) -> Iterator[VariableRecord]:
-    """Stream the selected records in id order, ``batch`` rows per query (bounded memory)."""
+    """Stream the selected records in id order, ``batch`` rows per query (bounded memory).
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "it.db"))
+        >>> for i in range(3):
+        ...     _ = reprovar.random_normal_variable((2,), 0.0, 1.0, name=f"w{i}", seed=i, ledger=led)
+        >>> [r.name for r in iter_variables(led, batch=2)]
+        ['w0', 'w1', 'w2']
+    """
     flt = flt or VariableFilter()
     if flt.run is not None:
         ledger.run(flt.run)  # raises UnknownRunError with the ledger's message
@@ -260,7 +282,16 @@ def count(ledger: Ledger, flt: VariableFilter | None = None) -> int:
 
 
 def history(ledger: Ledger, name: str) -> Records:
-    """Every version of ``name``, oldest first; raises ``UnknownVariableError`` with suggestions."""
+    """Every version of ``name``, oldest first; raises ``UnknownVariableError`` with suggestions.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "hi.db"))
+        >>> for s in (1, 2):
+        ...     _ = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=s, ledger=led)
+        >>> [r.version for r in history(led, "w")]
+        [1, 2]
+    """
     if not isinstance(name, str):
         raise BadFilterError(f"name must be a str, got {type(name).__name__}")
     stmt = select(variables_table).where(_V.name == name).order_by(_V.version)
@@ -298,7 +329,13 @@ def changes(older: VariableRecord, newer: VariableRecord) -> dict[str, tuple[Any
 
 
 def runs(ledger: Ledger, *, since=None, until=None) -> RunRecords:
-    """All runs, oldest first, optionally only those started in [since, until)."""
+    """All runs, oldest first, optionally only those started in [since, until).
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> runs(reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "ru.db")))
+        []
+    """
     stmt = select(runs_table).order_by(_R.id)
     if since is not None:
         stmt = stmt.where(_R.started >= parse_time(since))
@@ -309,14 +346,30 @@ def runs(ledger: Ledger, *, since=None, until=None) -> RunRecords:
 
 
 def variable_counts(ledger: Ledger) -> dict[int, int]:
-    """How many variables each run created: ``{run_id: count}`` (runs with none are absent)."""
+    """How many variables each run created: ``{run_id: count}`` (runs with none are absent).
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "vc.db"))
+        >>> v = reprovar.random_normal_variable((2,), 0.0, 1.0, seed=1, ledger=led)
+        >>> variable_counts(led) == {v.record.run_id: 1}
+        True
+    """
     stmt = select(_V.run_id, func.count()).group_by(_V.run_id)
     with ledger.connect() as connection:
         return {run_id: n for run_id, n in connection.execute(stmt)}
 
 
 def get_run(ledger: Ledger, run_id: int) -> RunRecord:
-    """The run ``run_id``; raises :class:`~reprovar.errors.UnknownRunError`."""
+    """The run ``run_id`` (an int or its text); raises :class:`~reprovar.errors.UnknownRunError`.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> get_run(reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "gr.db")), "7")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        reprovar.errors.UnknownRunError: no run with id 7 in ledger ...
+    """
     try:
         run_id = _check_int(_from_text(run_id, "run id"), "run id", 0, None)
     except BadFilterError as e:

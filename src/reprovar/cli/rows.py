@@ -17,14 +17,24 @@ RUN_COLUMNS = ("id", "started", "host", "user", "pid", "variables", "git_commit"
 
 
 def variable_columns(output_format: str) -> tuple[str, ...]:
-    """The table's short list, or every recorded field for machine-readable output."""
+    """The table's short list, or every recorded field for machine-readable output.
+
+    Example:
+        >>> "digest" in variable_columns("json"), "digest" in variable_columns("table")
+        (True, False)
+    """
     if output_format == "table":
         return VARIABLE_COLUMNS
     return tuple(f.name for f in dataclasses.fields(VariableRecord))
 
 
 def run_columns(output_format: str) -> tuple[str, ...]:
-    """The table's short list, or every recorded field (plus counts) for --json and --csv."""
+    """The table's short list, or every recorded field (plus counts) for --json and --csv.
+
+    Example:
+        >>> "cwd" in run_columns("csv"), "cwd" in run_columns("table")
+        (True, False)
+    """
     if output_format == "table":
         return RUN_COLUMNS
     return (*(f.name for f in dataclasses.fields(RunRecord)), "command", "variables")
@@ -45,12 +55,23 @@ def run_row(run: RunRecord, output_format: str, variables: int | None = None) ->
 
 
 def prefixed(row: dict[str, Any], prefix: str) -> dict[str, Any]:
-    """``row`` with ``prefix`` before every key (a run's fields beside a variable's)."""
+    """``row`` with ``prefix`` before every key (a run's fields beside a variable's).
+
+    Example:
+        >>> prefixed({"host": "a"}, "run_")
+        {'run_host': 'a'}
+    """
     return {f"{prefix}{k}": v for k, v in row.items()}
 
 
 def plain(value: Any) -> Any:
-    """A value any output format can print: database types (Decimal, bytes, dates) made plain."""
+    """A value any output format can print: database types (Decimal, bytes, dates) made plain.
+
+    Example:
+        >>> import decimal
+        >>> plain(decimal.Decimal("3")), plain(decimal.Decimal("0.5")), plain(bytes([1, 255]))
+        (3, 0.5, '01ff')
+    """
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
