@@ -16,7 +16,11 @@ import numpy as np
 import pytest
 
 from reprovar.algorithms import DEFAULT_ALGORITHM
-from reprovar.transforms.narrowing import float32_to_bfloat16_bits, float32_to_float16_bits
+from reprovar.transforms.narrowing import (
+    float32_to_bfloat16_bits,
+    float32_to_float16_bits,
+    float32_to_float16_bits_portable,
+)
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 
@@ -29,6 +33,16 @@ def to_f16_bits(x):
     out = np.empty(x.size, np.uint16)
     for i in range(x.size):
         out[i] = float32_to_float16_bits(x[i])
+    return out
+
+
+@numba.njit
+def to_f16_bits_portable(x):
+    # The bit-manipulation version that targets without F16C use (the other one is then
+    # one vcvtps2ph): both must equal the reference.
+    out = np.empty(x.size, np.uint16)
+    for i in range(x.size):
+        out[i] = float32_to_float16_bits_portable(x[i])
     return out
 
 
@@ -71,6 +85,7 @@ def assert_same_bits(x: np.ndarray, dtype, ours: np.ndarray) -> None:
 def check(x: np.ndarray) -> None:
     x = np.ascontiguousarray(x, np.float32)
     assert_same_bits(x, np.float16, to_f16_bits(x))
+    assert_same_bits(x, np.float16, to_f16_bits_portable(x))
     assert_same_bits(x, BF16, to_bf16_bits(x))
 
 
