@@ -8,7 +8,7 @@ import os
 from typing import TYPE_CHECKING, Iterator, TextIO
 
 if TYPE_CHECKING:
-    from ..ledger.records import RunRecord, VariableRecord
+    from ..ledger.records import VariableRecord
     from .query import Records, RunRecords, VariableFilter
     from .readonly import SQLResult
     from .seeds import SeedAudit
