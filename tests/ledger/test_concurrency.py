@@ -11,32 +11,42 @@ import textwrap
 import time
 from collections import Counter
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+import reprovar
+import reprovar.algorithms
 from reprovar.ledger import Ledger
 from reprovar.ledger.models import variables_table
 
 PROCESSES = 8
 PER_PROCESS = 500
 
-# Each worker: open the ledger, wait for the common start, create variables whose names
-# are partly shared by all workers (reused names) and partly its own; print what it got.
+# Each worker: open the ledger, wait for the common start, record variables whose names are
+# partly shared by all workers (reused names) and partly its own; print what it got. The
+# values are made by the parent with the real sampler (workers skip loading its kernels,
+# which would dominate the run time), so every row is genuine and replays.
 WORKER = textwrap.dedent(
     """
     import json, os, sys, time
-    import reprovar
-    url, index, count, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-    ledger = reprovar.Ledger(url)
-    reprovar.random_normal_variable((3,), 0.0, 1.0, record=False)  # load the kernels now
+    import numpy as np
+    from reprovar.ledger import Ledger
+    from reprovar.variable import Provenance, Variable
+    url, index, count, go, values, algorithm, version = sys.argv[1:8]
+    index, count, version = int(index), int(count), int(version)
+    ledger = Ledger(url)
+    values = np.load(values)
     print("ready", flush=True)
     while not os.path.exists(go):
         time.sleep(0.005)
     got = []
     for i in range(count):
         name = f"shared/{i % 7}" if i % 2 else f"own/{index}/{i % 50}"
-        v = reprovar.random_normal_variable((3,), 0.0, 1.0, name=name, seed=index * count + i, ledger=ledger)
-        got.append([v.record.name, v.record.version])
+        seed = index * count + i
+        provenance = Provenance(algorithm, version, seed=seed, mean=0.0, scale=1.0)
+        record = ledger.record(Variable(values[i], name, provenance))
+        got.append([record.name, record.version])
     print(json.dumps(got))
     """
 )
@@ -46,13 +56,19 @@ WORKER = textwrap.dedent(
 def test_processes_writing_one_ledger_lose_and_duplicate_nothing(ledger_url, tmp_path):
     Ledger(ledger_url).close()  # created first: the race on creation has its own test
     go = tmp_path / "go"
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, ledger_url, str(i), str(PER_PROCESS), str(go)],
+    algorithm = reprovar.algorithms.DEFAULT_ALGORITHM
+    procs = []
+    for i in range(PROCESSES):
+        values = tmp_path / f"values-{i}.npy"
+        np.save(values, np.stack([
+            reprovar.random_normal_variable((3,), 0.0, 1.0, seed=i * PER_PROCESS + k, record=False).numpy()
+            for k in range(PER_PROCESS)
+        ]))
+        procs.append(subprocess.Popen(
+            [sys.executable, "-c", WORKER, ledger_url, str(i), str(PER_PROCESS), str(go),
+             str(values), algorithm.name, str(algorithm.version)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        for i in range(PROCESSES)
-    ]
+        ))
     for p in procs:  # all started and warm: time only the writing
         assert p.stdout.readline().strip() == "ready", p.communicate()[1]
     start = time.monotonic()
@@ -76,6 +92,8 @@ def test_processes_writing_one_ledger_lose_and_duplicate_nothing(ledger_url, tmp
             assert versions == list(range(1, n + 1)), name
         runs = conn.execute(select(func.count(func.distinct(t.c.run_id)))).scalar_one()
         assert runs == PROCESSES
+        for name in ("shared/1", "own/3/2"):  # genuine rows: they replay and verify
+            led.replay(name, 1)
     print(f"\n{ledger_url.split(':')[0]}: {PROCESSES}x{PER_PROCESS} variables in {elapsed:.2f}s")
 
 

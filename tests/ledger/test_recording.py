@@ -243,3 +243,13 @@ def test_record_variable_directly(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert record_variable(v, ledger=tmp_path / "d.db").version == 2
+
+
+def test_ledger_pickles_as_its_location(ledger):
+    import pickle
+
+    clone = pickle.loads(pickle.dumps(ledger))
+    try:
+        assert clone.location == ledger.location and clone is not ledger
+    finally:
+        clone.close()

@@ -29,6 +29,16 @@ _pool_pid: int | None = None
 _pool_lock = threading.Lock()
 
 
+def _after_fork_in_child() -> None:
+    # The child has no pool threads, and the lock may have been held by another thread.
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _executor() -> ThreadPoolExecutor:
     global _pool, _pool_pid
     with _pool_lock:

@@ -50,6 +50,16 @@ _by_target: dict[str, Ledger] = {}  # by location as given (absolute for paths)
 _open_lock = threading.Lock()
 
 
+def _after_fork_in_child() -> None:
+    # Another thread may have held the lock at fork(); the child has only this thread.
+    global _open_lock
+    _open_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def recording_enabled() -> bool:
     """Whether a variable created with ``record=None`` is recorded right now.
 

@@ -20,7 +20,6 @@ def collect_run_info() -> dict:
         >>> info["pid"] == __import__("os").getpid(), sorted(info)[:3]
         (True, ['argv', 'cwd', 'git_commit'])
     """
-    import numba
     import numpy
 
     from .. import __version__
@@ -37,9 +36,23 @@ def collect_run_info() -> dict:
         "python_version": platform.python_version(),
         "reprovar_version": __version__,
         "numpy_version": numpy.__version__,
-        "numba_version": numba.__version__,
+        "numba_version": _version_of("numba"),
         "platform": platform.platform()[:255],
     }
+
+
+def _version_of(package: str) -> str:
+    # Without importing it: a process that only records (or replays nothing) never loads
+    # Numba, and importing it costs about half a second.
+    module = sys.modules.get(package)
+    if module is not None:
+        return module.__version__
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def _cwd() -> str:
