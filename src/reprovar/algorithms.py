@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import kernels
+from . import layout
 from .errors import ArgumentValueError, OutOfMemoryError, UnknownAlgorithmError
 
 #: Below this many elements one thread fills the variable: loading and starting the
@@ -30,7 +30,7 @@ PARALLEL_MIN_ELEMENTS = 1 << 17
 
 @dataclass(frozen=True)
 class PhiloxBoxMuller:
-    """Philox4x32-10 bits, Box-Muller normals, block layout of :mod:`reprovar.kernels`.
+    """Philox4x32-10 bits, Box-Muller normals, block layout of :mod:`reprovar.layout`.
 
     Float32, float16 and bfloat16 values are computed in float32 arithmetic (half
     precisions are the correctly rounded float32 value); float64 values in float64.
@@ -41,7 +41,7 @@ class PhiloxBoxMuller:
 
     def block_size(self, dtype: np.dtype) -> int:
         """Elements per block: the unit in which values are computed."""
-        return kernels.BLOCK_F64 if dtype == np.float64 else kernels.BLOCK_F32
+        return layout.BLOCK_F64 if dtype == np.float64 else layout.BLOCK_F32
 
     def generate(self, shape: tuple[int, ...], dtype: np.dtype, *, seed: int, mean: float, scale: float) -> np.ndarray:
         """A new C-ordered array of ``shape`` and ``dtype`` (arguments already validated).
@@ -122,6 +122,8 @@ class PhiloxBoxMuller:
 
     @staticmethod
     def _run(target, first_block, n_blocks, key0, key1, mean, scale, dtype):
+        from . import kernels  # loads Numba: deferred so that `import reprovar` (and the CLI) stays light
+
         bfloat = dtype.name == "bfloat16"
         fill = kernels.fill_blocks_parallel if target.size >= PARALLEL_MIN_ELEMENTS else kernels.fill_blocks
         fill(target, np.uint64(first_block), n_blocks, key0, key1, mean, scale, bfloat)

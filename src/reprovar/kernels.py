@@ -1,11 +1,6 @@
 """Kernels that fill arrays with normal samples, block by block, serially or in parallel.
 
-The layout is part of the algorithm (``algorithms.py`` freezes it): elements are grouped
-in blocks of ``4 * LANES`` (float32 arithmetic) or ``2 * LANES`` (float64 arithmetic).
-Block ``b`` draws from the Philox stream with key = seed and counter
-``(lane, b mod 2**32, b div 2**32, kind)``; in a float32 block, lane j's four words give
-the normals at offsets ``j``, ``LANES + j``, ``2 LANES + j`` and ``3 LANES + j``. Values
-therefore depend only on (seed, element index, parameters): threads and tasks only choose
+The block layout (``layout.py``) is part of the algorithm; threads and tasks only choose
 which blocks to compute, never what is in them.
 """
 
@@ -17,14 +12,10 @@ from numba.extending import overload
 
 from ._jit import JIT_POLICY, inline_kernel, kernel, parallel_kernel
 from .bits.philox import philox4x32_lanes
+from .layout import BLOCK_F32, BLOCK_F64, KIND_F32, KIND_F64, LANES
 from .transforms.box_muller import normal_pair_f32, normal_pair_f64
 from .transforms.narrowing import float32_to_bfloat16_bits, float32_to_float16_bits
 
-LANES = 256
-BLOCK_F32 = 4 * LANES  # elements per block computed in float32 (float32, float16, bfloat16)
-BLOCK_F64 = 2 * LANES  # elements per block computed in float64
-KIND_F32 = np.uint64(1)  # counter word 3: keeps float32 and float64 streams of a seed apart
-KIND_F64 = np.uint64(2)
 BLOCKS_PER_TASK = 16  # one parallel task: 64 KiB of float32 output, big enough to amortize scheduling
 
 _LOW32 = np.uint64(0xFFFFFFFF)

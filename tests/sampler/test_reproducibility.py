@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reprovar import kernels
+from reprovar import kernels, layout
 from reprovar.algorithms import DEFAULT_ALGORITHM, PARALLEL_MIN_ELEMENTS, get_algorithm
 from reprovar.bits import philox4x32
 from reprovar.transforms.box_muller import normal_pair_f32, normal_pair_f64
@@ -41,13 +41,13 @@ def spec_element(seed: int, index: int, dtype: np.dtype, mean: float, scale: flo
     """Element ``index`` computed from the documented layout, with the scalar Philox."""
     key = np.array([seed & 0xFFFFFFFF, seed >> 32], np.uint32)
     if dtype == np.float64:
-        block, k = divmod(index, kernels.BLOCK_F64)
-        lane, half = k % kernels.LANES, k // kernels.LANES
+        block, k = divmod(index, layout.BLOCK_F64)
+        lane, half = k % layout.LANES, k // layout.LANES
         w = philox4x32(np.array([lane, block & 0xFFFFFFFF, block >> 32, 2], np.uint32), key)
         z = pair_f64(w[0], w[1], w[2], w[3])[half]
         return np.float64(mean) + np.float64(scale) * z
-    block, k = divmod(index, kernels.BLOCK_F32)
-    lane, quarter = k % kernels.LANES, k // kernels.LANES
+    block, k = divmod(index, layout.BLOCK_F32)
+    lane, quarter = k % layout.LANES, k // layout.LANES
     w = philox4x32(np.array([lane, block & 0xFFFFFFFF, block >> 32, 1], np.uint32), key)
     z = pair_f32(w[0], w[1])[quarter] if quarter < 2 else pair_f32(w[2], w[3])[quarter - 2]
     return (np.float32(mean) + np.float32(scale) * z).astype(dtype)
@@ -156,16 +156,16 @@ def test_large_piece_in_the_parallel_path_equals_the_slice():
 @numba.njit(parallel=True)
 def _user_prange_fill_backwards(out, k0, k1, mean, scale):
     # A user's own parallel loop, taking blocks in reverse order, one kernel call per block.
-    n_blocks = out.shape[0] // kernels.BLOCK_F32
+    n_blocks = out.shape[0] // layout.BLOCK_F32
     for t in numba.prange(n_blocks):
         b = n_blocks - 1 - t
         kernels.fill_blocks(
-            out[b * kernels.BLOCK_F32 : (b + 1) * kernels.BLOCK_F32], np.uint64(b), 1, k0, k1, mean, scale, False
+            out[b * layout.BLOCK_F32 : (b + 1) * layout.BLOCK_F32], np.uint64(b), 1, k0, k1, mean, scale, False
         )
 
 
 def test_kernel_called_from_a_users_parallel_function():
-    n = 64 * kernels.BLOCK_F32
+    n = 64 * layout.BLOCK_F32
     out = np.empty(n, np.float32)
     seed = 123456789012345
     _user_prange_fill_backwards(out, np.uint64(seed & 0xFFFFFFFF), np.uint64(seed >> 32), np.float32(0.5), np.float32(2.0))

@@ -1,0 +1,22 @@
+"""The block layout of algorithm ``philox4x32-10/box-muller`` v1: part of its definition.
+
+Elements are grouped in blocks of ``4 * LANES`` (computed in float32: float32, float16,
+bfloat16) or ``2 * LANES`` (computed in float64). Block ``b`` draws from the Philox stream
+keyed by the seed, with counter ``(lane, b mod 2**32, b div 2**32, kind)`` for each lane; in
+a float32 block, lane j's four words give the normals at offsets ``j``, ``LANES + j``,
+``2 LANES + j`` and ``3 LANES + j`` (radius from words 0 and 2, angle from words 1 and 3);
+in a float64 block its words give the normals at ``j`` and ``LANES + j``. So values depend
+only on (seed, element index, parameters).
+
+Kept apart from the kernels so that reading it does not load Numba.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LANES = 256
+BLOCK_F32 = 4 * LANES  # elements per block computed in float32 (float32, float16, bfloat16)
+BLOCK_F64 = 2 * LANES  # elements per block computed in float64
+KIND_F32 = np.uint64(1)  # counter word 3: keeps the float32 and float64 streams of a seed apart
+KIND_F64 = np.uint64(2)
