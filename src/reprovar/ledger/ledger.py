@@ -230,7 +230,8 @@ class Ledger(AuditMethods):  # queries, verify, export, sql: reprovar.audit (iss
             except self._engine.dialect.loaded_dbapi.Error as e:
                 raise translate(e, self.location, "record a variable in") from e
         values["shape"] = tuple(variable.shape)
-        return VariableRecord(id=row_id, **values)
+        values["id"] = row_id
+        return VariableRecord._from_values(values)
 
     @property
     def run_id(self) -> int | None:

@@ -222,6 +222,8 @@ def check_recording_options(record: object, ledger: object, on_record_error: obj
         ...
         reprovar.errors.ArgumentTypeError: record must be True, False or None, got str 'yes'
     """
+    if type(ledger) is Ledger and on_record_error == "raise" and record is None:
+        return  # the common case, checked per variable: keep it cheap
     if record is not None and not isinstance(record, bool):
         raise ArgumentTypeError(
             f"record must be True, False or None, got {type(record).__name__} {record!r}"

@@ -42,6 +42,14 @@ class VariableRecord:
     seed_source: str | None = None  # "user", "os" (seed=None), None: not recorded (old rows)
 
     @classmethod
+    def _from_values(cls, values: dict[str, Any]) -> VariableRecord:
+        # The recording hot path: a frozen dataclass' __init__ sets each of its fields
+        # through object.__setattr__ (~6 us); the instance is as immutable either way.
+        record = object.__new__(cls)
+        record.__dict__.update(values)
+        return record
+
+    @classmethod
     def from_row(cls, row: Any) -> VariableRecord:
         """Build from a result row (or mapping) of the ``variables`` table."""
         m = row._mapping if hasattr(row, "_mapping") else row
