@@ -27,7 +27,7 @@ def driver_hint(url: URL) -> str:
     """How to get a working driver for ``url``'s backend, naming the reprovar extra.
 
     Example:
-        >>> driver_hint(make_url("postgresql://u@h/db"))
+        >>> driver_hint(make_url("postgresql+psycopg2://u@h/db"))
         "use postgresql+psycopg:// URLs and pip install 'reprovar[postgres]' (or install the psycopg2 driver)"
     """
     backend, driver = url.get_backend_name(), url.get_driver_name()
