@@ -253,3 +253,28 @@ def test_ledger_pickles_as_its_location(ledger):
         assert clone.location == ledger.location and clone is not ledger
     finally:
         clone.close()
+
+
+def test_writer_reconnects_when_the_server_dropped_its_connection(ledger, make, database_servers):
+    """A long training job outlives its connection (server restart, idle timeout)."""
+    make("first")
+    from sqlalchemy import text
+
+    if ledger.engine.dialect.name == "sqlite":  # no server: close the writer's handle under it
+        ledger._variables._connection.driver_connection.close()
+        assert make("second").record.version == 1
+        return
+
+    admin = database_servers.admin_engine("postgresql" if ledger.engine.dialect.name == "postgresql" else "mysql")
+    database = ledger.url.database
+    with admin.connect() as conn:
+        if ledger.engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :d AND pid <> pg_backend_pid()"), {"d": database})
+        else:
+            ids = conn.execute(text("SELECT id FROM information_schema.processlist WHERE db = :d"),
+                               {"d": database}).scalars().all()
+            for i in ids:
+                conn.execute(text(f"KILL {int(i)}"))
+    assert make("second").record.version == 1
+    assert ledger.get("second").name == "second"

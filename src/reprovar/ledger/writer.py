@@ -51,6 +51,14 @@ VARIABLE_COLUMNS = (
 )
 
 
+class _StaleConnection(Exception):
+    """The connection was found dead before the transaction wrote anything."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(str(error))
+        self.error = error
+
+
 class _Statement:
     """A statement compiled for one dialect, ready for ``cursor.execute`` with a dict of values."""
 
@@ -122,9 +130,17 @@ class VariableWriter:
         """
         deadline = time.monotonic() + WRITE_RETRY_S
         delay = RETRY_FIRST_S
+        reconnected = False
         while True:
             try:
                 return self._insert_once(values)
+            except _StaleConnection as stale:
+                # The server dropped the idle connection (restart, idle timeout) before this
+                # transaction wrote anything: safe to retry once on a fresh one.
+                if reconnected:
+                    raise stale.error from None
+                reconnected = True
+                continue
             except self._engine.dialect.loaded_dbapi.Error as e:
                 if is_retryable_dbapi(e) and time.monotonic() < deadline:
                     # Full jitter, short ceiling: a write transaction lasts well under a
@@ -143,12 +159,15 @@ class VariableWriter:
                 # with many writers the lock then sits idle most of the time. Fail fast
                 # instead and retry with the short jittered backoff in insert().
                 connection.driver_connection.execute("PRAGMA busy_timeout = 0")
-        cursor = connection.cursor()
+        cursor = None
+        wrote = False
         try:
+            cursor = connection.cursor()
             if self._sqlite:
                 cursor.execute("BEGIN IMMEDIATE")
             cursor.execute(self._next_version.sql, self._next_version.params({"name": values["name"]}))
             version = cursor.fetchone()[0]
+            wrote = True  # from here on a lost connection may or may not have committed
             values["version"] = version
             cursor.execute(self._insert.sql, self._insert.params(values))
             row_id = cursor.lastrowid if self._lastrowid else cursor.fetchone()[0]
@@ -158,12 +177,18 @@ class VariableWriter:
                 connection.commit()
             return row_id, version
         except BaseException as e:
-            self._rollback(connection, e)
+            if self._rollback(connection, e) and not wrote:
+                raise _StaleConnection(e) from e
             raise
         finally:
-            cursor.close()
+            if cursor is not None:
+                try:
+                    cursor.close()
+                except Exception:
+                    pass
 
-    def _rollback(self, connection, error: BaseException) -> None:
+    def _rollback(self, connection, error: BaseException) -> bool:
+        """Roll back after ``error``; True when the connection was lost (and is dropped)."""
         dialect = self._engine.dialect
         try:
             if self._sqlite:
@@ -173,10 +198,20 @@ class VariableWriter:
                 connection.rollback()
         except Exception:
             pass
-        if isinstance(error, dialect.loaded_dbapi.Error) and dialect.is_disconnect(error, connection, None):
+        try:
+            lost = isinstance(error, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
+                error, connection.driver_connection, None
+            )
+        except Exception:
+            lost = False
+        if lost:
             # The server went away: drop this connection, the next insert takes a fresh one.
-            connection.invalidate(error)
-            self.close()
+            try:
+                connection.invalidate(error)
+            except Exception:
+                pass
+            self._connection = None
+        return lost
 
     def close(self) -> None:
         """Return the connection to the pool."""
