@@ -84,7 +84,7 @@ def test_unknown_backend_and_bad_url():
         Ledger("postgresql+psycopg://u@h:notaport/db")
 
 
-def test_unreachable_server(database_servers):
+def test_unreachable_server():
     with pytest.raises(LedgerOpenError, match="cannot connect to ledger postgresql"):
         Ledger("postgresql+psycopg://postgres@127.0.0.1:1/postgres?connect_timeout=2")
 
