@@ -159,6 +159,8 @@ class VariableWriter:
                 # with many writers the lock then sits idle most of the time. Fail fast
                 # instead and retry with the short jittered backoff in insert().
                 connection.driver_connection.execute("PRAGMA busy_timeout = 0")
+        if self._sqlite:
+            return self._insert_once_sqlite(connection, values)
         cursor = None
         wrote = False
         try:
@@ -186,6 +188,24 @@ class VariableWriter:
                     cursor.close()
                 except Exception:
                     pass
+
+    def _insert_once_sqlite(self, connection, values: dict[str, Any]) -> tuple[int, int]:
+        # The same transaction on the sqlite3 connection itself: its implicit cursors save
+        # ~10 us of a ~100 us record (measured interleaved with variable creation).
+        sqlite = connection.driver_connection
+        wrote = False
+        try:
+            sqlite.execute("BEGIN IMMEDIATE")
+            version = sqlite.execute(self._next_version.sql, (values["name"],)).fetchone()[0]
+            wrote = True
+            values["version"] = version
+            row_id = sqlite.execute(self._insert.sql, self._insert.params(values)).lastrowid
+            sqlite.execute("COMMIT")
+            return row_id, version
+        except BaseException as e:
+            if self._rollback(connection, e) and not wrote:
+                raise _StaleConnection(e) from e
+            raise
 
     def _rollback(self, connection, error: BaseException) -> bool:
         """Roll back after ``error``; True when the connection was lost (and is dropped)."""
