@@ -41,7 +41,7 @@ def _four_normals_f32(j, mean, scale, x0, x1, x2, x3):
 
 
 @inline_kernel
-def _block_f32(block, k0, k1, mean, scale, x0, x1, x2, x3, dst):
+def _block_f32(block, k0, k1, mean, scale, x0, x1, x2, x3, dst, bfloat):
     philox4x32_lanes(block & _LOW32, block >> _SHIFT32, KIND_F32, k0, k1, x0, x1, x2, x3)
     for j in range(LANES):
         a, b, c, d = _four_normals_f32(j, mean, scale, x0, x1, x2, x3)
@@ -69,7 +69,7 @@ def _block_half(block, k0, k1, mean, scale, x0, x1, x2, x3, dst, bfloat):
 
 
 @inline_kernel
-def _block_f64(block, k0, k1, mean, scale, x0, x1, x2, x3, dst):
+def _block_f64(block, k0, k1, mean, scale, x0, x1, x2, x3, dst, bfloat):
     philox4x32_lanes(block & _LOW32, block >> _SHIFT32, KIND_F64, k0, k1, x0, x1, x2, x3)
     for j in range(LANES):
         a, b = normal_pair_f64(x0[j], x1[j], x2[j], x3[j])
@@ -81,40 +81,31 @@ def _fill_task(out, first_block, b0, b1, k0, k1, mean, scale, bfloat):
     """Fill blocks ``[b0, b1)`` of ``out`` (whose block 0 is stream block ``first_block``).
 
     Typed by ``out``: float64, float32, or uint16 holding float16 (``bfloat=False``) or
-    bfloat16 (``bfloat=True``) bits. Implemented per type by the overload below.
+    bfloat16 (``bfloat=True``) bits; ``bfloat`` matters only for uint16. Implemented per
+    type by the overload below.
     """
     raise NotImplementedError("only callable from compiled code")
+
+
+def _whole_blocks(make_block, block_size):
+    # The task body for one output type: ``make_block`` writes one block of ``block_size``.
+    def fill(out, first_block, b0, b1, k0, k1, mean, scale, bfloat):
+        x0, x1, x2, x3 = _lane_buffers()
+        for b in range(b0, b1):
+            dst = out[b * block_size : (b + 1) * block_size]
+            make_block(first_block + np.uint64(b), k0, k1, mean, scale, x0, x1, x2, x3, dst, bfloat)
+
+    return fill
 
 
 @overload(_fill_task, jit_options=JIT_POLICY)
 def _fill_task_impl(out, first_block, b0, b1, k0, k1, mean, scale, bfloat):
     if out.dtype == types.float64:
-
-        def fill_f64(out, first_block, b0, b1, k0, k1, mean, scale, bfloat):
-            x0, x1, x2, x3 = _lane_buffers()
-            for b in range(b0, b1):
-                dst = out[b * BLOCK_F64 : (b + 1) * BLOCK_F64]
-                _block_f64(first_block + np.uint64(b), k0, k1, mean, scale, x0, x1, x2, x3, dst)
-
-        return fill_f64
+        return _whole_blocks(_block_f64, BLOCK_F64)
     if out.dtype == types.float32:
-
-        def fill_f32(out, first_block, b0, b1, k0, k1, mean, scale, bfloat):
-            x0, x1, x2, x3 = _lane_buffers()
-            for b in range(b0, b1):
-                dst = out[b * BLOCK_F32 : (b + 1) * BLOCK_F32]
-                _block_f32(first_block + np.uint64(b), k0, k1, mean, scale, x0, x1, x2, x3, dst)
-
-        return fill_f32
-    if out.dtype == types.uint16:
-
-        def fill_half(out, first_block, b0, b1, k0, k1, mean, scale, bfloat):
-            x0, x1, x2, x3 = _lane_buffers()
-            for b in range(b0, b1):
-                dst = out[b * BLOCK_F32 : (b + 1) * BLOCK_F32]
-                _block_half(first_block + np.uint64(b), k0, k1, mean, scale, x0, x1, x2, x3, dst, bfloat)
-
-        return fill_half
+        return _whole_blocks(_block_f32, BLOCK_F32)
+    if out.dtype == types.uint16:  # float16 or bfloat16 bits
+        return _whole_blocks(_block_half, BLOCK_F32)
     return None
 
 
