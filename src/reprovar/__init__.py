@@ -7,7 +7,7 @@ Example:
     (2, 3)
 """
 
-from .api import random_normal_variable
+from .api import random_normal_slice, random_normal_variable
 from .errors import ReprovarError
 from .variable import Provenance, Variable
 
@@ -40,6 +40,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "random_normal_variable",
+    "random_normal_slice",
     "Variable",
     "Provenance",
     "ReprovarError",

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import algorithms
 from .seeding import fresh_seed
+from .errors import ArgumentValueError
 from .validation import (
+    check_index,
     check_location_scale,
     check_name,
     check_seed,
@@ -55,6 +59,12 @@ def random_normal_variable(
         >>> bool((v.numpy() == w.numpy()).all())
         True
     """
+    if record is not False:  # checked before anything is made; the ledger loads only when used
+        from .ledger.recording import check_recording_options, record_variable
+
+        check_recording_options(record, ledger, on_record_error)
+    elif on_record_error not in ("raise", "warn"):
+        raise ArgumentValueError(f"on_record_error must be 'raise' or 'warn', got {on_record_error!r}")
     shape = check_shape(shape)
     dtype = resolve_dtype(dtype)
     check_size_fits(shape, dtype)
@@ -70,9 +80,34 @@ def random_normal_variable(
         Provenance(algorithm.name, algorithm.version, seed=seed, mean=mean, scale=scale, seed_source=seed_source),
     )
     if record is not False:
-        from .ledger.recording import record_variable  # the ledger is loaded only when used
-
         variable.record = record_variable(
             variable, record=record, ledger=ledger, on_record_error=on_record_error
         )
     return variable
+
+
+def random_normal_slice(start, stop, mean, scale, dtype=None, *, seed) -> np.ndarray:
+    """Elements ``[start, stop)`` of the flattened (C-order) values of a normal variable.
+
+    Equal, bit for bit, to ``random_normal_variable(shape, mean, scale, dtype, seed=seed)
+    .numpy().reshape(-1)[start:stop]`` for any shape with at least ``stop`` elements, without
+    making the rest: workers can each make their own piece of one variable, in any order.
+    Nothing is recorded in the ledger.
+
+    Example:
+        >>> import reprovar
+        >>> whole = reprovar.random_normal_variable((4, 1000), 0.0, 1.0, seed=3, record=False)
+        >>> piece = reprovar.random_normal_slice(1500, 2500, 0.0, 1.0, seed=3)
+        >>> bool((piece == whole.numpy().reshape(-1)[1500:2500]).all())
+        True
+    """
+    start, stop = check_index(start, "start"), check_index(stop, "stop")
+    if stop < start:
+        raise ArgumentValueError(f"stop must be >= start, got start={start}, stop={stop}")
+    dtype = resolve_dtype(dtype)
+    check_size_fits((stop - start,), dtype)
+    mean, scale = check_location_scale(mean, scale, dtype)
+    seed = check_seed(seed)
+    out = np.empty(stop - start, dtype)
+    algorithms.DEFAULT_ALGORITHM.fill(out, start, seed=seed, mean=mean, scale=scale)
+    return out

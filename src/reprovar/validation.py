@@ -171,8 +171,26 @@ def check_seed(seed) -> int:
     return seed
 
 
+def check_index(value, param: str) -> int:
+    """A non-negative int: an element index.
+
+    Example:
+        >>> check_index(5, "start")
+        5
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise ArgumentTypeError(f"{param} must be a non-negative int, got {type(value).__name__}")
+    if value < 0:
+        raise ArgumentValueError(f"{param} must be a non-negative int, got {value}")
+    return int(value)
+
+
+#: Longest name accepted: what every ledger backend can index.
+MAX_NAME_LENGTH = 255
+
+
 def check_name(name) -> str:
-    """A non-empty string.
+    """A non-empty string of at most :data:`MAX_NAME_LENGTH` characters.
 
     Example:
         >>> check_name("dense/kernel")
@@ -182,4 +200,8 @@ def check_name(name) -> str:
         raise ArgumentTypeError(f"name must be a str or None, got {type(name).__name__}")
     if not name:
         raise ArgumentValueError("name must be a non-empty str or None, got ''")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ArgumentValueError(
+            f"name must be at most {MAX_NAME_LENGTH} characters, got {len(name)}: {name[:40]!r}..."
+        )
     return name

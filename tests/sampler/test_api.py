@@ -93,3 +93,11 @@ def test_numpy_integer_and_float_parameters():
     v = rnv((3,), np.float32(1.5), np.int64(2), seed=np.uint64(2**64 - 1))
     assert v.seed == 2**64 - 1
     assert v.numpy().tobytes() == rnv((3,), 1.5, 2.0, seed=2**64 - 1).numpy().tobytes()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_slice_equals_the_same_elements_of_the_whole_variable(dtype):
+    whole = rnv((37, 101), -1.0, 3.0, dtype=dtype, seed=2**63 + 5).numpy().reshape(-1)
+    for start, stop in [(0, 0), (0, 1), (1000, 1024), (1023, 3737), (17, 3737)]:
+        piece = reprovar.random_normal_slice(start, stop, -1.0, 3.0, dtype, seed=2**63 + 5)
+        assert piece.dtype == whole.dtype and piece.tobytes() == whole[start:stop].tobytes()

@@ -114,3 +114,36 @@ def test_fuzzed_arguments_make_a_correct_variable_or_a_named_error(shape, mean, 
     assert math.isfinite(float(mean)) and float(scale) >= 0
     expected = DEFAULT_ALGORITHM.generate(v.shape, expected_dtype, seed=v.seed, mean=float(mean), scale=float(scale))
     assert v.numpy().tobytes() == expected.tobytes()
+
+
+def test_name_longer_than_any_ledger_index_is_refused_before_making():
+    with pytest.raises(ArgumentValueError) as info:
+        rnv(name="x" * 256)
+    assert "name" in str(info.value) and "255" in str(info.value)
+    assert rnv(name="x" * 255).name == "x" * 255
+
+
+def test_recording_options_are_checked_before_the_variable_is_made(monkeypatch):
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("generated before the arguments were checked")
+
+    monkeypatch.setattr(DEFAULT_ALGORITHM.__class__, "generate", must_not_run)
+    for kwargs in (dict(record="yes"), dict(on_record_error="ignore"), dict(ledger=3.5)):
+        with pytest.raises(ReprovarError):
+            reprovar.random_normal_variable((2,), 0.0, 1.0, seed=1, **kwargs)
+    with pytest.raises(ArgumentValueError, match="on_record_error"):
+        reprovar.random_normal_variable((2,), 0.0, 1.0, seed=1, record=False, on_record_error="x")
+
+
+@pytest.mark.parametrize(
+    "start,stop,error,fragment",
+    [(-1, 5, ArgumentValueError, "start"), (5, 2, ArgumentValueError, "stop must be >= start"), (0, 2.0, ArgumentTypeError, "stop")],
+)
+def test_slice_bounds_are_checked(start, stop, error, fragment):
+    with pytest.raises(error, match=fragment):
+        reprovar.random_normal_slice(start, stop, 0.0, 1.0, seed=1)
+
+
+def test_slice_needs_an_explicit_seed():
+    with pytest.raises(ArgumentTypeError, match="seed"):
+        reprovar.random_normal_slice(0, 4, 0.0, 1.0, seed=None)
