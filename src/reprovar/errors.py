@@ -23,6 +23,10 @@ class UnknownAlgorithmError(ReprovarError, LookupError):
     """No sampler algorithm is registered under the requested name and version."""
 
 
+class OutputExistsError(ReprovarError, FileExistsError):
+    """An output file exists and overwriting it was not asked for (``--force``, ``force=True``)."""
+
+
 class OutOfMemoryError(ReprovarError, MemoryError):
     """The variable's array could not be allocated; the message gives its size in bytes."""
 

@@ -63,7 +63,7 @@ def test_replay_writes_npy_atomically_and_refuses_to_overwrite(run, filled, tmp_
     assert np.load(out).tobytes() == expected.tobytes()
     before = out.read_bytes()
     result = run("replay", "dense/kernel", "--version", 1, "-o", out, "--ledger", filled)
-    assert result.exit_code == 1 and result.output.strip().endswith("exists; pass --force to overwrite it")
+    assert result.exit_code == 1 and result.output.strip().endswith("already exists; use --force (force=True) to overwrite it")
     assert out.read_bytes() == before
     assert run("replay", "dense/kernel", "--version", 1, "-o", out, "--force", "--ledger", filled).exit_code == 0
     assert out.read_bytes() != before

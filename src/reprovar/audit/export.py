@@ -13,10 +13,10 @@ import dataclasses
 import datetime as dt
 import json
 import os
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TextIO
 
+from ..atomic_file import write_atomically
+from ..errors import ReprovarError
 from ..ledger.records import RunRecord, VariableRecord
 from .errors import ExportError
 from .query import VariableFilter, iter_variables, runs
@@ -83,66 +83,25 @@ def export(
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[TextIO], None], *, force: bool = False) -> None:
-    """Call ``write`` on a temporary file next to ``path``, then move it into place.
+    """Call ``write`` on a temporary text file next to ``path``, then move it into place.
 
-    Readers never see a half-written file and a failure leaves nothing behind. Without
-    ``force`` an existing file is refused, also one that appears while writing.
+    :func:`reprovar.atomic_file.write_atomically` with the export's error class.
 
     Example:
         >>> import tempfile, os
-        >>> p = os.path.join(tempfile.mkdtemp(), "a.txt")
+        >>> p = os.path.join(tempfile.mkdtemp(), "out.txt")
         >>> atomic_write(p, lambda f: f.write("hi"))
         >>> atomic_write(p, lambda f: f.write("again"))
         Traceback (most recent call last):
         ...
         reprovar.audit.errors.ExportError: ... already exists; use --force (force=True) to overwrite it
     """
-    path = Path(path)
-    if path.is_dir():
-        raise ExportError(f"cannot write {path}: it is a directory")
-    if not force and path.exists():
-        raise ExportError(f"{path} already exists; use --force (force=True) to overwrite it")
-    parent = path.parent
-    if not parent.is_dir():
-        raise ExportError(f"cannot write {path}: directory {parent} does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise ExportError(f"cannot write {path}: {e.strerror or e}") from e
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the export gets normal permissions
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        if force:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)  # fails if the file appeared meanwhile, unlike rename
-            except FileExistsError:
-                raise ExportError(f"{path} already exists; use --force (force=True) to overwrite it") from None
-            except OSError:  # a file system without hard links
-                if path.exists():
-                    raise ExportError(f"{path} already exists; use --force (force=True) to overwrite it") from None
-                os.replace(tmp, path)
-            else:
-                os.unlink(tmp)
-    except OSError as e:
-        _remove(tmp)
-        raise ExportError(f"cannot write {path}: {e.strerror or e}") from e
-    except BaseException:
-        _remove(tmp)
+        write_atomically(path, write, force=force, text=True)
+    except ExportError:
         raise
-
-
-def _remove(tmp: str) -> None:
-    try:
-        os.unlink(tmp)
-    except FileNotFoundError:
-        pass
+    except ReprovarError as e:
+        raise ExportError(str(e)) from e
 
 
 def _filter_dict(flt: VariableFilter) -> dict | None:

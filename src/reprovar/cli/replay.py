@@ -6,7 +6,7 @@ import click
 import numpy as np
 
 from ..errors import ArgumentValueError
-from .files import write_atomically
+from ..atomic_file import write_atomically
 from .options import ledger_option, open_ledger
 from .output import emit_record, output_options
 

@@ -1,0 +1,71 @@
+"""Writing output files atomically: a complete file or none, never a half-written one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Callable
+
+from .errors import OutputExistsError, ReprovarError
+
+
+def write_atomically(
+    path: str | os.PathLike, write: Callable[[IO], None], *, force: bool = False, text: bool = False
+) -> Path:
+    """Write ``path`` through ``write(file)``: to a temporary file beside it, then moved into place.
+
+    Readers see the old file or the complete new one; a failure leaves nothing behind.
+    Without ``force`` an existing file is refused (:class:`OutputExistsError`), also one that
+    appears while writing: the final step is a hard link, which fails if the name exists.
+    ``text=True`` gives ``write`` a UTF-8 text file (newlines as written), else a binary one.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "out.bin")
+        >>> write_atomically(p, lambda f: f.write(b"hi")).read_bytes()
+        b'hi'
+        >>> write_atomically(p, lambda f: f.write(b"again"))
+        Traceback (most recent call last):
+        ...
+        reprovar.errors.OutputExistsError: ... already exists; use --force (force=True) to overwrite it
+    """
+    path = Path(path)
+    exists = f"{path} already exists; use --force (force=True) to overwrite it"
+    if path.is_dir():
+        raise ReprovarError(f"cannot write {path}: it is a directory")
+    if not force and path.exists():
+        raise OutputExistsError(exists)
+    directory = path.parent
+    if not directory.is_dir():
+        raise ReprovarError(f"cannot write {path}: directory {directory} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as e:
+        raise ReprovarError(f"cannot write {path}: {e.strerror or e}") from e
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the output gets the usual permissions
+        opened = os.fdopen(fd, "w", encoding="utf-8", newline="") if text else os.fdopen(fd, "wb")
+        with opened as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        if force:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise OutputExistsError(exists) from None
+            except OSError:  # a file system without hard links: check, then rename
+                if path.exists():
+                    raise OutputExistsError(exists) from None
+                os.replace(tmp, path)
+    except OSError as e:
+        raise ReprovarError(f"cannot write {path}: {e.strerror or e}") from e
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
