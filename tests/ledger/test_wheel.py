@@ -52,11 +52,12 @@ def test_installed_wheel_creates_upgrades_and_replays(tmp_path):
     python = venv / "bin" / "python"
     purelib = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                                   capture_output=True, text=True, check=True).stdout.strip())
-    (purelib / "deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q", str(wheel)],
         check=True, capture_output=True, timeout=300,
     )
+    # Only now: pip would take a reprovar installed in this environment as already satisfied.
+    (purelib / "deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
 
     old = tmp_path / "work" / "old.db"
     old.parent.mkdir()
