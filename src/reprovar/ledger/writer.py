@@ -165,18 +165,13 @@ class VariableWriter:
         wrote = False
         try:
             cursor = connection.cursor()
-            if self._sqlite:
-                cursor.execute("BEGIN IMMEDIATE")
             cursor.execute(self._next_version.sql, self._next_version.params({"name": values["name"]}))
             version = cursor.fetchone()[0]
             wrote = True  # from here on a lost connection may or may not have committed
             values["version"] = version
             cursor.execute(self._insert.sql, self._insert.params(values))
             row_id = cursor.lastrowid if self._lastrowid else cursor.fetchone()[0]
-            if self._sqlite:
-                cursor.execute("COMMIT")
-            else:
-                connection.commit()
+            connection.commit()
             return row_id, version
         except BaseException as e:
             if self._rollback(connection, e) and not wrote:
