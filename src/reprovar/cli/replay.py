@@ -5,9 +5,8 @@ from __future__ import annotations
 import click
 import numpy as np
 
-from ..errors import ArgumentValueError
 from ..atomic_file import write_atomically
-from .options import ledger_option, open_ledger
+from .options import check_variable_choice, ledger_option, open_ledger
 from .output import emit_record, output_options
 
 
@@ -29,10 +28,7 @@ def replay(name, version, row_id, output, force, ledger_url, output_format):
     Example:
         reprovar replay dense/kernel --version 2 -o kernel.npy
     """
-    if (name is None) == (row_id is None):
-        raise ArgumentValueError("give a variable NAME or --id ID (not both)")
-    if row_id is not None and version is not None:
-        raise ArgumentValueError("--version goes with NAME, not with --id")
+    check_variable_choice(name, version, row_id)
     ledger = open_ledger(ledger_url)
     variable = ledger.replay(name, version, id=row_id)
     record = variable.record

@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from ..audit.query import changes
-from ..errors import ArgumentValueError
-from .options import ledger_option, open_ledger
+from .options import check_variable_choice, ledger_option, open_ledger
 from .output import emit, emit_record, output_options
 from .rows import prefixed, run_row, variable_row
 
@@ -28,10 +27,7 @@ def show(name, version, row_id, ledger_url, output_format):
     Example:
         reprovar show dense/kernel --version 2
     """
-    if (name is None) == (row_id is None):
-        raise ArgumentValueError("give a variable NAME or --id ID (not both)")
-    if row_id is not None and version is not None:
-        raise ArgumentValueError("--version goes with NAME, not with --id")
+    check_variable_choice(name, version, row_id)
     ledger = open_ledger(ledger_url)
     record = ledger.get(name, version, id=row_id)
     run = ledger.run(record.run_id)
