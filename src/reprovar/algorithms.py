@@ -86,28 +86,28 @@ class PhiloxBoxMuller:
         key0, key1 = np.uint64(seed & 0xFFFFFFFF), np.uint64(seed >> 32)
         block = self.block_size(dtype)
         end = start + out.size
-        first, last = start // block, -(-end // block)  # blocks touched: [first, last)
-        if (last - first) * block >= 2**64:
-            raise ArgumentValueError("start + size exceeds the 2**64-block stream")
-        pos = 0  # next element of `out` to write
-        for b in range(first, last):
-            lo, hi = max(start, b * block), min(end, (b + 1) * block)
-            if lo == b * block and hi == (b + 1) * block:
-                # From here, a run of whole blocks goes straight into `out`.
-                n_whole = (end - lo) // block
-                self._run(target[pos : pos + n_whole * block], b, n_whole, key0, key1, m, s, dtype)
-                pos += n_whole * block
-                break
-            # A partial block at either end: make it whole in scratch, copy the part.
+        if -(-end // block) > 2**64:
+            raise ArgumentValueError(f"start + size = {end} lies beyond the stream's 2**64 blocks")
+
+        def run(dst, first_block, n_blocks):
+            self._run(dst, first_block, n_blocks, key0, key1, m, s, dtype)
+
+        def part(lo, hi):  # [lo, hi) within one block: make the block in scratch, copy the part
+            b = lo // block
             scratch = np.empty(block, target.dtype)
-            self._run(scratch, b, 1, key0, key1, m, s, dtype)
-            target[pos : pos + hi - lo] = scratch[lo - b * block : hi - b * block]
-            pos += hi - lo
-        if pos < out.size:  # the tail after the whole blocks
-            b = (start + pos) // block
-            scratch = np.empty(block, target.dtype)
-            self._run(scratch, b, 1, key0, key1, m, s, dtype)
-            target[pos:] = scratch[: out.size - pos]
+            run(scratch, b, 1)
+            target[lo - start : hi - start] = scratch[lo - b * block : hi - b * block]
+
+        inner_lo, inner_hi = -(-start // block), end // block  # the whole blocks inside [start, end)
+        if inner_lo > inner_hi:  # start and end fall in the same block
+            part(start, end)
+            return
+        if start < inner_lo * block:
+            part(start, inner_lo * block)
+        if inner_lo < inner_hi:  # the bulk goes straight into `out`
+            run(target[inner_lo * block - start : inner_hi * block - start], inner_lo, inner_hi - inner_lo)
+        if inner_hi * block < end:
+            part(inner_hi * block, end)
 
     @staticmethod
     def _kernel_view(out: np.ndarray, mean: float, scale: float):
