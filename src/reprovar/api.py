@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 
 from . import algorithms
-from .seeding import fresh_seed
 from .errors import ArgumentValueError
+from .seeding import fresh_seed
 from .validation import (
+    ON_RECORD_ERROR,
     check_index,
     check_location_scale,
     check_name,
@@ -60,10 +61,10 @@ def random_normal_variable(
         True
     """
     if record is not False:  # checked before anything is made; the ledger loads only when used
-        from .ledger.recording import check_recording_options, record_variable
+        from .ledger.recording import check_recording_options, record_checked_variable
 
         check_recording_options(record, ledger, on_record_error)
-    elif on_record_error not in ("raise", "warn"):
+    elif on_record_error not in ON_RECORD_ERROR:
         raise ArgumentValueError(f"on_record_error must be 'raise' or 'warn', got {on_record_error!r}")
     shape = check_shape(shape)
     dtype = resolve_dtype(dtype)
@@ -80,7 +81,7 @@ def random_normal_variable(
         Provenance(algorithm.name, algorithm.version, seed=seed, mean=mean, scale=scale, seed_source=seed_source),
     )
     if record is not False:
-        variable.record = record_variable(
+        variable.record = record_checked_variable(
             variable, record=record, ledger=ledger, on_record_error=on_record_error
         )
     return variable

@@ -188,6 +188,9 @@ def check_index(value, param: str) -> int:
 #: Longest name accepted: what every ledger backend can index.
 MAX_NAME_LENGTH = 255
 
+#: What ``random_normal_variable`` may do when recording fails.
+ON_RECORD_ERROR = ("raise", "warn")
+
 
 def check_name(name) -> str:
     """A non-empty string of at most :data:`MAX_NAME_LENGTH` characters.

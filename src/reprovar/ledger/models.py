@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from ..validation import MAX_NAME_LENGTH
+
 from .coltypes import UInt64, UTCDateTime
 
 #: Explicit constraint names, so migrations (and SQLite batch mode) can refer to them.
@@ -39,10 +41,9 @@ MYSQL_TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 #: Variable names compare byte-for-byte everywhere: MariaDB's default collations would make
 #: "W" and "w" (or "a" and "a ") one name and break version numbering. NOPAD: utf8mb4_bin
 #: still ignores trailing spaces in "=" on MariaDB (audit engineer, issue 5).
-NAME_TYPE = String(255).with_variant(
-    mysql.VARCHAR(255, charset="utf8mb4", collation="utf8mb4_nopad_bin"), "mysql", "mariadb"
+NAME_TYPE = String(MAX_NAME_LENGTH).with_variant(
+    mysql.VARCHAR(MAX_NAME_LENGTH, charset="utf8mb4", collation="utf8mb4_nopad_bin"), "mysql", "mariadb"
 )
-MAX_NAME_LENGTH = 255
 
 #: SQLite only auto-increments an ``INTEGER PRIMARY KEY``.
 ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")

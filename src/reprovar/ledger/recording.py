@@ -28,6 +28,7 @@ from ..errors import (
     RecordingWarning,
     ReprovarError,
 )
+from ..validation import ON_RECORD_ERROR
 from .ledger import Ledger
 from .records import VariableRecord
 from .urls import DEFAULT_LEDGER_FILE, LEDGER_ENV, to_url
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 
 #: Environment switch: ``0``/``false``/``no``/``off`` turns recording off by default.
 RECORD_ENV = "REPROVAR_RECORD"
-ON_RECORD_ERROR = ("raise", "warn")
 
 _FALSE = {"0", "false", "no", "off"}
 _TRUE = {"1", "true", "yes", "on", ""}
@@ -263,6 +263,21 @@ def record_variable(
         True
     """
     check_recording_options(record, ledger, on_record_error)
+    return record_checked_variable(variable, record=record, ledger=ledger, on_record_error=on_record_error)
+
+
+def record_checked_variable(
+    variable: Variable,
+    *,
+    record: bool | None,
+    ledger: Ledger | str | os.PathLike | URL | None,
+    on_record_error: str,
+) -> VariableRecord | None:
+    """:func:`record_variable` for options already passed through :func:`check_recording_options`.
+
+    ``random_normal_variable`` checks them before making the variable; this spares the
+    per-variable hot path a second check.
+    """
     if record is False or (record is None and not recording_enabled()):
         return None
     try:
