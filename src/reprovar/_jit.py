@@ -18,7 +18,16 @@ from numba.extending import intrinsic
 
 __all__ = [
     "JIT_POLICY",
-   "kernel", "inline_kernel", "parallel_kernel", "f32_bits", "f32_from_bits", "f64_bits", "f64_from_bits"]
+    "kernel",
+    "inline_kernel",
+    "parallel_kernel",
+    "target_has_feature",
+    "f32_to_f16_bits_hardware",
+    "f32_bits",
+    "f32_from_bits",
+    "f64_bits",
+    "f64_from_bits",
+]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 #: Every source that compiled code is made from; kernels must not import from elsewhere.

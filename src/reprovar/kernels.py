@@ -51,6 +51,7 @@ def _block_f32(block, k0, k1, mean, scale, x0, x1, x2, x3, dst, bfloat):
 @inline_kernel
 def _block_half(block, k0, k1, mean, scale, x0, x1, x2, x3, dst, bfloat):
     # The float32 values are rounded as they are made: no float32 copy, not even of a block.
+    # One loop per format, the choice outside: a branch inside would stop vectorization.
     philox4x32_lanes(block & _LOW32, block >> _SHIFT32, KIND_F32, k0, k1, x0, x1, x2, x3)
     if bfloat:
         for j in range(LANES):
