@@ -145,12 +145,17 @@ def get_algorithm(name: str, version: int):
     try:
         return _REGISTRY[(name, version)]
     except KeyError:
-        known = ", ".join(f"{n} v{v}" for n, v in sorted(_REGISTRY))
+        known = ", ".join(f"{n} v{v}" for n, v in registered_algorithms())
         raise UnknownAlgorithmError(
             f"no sampler algorithm {name!r} version {version}; this reprovar knows: {known}"
         ) from None
 
 
 def registered_algorithms() -> list[tuple[str, int]]:
-    """(name, version) of every algorithm this reprovar can replay."""
+    """(name, version) of every algorithm this reprovar can replay.
+
+    Example:
+        >>> registered_algorithms()
+        [('philox4x32-10/box-muller', 1)]
+    """
     return sorted(_REGISTRY)
