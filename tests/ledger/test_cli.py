@@ -122,7 +122,7 @@ def test_list_escapes_control_characters_in_the_table(run, tmp_path):
 
 def test_db_upgrade_creates_then_reports_head(run, ledger_url):
     first = run("db", "upgrade", "--ledger", ledger_url)
-    assert first.exit_code == 0 and "created ledger" in first.output and "0002" in first.output
+    assert first.exit_code == 0 and "created ledger" in first.output and "0004" in first.output
     again = run("db", "upgrade", "--ledger", ledger_url)
     assert "already at schema revision 0002" in again.output
 

@@ -303,6 +303,25 @@ def history(ledger: Ledger, name: str) -> Records:
     return records
 
 
+def seal_of(ledger: Ledger, name: str, version: int) -> str | None:
+    """The seal the ledger holds for ``name`` version ``version`` ("" for a row without one),
+    or None when there is no such row.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "so.db"))
+        >>> v = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=3, ledger=led)
+        >>> seal_of(led, "w", 1) == v.record.seal, seal_of(led, "w", 2)
+        (True, None)
+    """
+    stmt = select(_V.name, _V.seal).where(_V.name == name, _V.version == version)
+    with ledger.connect() as connection:
+        for found, seal in connection.execute(stmt):
+            if found == name:  # exact, whatever the backend's collation
+                return seal or ""
+    return None
+
+
 #: Fields compared between consecutive versions by :func:`changes`.
 COMPARED_FIELDS = ("seed", "seed_source", "shape", "dtype", "distribution", "mean", "scale", "algorithm",
                    "algorithm_version", "digest", "run_id")

@@ -32,6 +32,7 @@ from .models import MAX_NAME_LENGTH, runs_table, variables_table
 from .records import RunRecord, VariableRecord
 from .runinfo import collect_run_info
 from .schema import current_revision, ensure_schema
+from .seal import SealKey, resolve_key
 from .urls import default_target, display, to_url
 from .writer import WRITE_RETRY_S, VariableWriter
 
@@ -58,6 +59,9 @@ class Ledger(AuditMethods):  # queries, verify, export, sql: reprovar.audit (iss
         create: create a new ledger if there is none (else raise; read-only tools pass False
             so that a mistyped path is an error, not a new empty ledger).
         upgrade: upgrade an out-of-date schema on open (else raise, naming the command).
+        key: the secret that keys row seals (str or bytes, at least 16 bytes), or None for
+            ``$REPROVAR_LEDGER_KEY``, else the file ``$REPROVAR_LEDGER_KEY_FILE`` names, else
+            no key (unkeyed seals; see :mod:`reprovar.ledger.seal`).
 
     Example:
         >>> import reprovar, tempfile, os
@@ -75,8 +79,10 @@ class Ledger(AuditMethods):  # queries, verify, export, sql: reprovar.audit (iss
         *,
         create: bool = True,
         upgrade: bool = True,
+        key: str | bytes | SealKey | None = None,
     ):
         self._url = to_url(default_target() if url is None else url)
+        self._key = resolve_key(key)
         self.location: str = display(self._url)
         #: The schema revision found when opening (None: the ledger was created now).
         self.opened_at_revision: str | None = None
@@ -90,7 +96,7 @@ class Ledger(AuditMethods):  # queries, verify, export, sql: reprovar.audit (iss
         self._engine = self._create_engine()
         try:
             self.opened_at_revision, _ = ensure_schema(
-                self._engine, self.location, upgrade=upgrade, create=create
+                self._engine, self.location, upgrade=upgrade, create=create, seal_key=self._key
             )
         except SQLAlchemyError as e:
             self._engine.dispose()
@@ -116,6 +122,11 @@ class Ledger(AuditMethods):  # queries, verify, export, sql: reprovar.audit (iss
     def url(self) -> URL:
         """The SQLAlchemy URL (``str(ledger.url)`` masks any password)."""
         return self._url
+
+    @property
+    def key(self) -> SealKey | None:
+        """The key this ledger seals and checks rows with (None: unkeyed seals)."""
+        return self._key
 
     @property
     def engine(self) -> Engine:
@@ -224,7 +235,7 @@ class Ledger(AuditMethods):  # queries, verify, export, sql: reprovar.audit (iss
             values["run_id"] = self._run_id
             values["created"] = datetime.now(timezone.utc)
             if self._variables is None:
-                self._variables = VariableWriter(self._engine)
+                self._variables = VariableWriter(self._engine, self._key)
             try:
                 row_id, version = self._variables.insert(values)
             except self._engine.dialect.loaded_dbapi.Error as e:
@@ -353,11 +364,11 @@ class Ledger(AuditMethods):  # queries, verify, export, sql: reprovar.audit (iss
         Example:
             >>> import reprovar, tempfile, os
             >>> reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "m.db")).upgrade()
-            ('0002', '0002')
+            ('0004', '0004')
         """
         self._check_pid()
         try:
-            return ensure_schema(self._engine, self.location, upgrade=True)
+            return ensure_schema(self._engine, self.location, upgrade=True, seal_key=self._key)
         except SQLAlchemyError as e:
             raise translate(e, self.location, "upgrade") from e
 
@@ -384,11 +395,15 @@ class Ledger(AuditMethods):  # queries, verify, export, sql: reprovar.audit (iss
         self.close()
 
     def __reduce__(self):
-        # Send the location, not the connections, to other processes (multiprocessing).
-        return (Ledger, (self._url.render_as_string(hide_password=False),))
+        # Send the location (and the seal key), not the connections, to other processes.
+        return (_reopen, (self._url.render_as_string(hide_password=False), self._key))
 
     def __repr__(self) -> str:
         return f"Ledger({self.location!r})"
+
+
+def _reopen(url: str, key: SealKey | None) -> Ledger:
+    return Ledger(url, key=key)
 
 
 def _insert_run(connection: Connection) -> int:

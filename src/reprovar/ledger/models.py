@@ -45,6 +45,9 @@ NAME_TYPE = String(MAX_NAME_LENGTH).with_variant(
     mysql.VARCHAR(MAX_NAME_LENGTH, charset="utf8mb4", collation="utf8mb4_nopad_bin"), "mysql", "mariadb"
 )
 
+#: Room for the longest seal ("rs1:hmac-sha256:<16 hex key id>:<64 hex>" is 97 characters).
+SEAL_LENGTH = 128
+
 #: SQLite only auto-increments an ``INTEGER PRIMARY KEY``.
 ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -105,6 +108,10 @@ class VariableModel(Base):
     digest: Mapped[str] = mapped_column(String(128))  # "<scheme>:<hex>", see ledger.digest
     nbytes: Mapped[int] = mapped_column(BigInteger)
     created: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Digest over the row's fields and ``previous_seal`` (see ledger.seal); revision 0004.
+    seal: Mapped[str] = mapped_column(String(SEAL_LENGTH))
+    #: The seal of the previous version of the name; NULL for version 1.
+    previous_seal: Mapped[str | None] = mapped_column(String(SEAL_LENGTH))
 
     run: Mapped[RunModel] = relationship(back_populates="variables")
 

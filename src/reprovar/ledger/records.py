@@ -40,6 +40,8 @@ class VariableRecord:
     created: datetime
     run_id: int
     seed_source: str | None = None  # "user", "os" (seed=None), None: not recorded (old rows)
+    seal: str | None = None  # see reprovar.ledger.seal
+    previous_seal: str | None = None  # the previous version's seal; None for version 1
 
     @classmethod
     def _from_values(cls, values: dict[str, Any]) -> VariableRecord:

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..errors import LedgerError, LedgerTooNewError
 from .engine import WRITE
+from .seal import SealKey
 
 #: Where the schema revision is kept (not Alembic's default, to stay clear of other apps).
 VERSION_TABLE = "reprovar_schema_version"
@@ -57,11 +58,15 @@ def migrations_dir() -> Path:
     raise LedgerError("reprovar's migrations are missing from this installation; reinstall reprovar")
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    """An Alembic config for reprovar's migrations, optionally bound to an open connection."""
+def alembic_config(connection: Connection | None = None, seal_key: SealKey | None = None) -> Config:
+    """An Alembic config for reprovar's migrations, optionally bound to an open connection.
+
+    ``seal_key``: the key that revision 0004 seals existing rows with (None: unkeyed seals).
+    """
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     config.attributes["connection"] = connection
+    config.attributes["reprovar_seal_key"] = None if seal_key is None else seal_key.secret
     return config
 
 
@@ -75,7 +80,7 @@ def head_revision() -> str:
 
     Example:
         >>> head_revision()
-        '0002'
+        '0004'
     """
     return _scripts().get_current_head()
 
@@ -102,7 +107,8 @@ def _check_not_newer(revision: str | None, where: str) -> None:
 
 
 def ensure_schema(
-    engine: Engine, where: str, *, upgrade: bool = True, create: bool = True
+    engine: Engine, where: str, *, upgrade: bool = True, create: bool = True,
+    seal_key: SealKey | None = None,
 ) -> tuple[str | None, str]:
     """Bring the ledger behind ``engine`` to head; return (revision before, revision after).
 
@@ -127,7 +133,7 @@ def ensure_schema(
         before = current_revision(connection)
         _check_not_newer(before, where)
         if before != head:
-            command.upgrade(alembic_config(connection), "head")
+            command.upgrade(alembic_config(connection, seal_key), "head")
     return before, head
 
 

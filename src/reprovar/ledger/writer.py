@@ -6,8 +6,9 @@ are compiled once by SQLAlchemy for the engine's dialect (SQL text, parameter or
 column type's bind processor: the models stay the single source of truth for conversions),
 and executed directly on a pooled DBAPI connection.
 
-Versions: within the write transaction the next version is ``MAX(version) + 1`` for the name;
-the unique (name, version) constraint is the guarantee. On SQLite ``BEGIN IMMEDIATE`` makes
+Versions: within the write transaction the next version is one more than the name's latest,
+whose seal is read in the same query and chained into the new row's seal (see
+:mod:`.seal`); the unique (name, version) constraint is the guarantee. On SQLite ``BEGIN IMMEDIATE`` makes
 writers take turns, so the race cannot happen; on PostgreSQL and MariaDB two writers may
 pick the same number, one gets a unique violation (or a deadlock), rolls back and retries.
 """
@@ -19,12 +20,13 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, literal_column, select
+from sqlalchemy import bindparam, insert, literal_column, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.compiler import Compiled
 
 from .dberrors import is_retryable_dbapi
 from .models import variables_table
+from .seal import SealKey, compute_seal
 
 #: How long a writer keeps retrying after losing races (duplicate version, deadlock, busy).
 WRITE_RETRY_S = 120.0
@@ -48,6 +50,8 @@ VARIABLE_COLUMNS = (
     "digest",
     "nbytes",
     "created",
+    "seal",
+    "previous_seal",
 )
 
 
@@ -95,8 +99,9 @@ class VariableWriter:
     Not thread-safe: the owning :class:`~reprovar.ledger.Ledger` serializes calls.
     """
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, key: SealKey | None = None):
         self._engine = engine
+        self._key = key
         dialect = engine.dialect
         self._sqlite = dialect.name == "sqlite"
         self._lastrowid = bool(dialect.postfetch_lastrowid)
@@ -112,10 +117,14 @@ class VariableWriter:
             # SQLAlchemy's SQLite DATETIME formatter costs ~6 us a row; isoformat writes the
             # same "YYYY-MM-DD HH:MM:SS.ffffff" text (read back by the same type) in ~0.5 us.
             self._insert.override("created", _sqlite_utc_text)
-        self._next_version = _Statement(
-            # Literal constants: the only parameter is the name.
-            select(func.coalesce(func.max(t.c.version), literal_column("0")) + literal_column("1"))
+        self._latest = _Statement(
+            # The name's latest version and its seal, from the (name, version) index.
+            select(t.c.version, t.c.seal)
             .where(t.c.name == bindparam("name"))
+            .order_by(t.c.version.desc())
+            # Literal constants: the only parameter is the name.
+            .limit(literal_column("1"))
+            .offset(literal_column("0"))
             .compile(dialect=dialect),
             engine,
             {"name": t.c.name.type},
@@ -123,7 +132,8 @@ class VariableWriter:
         self._connection = None  # a pool-proxied DBAPI connection
 
     def insert(self, values: dict[str, Any]) -> tuple[int, int]:
-        """Insert ``values`` (all of :data:`VARIABLE_COLUMNS` but ``version``, which it sets); return (id, version).
+        """Insert ``values`` (all of :data:`VARIABLE_COLUMNS` but ``version`` and the seals,
+        which it sets); return (id, version).
 
         Retries lost races for up to :data:`WRITE_RETRY_S`; any other DBAPI error propagates
         after the transaction is rolled back.
@@ -165,10 +175,9 @@ class VariableWriter:
         wrote = False
         try:
             cursor = connection.cursor()
-            cursor.execute(self._next_version.sql, self._next_version.params({"name": values["name"]}))
-            version = cursor.fetchone()[0]
+            cursor.execute(self._latest.sql, self._latest.params({"name": values["name"]}))
+            version = self._chain(values, cursor.fetchone())
             wrote = True  # from here on a lost connection may or may not have committed
-            values["version"] = version
             cursor.execute(self._insert.sql, self._insert.params(values))
             row_id = cursor.lastrowid if self._lastrowid else cursor.fetchone()[0]
             connection.commit()
@@ -191,9 +200,8 @@ class VariableWriter:
         wrote = False
         try:
             sqlite.execute("BEGIN IMMEDIATE")
-            version = sqlite.execute(self._next_version.sql, (values["name"],)).fetchone()[0]
+            version = self._chain(values, sqlite.execute(self._latest.sql, self._latest.params({"name": values["name"]})).fetchone())
             wrote = True
-            values["version"] = version
             row_id = sqlite.execute(self._insert.sql, self._insert.params(values)).lastrowid
             sqlite.execute("COMMIT")
             return row_id, version
@@ -201,6 +209,15 @@ class VariableWriter:
             if self._rollback(connection, e) and not wrote:
                 raise _StaleConnection(e) from e
             raise
+
+    def _chain(self, values: dict[str, Any], latest) -> int:
+        """Set the version after ``latest`` (the name's newest (version, seal) row, or None)
+        and the seals; return the version."""
+        version, previous = (1, None) if latest is None else (latest[0] + 1, latest[1])
+        values["version"] = version
+        values["previous_seal"] = previous
+        values["seal"] = compute_seal(values, previous, self._key)
+        return version
 
     def _rollback(self, connection, error: BaseException) -> bool:
         """Roll back after ``error``; True when the connection was lost (and is dropped)."""
