@@ -117,6 +117,7 @@ def test_ledger_at_first_revision_upgrades_on_open_and_keeps_its_rows(ledger_url
         assert record.seed == 2**64 - 1 and record.shape == (3, 4)
         assert led.replay("old").numpy().tobytes() == v.numpy().tobytes()
         assert led.run(record.run_id).platform is None  # column added by 0002
+        assert led.verify().line() == "1 verified, 0 mismatched, 0 failed"  # sealed by 0004
     finally:
         led.close()
 
