@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import TYPE_CHECKING, Iterator, TextIO
+from typing import TYPE_CHECKING, Callable, Iterator, TextIO
 
 if TYPE_CHECKING:
-    from ..ledger.records import VariableRecord
+    from ..ledger.records import MalformedRow, VariableRecord
     from .query import Records, RunRecords, VariableFilter
     from .readonly import SQLResult
     from .seeds import SeedAudit
@@ -158,8 +158,12 @@ class AuditMethods:
         format: str = "json",
         filter: VariableFilter | None = None,
         force: bool = False,
+        on_malformed: Callable[[MalformedRow], None] | None = None,
     ) -> int:
         """Write the ledger (or what ``filter`` selects) as JSON or CSV; return the row count.
+
+        Malformed rows raise, or are handed to ``on_malformed`` and left out (see
+        :func:`reprovar.audit.export`).
 
         Example:
             >>> import reprovar, tempfile, os, io
@@ -169,7 +173,8 @@ class AuditMethods:
         """
         from .export import export
 
-        return export(self, target, format=format, filter=filter, force=force)
+        return export(self, target, format=format, filter=filter, force=force,
+                      on_malformed=on_malformed)
 
     def sql(self, statement: str) -> SQLResult:
         """Run one SQL statement on a read-only connection to this ledger.

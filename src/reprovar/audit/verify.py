@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Literal
 
 from ..errors import DigestMismatchError
-from ..ledger.records import VariableRecord
+from ..ledger.records import MalformedRow, VariableRecord
 from ..ledger.seal import SealKey, check_seal
 
 Status = Literal["verified", "mismatched", "failed", "broken_seal", "broken_chain", "unchecked"]
@@ -45,7 +45,7 @@ class VerifyOutcome:
         True
     """
 
-    record: VariableRecord
+    record: VariableRecord | MalformedRow
     status: Status
     detail: str = ""
     seconds: float = 0.0
@@ -183,7 +183,7 @@ def check_chain(record: VariableRecord, previous_seal: object) -> str:
 
 
 def verify_records(
-    records: Iterable[VariableRecord],
+    records: Iterable[VariableRecord | MalformedRow],
     *,
     total: int | None = None,
     progress: ProgressCallback | None = None,
@@ -195,7 +195,8 @@ def verify_records(
 
     Args:
         records: any iterable, e.g. a streaming query (verified one at a time, so memory
-            holds one variable at most).
+            holds one variable at most); a :class:`~reprovar.ledger.records.MalformedRow`
+            in it is a ``failed`` outcome that gives the reason.
         key: the key seals are checked with (None: keyed seals are ``unchecked``).
         previous_seals: gives the seal the ledger holds for a record's previous version
             (see :func:`verify_record`); None: chains are not checked.
@@ -215,8 +216,11 @@ def verify_records(
     summary = VerifySummary()
     start = time.perf_counter()
     for done, record in enumerate(records, 1):
-        previous = NOT_LOOKED_UP if previous_seals is None else previous_seals(record)
-        outcome = verify_record(record, key=key, previous_seal=previous)
+        if isinstance(record, MalformedRow):
+            outcome = VerifyOutcome(record, "failed", f"malformed row: {record.reason}")
+        else:
+            previous = NOT_LOOKED_UP if previous_seals is None else previous_seals(record)
+            outcome = verify_record(record, key=key, previous_seal=previous)
         summary.add(outcome, keep_verified)
         if progress is not None:
             progress(done, total, outcome)
@@ -244,7 +248,7 @@ def verify_selection(
         0
     """
     from ..errors import ArgumentValueError
-    from .query import VariableFilter, count, history, iter_variables, seal_of
+    from .query import VariableFilter, count, history_rows, iter_rows, seal_of
 
     if names and run is not None:
         raise ArgumentValueError("verify either names or a run, not both")
@@ -258,8 +262,8 @@ def verify_selection(
     options = dict(progress=progress, keep_verified=keep_verified, key=ledger.key,
                    previous_seals=previous_seals)
     if names:
-        selected = [record for name in dict.fromkeys(names) for record in history(ledger, name)]
+        selected = [row for name in dict.fromkeys(names) for row in history_rows(ledger, name)]
         return verify_records(selected, total=len(selected), **options)
     flt = VariableFilter.create(run=run)
     total = count(ledger, flt)
-    return verify_records(iter_variables(ledger, flt), total=total, **options)
+    return verify_records(iter_rows(ledger, flt), total=total, **options)

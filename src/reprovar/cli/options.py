@@ -21,6 +21,23 @@ def open_ledger(ledger_url: str | None, *, create: bool = False) -> Ledger:
     return Ledger(ledger_url, create=create)
 
 
+class MalformedRows:
+    """Collects rows a command could not read (pass it as ``on_malformed``); :meth:`report`
+    prints one ``Error:`` line each and exits 1 once the command has done the rest."""
+
+    def __init__(self):
+        self.rows = []
+
+    def __call__(self, row) -> None:
+        self.rows.append(row)
+
+    def report(self) -> None:
+        for row in self.rows:
+            click.echo(f"Error: {' '.join(row.message().split())}", err=True)
+        if self.rows:
+            raise SystemExit(1)
+
+
 def check_variable_choice(name: str | None, version: int | None, row_id: int | None) -> None:
     """A command that names one variable takes ``NAME [--version N]`` or ``--id ID``."""
     if (name is None) == (row_id is None):

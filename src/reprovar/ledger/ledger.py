@@ -21,6 +21,7 @@ from ..errors import (
     ArgumentTypeError,
     ArgumentValueError,
     LedgerOpenError,
+    MalformedRecordError,
     RecordingError,
     UnknownRunError,
     UnknownVariableError,
@@ -29,7 +30,7 @@ from . import digest as digests
 from .dberrors import is_retryable, translate
 from .engine import WRITE, check_sqlite_location, create_ledger_engine
 from .models import MAX_NAME_LENGTH, runs_table, variables_table
-from .records import RunRecord, VariableRecord
+from .records import MalformedRow, RunRecord, VariableRecord
 from .runinfo import collect_run_info
 from .schema import current_revision, ensure_schema
 from .seal import SealKey, resolve_key
@@ -300,8 +301,14 @@ class Ledger(AuditMethods):  # queries, verify, export, sql: reprovar.audit (iss
             hint = " (it has no variables yet)"
         return f"no variable named {name!r} in ledger {self.location}{hint}"
 
-    def latest(self, limit: int | None = 20) -> list[VariableRecord]:
+    def latest(
+        self, limit: int | None = 20, *, on_malformed: Callable[[MalformedRow], None] | None = None
+    ) -> list[VariableRecord]:
         """The latest version of each name, most recently created first (all when ``limit`` is None).
+
+        A row that cannot be read as a record raises
+        :class:`~reprovar.errors.MalformedRecordError`, or, given ``on_malformed``, is handed
+        to it and left out.
 
         Example:
             >>> import reprovar, tempfile, os
@@ -325,7 +332,16 @@ class Ledger(AuditMethods):  # queries, verify, export, sql: reprovar.audit (iss
         if limit is not None:
             stmt = stmt.limit(limit)
         with self.connect() as connection:
-            return [VariableRecord.from_row(row) for row in connection.execute(stmt)]
+            rows = connection.execute(stmt).all()
+        records = []
+        for row in rows:
+            try:
+                records.append(VariableRecord.from_row(row))
+            except MalformedRecordError as e:
+                if on_malformed is None:
+                    raise
+                on_malformed(e.row)
+        return records
 
     def run(self, run_id: int) -> RunRecord:
         """The run with id ``run_id``; raises :class:`~reprovar.errors.UnknownRunError`.
