@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, update
 
 import reprovar
 from reprovar.cli import main
-from reprovar.ledger import Ledger
+from reprovar import Ledger
 from reprovar.ledger.models import runs_table, variables_table
 from reprovar.ledger.runinfo import collect_run_info
 from reprovar.ledger.schema import migrations_dir
