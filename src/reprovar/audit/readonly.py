@@ -2,7 +2,8 @@
 
 The guarantee comes from the connection, never from looking at the statement's words:
 
-* SQLite: the file is opened with ``mode=ro`` and ``query_only``; ``ATTACH`` is disabled
+* SQLite: the file is opened read-only (:func:`reprovar.ledger.engine.connect_sqlite_read_only`,
+  which leaves no ``-wal``/``-shm`` files behind) with ``query_only``; ``ATTACH`` is disabled
   (a read-only connection could otherwise attach the same file read-write) and an authorizer
   lets only reads through.
 * PostgreSQL: the session's transactions are ``READ ONLY`` and the statement is sent as a
@@ -17,14 +18,15 @@ statement changes in the session (a ``SET``) outlives it.
 
 from __future__ import annotations
 
+import os
 import sqlite3
-import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from ..ledger.engine import connect_sqlite_read_only
 from .errors import ReadOnlyViolationError, SQLQueryError
 
 # What the SQLite authorizer lets through: reading tables, calling functions, recursive CTEs
@@ -100,9 +102,11 @@ def _sqlite(url: sa.URL, statement: str) -> SQLResult:
     if not path or path == ":memory:" or path.startswith("file:"):
         raise SQLQueryError("read-only SQL needs a SQLite ledger file path, "
                             f"not {url.render_as_string(hide_password=True)!r}")
-    uri = "file:" + urllib.parse.quote(path) + "?mode=ro"
+    if not os.path.isfile(path):
+        raise SQLQueryError(f"cannot open {path!r} read-only: no such file")
     try:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        # Read-only, in read-only directories too, and no -wal/-shm files left behind.
+        conn = connect_sqlite_read_only(path, isolation_level=None)
     except sqlite3.Error as e:
         raise SQLQueryError(f"cannot open {path!r} read-only: {e}") from e
     try:

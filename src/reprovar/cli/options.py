@@ -16,9 +16,15 @@ ledger_option = click.option(
 )
 
 
-def open_ledger(ledger_url: str | None, *, create: bool = False) -> Ledger:
-    """Open the ledger a command works on; read-only commands never create one by mistake."""
-    return Ledger(ledger_url, create=create)
+def open_ledger(ledger_url: str | None) -> Ledger:
+    """Open the ledger a reading command works on, read-only: it never creates, migrates or
+    writes anything (an out-of-date ledger is refused with the `reprovar db upgrade` command)."""
+    ledger = Ledger(ledger_url, read_only=True)
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        # Close when the command ends, so that SQLite's -wal/-shm files go with the connections.
+        context.call_on_close(ledger.close)
+    return ledger
 
 
 class MalformedRows:

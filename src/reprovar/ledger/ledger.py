@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..errors import (
     ArgumentTypeError,
     ArgumentValueError,
+    LedgerError,
     LedgerOpenError,
     MalformedRecordError,
     RecordingError,
@@ -62,6 +63,10 @@ class Ledger:
         create: create a new ledger if there is none (else raise; read-only tools pass False
             so that a mistyped path is an error, not a new empty ledger).
         upgrade: upgrade an out-of-date schema on open (else raise, naming the command).
+        read_only: open for reading only: nothing is created, migrated or written (SQLite
+            files in read-only directories too, leaving no ``-wal``/``-shm`` files behind;
+            PostgreSQL and MariaDB in read-only transactions); an out-of-date ledger is
+            refused with the command that upgrades it. Recording raises.
         key: the secret that keys row seals (str or bytes, at least 16 bytes), or None for
             ``$REPROVAR_LEDGER_KEY``, else the file ``$REPROVAR_LEDGER_KEY_FILE`` names, else
             no key (unkeyed seals; see :mod:`reprovar.ledger.seal`).
@@ -83,6 +88,7 @@ class Ledger:
         create: bool = True,
         upgrade: bool = True,
         key: str | bytes | SealKey | None = None,
+        read_only: bool = False,
     ):
         self._url = to_url(default_target() if url is None else url)
         self._key = resolve_key(key)
@@ -94,12 +100,15 @@ class Ledger:
         self._writer: Connection | None = None  # run rows, through SQLAlchemy
         self._variables: VariableWriter | None = None  # variable rows, the hot path
         self._run_id: int | None = None
-        if not create:
+        #: Opened with ``read_only=True``: nothing can be written through this ledger.
+        self.read_only = bool(read_only)
+        if not create or read_only:
             self._check_exists()
         self._engine = self._create_engine()
         try:
             self.opened_at_revision, _ = ensure_schema(
-                self._engine, self.location, upgrade=upgrade, create=create, seal_key=self._key
+                self._engine, self.location, upgrade=upgrade, create=create, seal_key=self._key,
+                read_only=self.read_only,
             )
         except SQLAlchemyError as e:
             self._engine.dispose()
@@ -119,7 +128,7 @@ class Ledger:
     def _create_engine(self) -> Engine:
         if self._url.get_backend_name() == "sqlite" and self._url.database not in (None, "", ":memory:"):
             check_sqlite_location(self._url.database)
-        return create_ledger_engine(self._url)
+        return create_ledger_engine(self._url, read_only=self.read_only)
 
     @property
     def url(self) -> URL:
@@ -210,6 +219,9 @@ class Ledger:
             >>> led.record(v).version, led.record(v).version
             (1, 2)
         """
+        if self.read_only:
+            raise RecordingError(f"ledger {self.location} was opened read-only; open it with "
+                                 "read_only=False to record variables")
         name = variable.name
         if len(name) > MAX_NAME_LENGTH:
             raise RecordingError(
@@ -385,6 +397,8 @@ class Ledger:
             ('0004', '0004')
         """
         self._check_pid()
+        if self.read_only:
+            raise LedgerError(f"ledger {self.location} was opened read-only; it cannot be upgraded")
         try:
             return ensure_schema(self._engine, self.location, upgrade=True, seal_key=self._key)
         except SQLAlchemyError as e:
@@ -414,14 +428,15 @@ class Ledger:
 
     def __reduce__(self):
         # Send the location (and the seal key), not the connections, to other processes.
-        return (_reopen, (type(self), self._url.render_as_string(hide_password=False), self._key))
+        return (_reopen, (type(self), self._url.render_as_string(hide_password=False), self._key,
+                          self.read_only))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.location!r})"
 
 
-def _reopen(cls: type, url: str, key: SealKey | None) -> Ledger:
-    return cls(url, key=key)
+def _reopen(cls: type, url: str, key: SealKey | None, read_only: bool) -> Ledger:
+    return cls(url, key=key, read_only=read_only)
 
 
 def _insert_run(connection: Connection) -> int:

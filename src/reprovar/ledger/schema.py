@@ -15,6 +15,7 @@ lock, recheck the revision and only then migrate:
 from __future__ import annotations
 
 import importlib.util
+import sqlite3
 import zlib
 from contextlib import contextmanager
 from functools import lru_cache
@@ -25,10 +26,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
-from ..errors import LedgerError, LedgerTooNewError
+from ..errors import LedgerError, LedgerTooNewError, NotALedgerError
 from .engine import WRITE
 from .seal import SealKey
 
@@ -106,20 +107,58 @@ def _check_not_newer(revision: str | None, where: str) -> None:
         )
 
 
+def identify(connection: Connection, where: str) -> str | None:
+    """The schema revision of the reprovar ledger behind ``connection``, or None when the
+    database is empty; anything else raises :class:`~reprovar.errors.NotALedgerError`.
+
+    Only reads: nothing in a database that is not reprovar's is ever changed.
+
+    Example:
+        >>> import sqlalchemy as sa
+        >>> engine = sa.create_engine("sqlite://")
+        >>> with engine.begin() as c:
+        ...     identify(c, "mem"), c.exec_driver_sql("CREATE TABLE runs (x)").close()
+        ...     identify(c, "mem")
+        (None, None)
+        Traceback (most recent call last):
+        ...
+        reprovar.errors.NotALedgerError: mem is not a reprovar ledger: it holds other tables (runs) and no reprovar_schema_version table; reprovar changed nothing in it
+    """
+    inspector = inspect(connection)
+    tables = set(inspector.get_table_names())
+    if VERSION_TABLE in tables:
+        return current_revision(connection)
+    found = sorted(tables | set(inspector.get_view_names()))
+    if not found:
+        return None
+    shown = ", ".join(found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
+    raise NotALedgerError(
+        f"{where} is not a reprovar ledger: it holds other tables ({shown}) and no "
+        f"{VERSION_TABLE} table; reprovar changed nothing in it"
+    )
+
+
 def ensure_schema(
     engine: Engine, where: str, *, upgrade: bool = True, create: bool = True,
-    seal_key: SealKey | None = None,
+    seal_key: SealKey | None = None, read_only: bool = False,
 ) -> tuple[str | None, str]:
     """Bring the ledger behind ``engine`` to head; return (revision before, revision after).
 
-    A ledger already at head costs one read; anything else takes the migration lock,
-    rechecks (another process may have migrated meanwhile) and upgrades.
+    The database is identified first (:func:`identify`): only an empty one or a reprovar
+    ledger is ever changed. A ledger already at head costs one read; anything else takes the
+    migration lock, rechecks (another process may have migrated meanwhile) and upgrades.
+    ``read_only``: never change anything; an out-of-date ledger is refused with the
+    command that upgrades it.
     """
     with engine.connect() as connection:
-        before = current_revision(connection)
+        before = identify(connection, where)
     _check_not_newer(before, where)
+    if read_only:
+        create = upgrade = False
     head = head_revision()
     if before == head:
+        if not read_only:
+            _use_wal(engine)
         return before, head
     if before is None and not create:
         raise LedgerError(f"no reprovar ledger in {where}: it has no ledger schema")
@@ -128,13 +167,30 @@ def ensure_schema(
             f"ledger {where} is at schema revision {before!r}, not {head!r}: "
             f"run `reprovar db upgrade --ledger {where}`"
         )
+    _use_wal(engine)
     with _migration_lock(engine) as connection:
         # Recheck under the lock: another process may have migrated meanwhile.
-        before = current_revision(connection)
+        before = identify(connection, where)
         _check_not_newer(before, where)
         if before != head:
             command.upgrade(alembic_config(connection, seal_key), "head")
     return before, head
+
+
+def _use_wal(engine: Engine) -> None:
+    """Switch a SQLite ledger file to WAL (kept in the file; a no-op once done)."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return
+    connection = engine.raw_connection()
+    try:
+        driver = connection.driver_connection
+        if driver.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            try:
+                driver.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError:
+                pass  # a read-only file keeps its journal mode; reading still works
+    finally:
+        connection.close()
 
 
 @contextmanager
