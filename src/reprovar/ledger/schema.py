@@ -117,9 +117,9 @@ def identify(connection: Connection, where: str) -> str | None:
         >>> import sqlalchemy as sa
         >>> engine = sa.create_engine("sqlite://")
         >>> with engine.begin() as c:
-        ...     identify(c, "mem"), c.exec_driver_sql("CREATE TABLE runs (x)").close()
+        ...     print(identify(c, "mem"))
+        ...     _ = c.exec_driver_sql("CREATE TABLE runs (x)")
         ...     identify(c, "mem")
-        (None, None)
         Traceback (most recent call last):
         ...
         reprovar.errors.NotALedgerError: mem is not a reprovar ledger: it holds other tables (runs) and no reprovar_schema_version table; reprovar changed nothing in it
