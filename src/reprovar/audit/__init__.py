@@ -15,7 +15,14 @@ Example:
     (['w'], True)
 """
 
-from .errors import AuditError, BadFilterError, ExportError, ReadOnlyViolationError, SQLQueryError
+from .errors import (
+    AuditError,
+    BadFilterError,
+    ExportError,
+    PrivilegedAccountError,
+    ReadOnlyViolationError,
+    SQLQueryError,
+)
 from .export import FORMATS, atomic_write, export
 from .query import Records, RunRecords, VariableFilter, changes, find, history, parse_shape, runs
 from .readonly import SQLResult, read_only_query
@@ -24,7 +31,8 @@ from .times import parse_time
 from .verify import VerifyOutcome, VerifySummary, verify_record, verify_records, verify_selection
 
 __all__ = [
-    "AuditError", "BadFilterError", "ExportError", "ReadOnlyViolationError", "SQLQueryError",
+    "AuditError", "BadFilterError", "ExportError", "PrivilegedAccountError", "ReadOnlyViolationError",
+    "SQLQueryError",
     "FORMATS", "atomic_write", "export",
     "Records", "RunRecords", "VariableFilter", "changes", "find", "history", "parse_shape", "runs",
     "SQLResult", "read_only_query",
