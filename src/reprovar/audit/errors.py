@@ -27,3 +27,15 @@ class SQLQueryError(AuditError):
 
 class ReadOnlyViolationError(SQLQueryError):
     """A read-only SQL statement tried to change the ledger and the connection refused it."""
+
+
+class ReportError(AuditError):
+    """A report or plot could not be made: bad output format, existing file without ``force``."""
+
+
+class MissingExtraError(AuditError, ImportError):
+    """A feature needs optional packages that are not installed; the message names the extra."""
+
+
+class UnknownDistributionError(AuditError, LookupError):
+    """A record names a distribution this reprovar has no density for."""
