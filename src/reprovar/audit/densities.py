@@ -347,12 +347,16 @@ class TruncatedNormalLaw(Law):
         return (self.params["low"], self.params["high"])
 
     def draw_range(self) -> tuple[float, float]:
-        m, s = self.params["mean"], self.params["scale"]
+        # Finite bounds as they are; an infinite side stops where a normal would stop being
+        # drawn (the same tail mass as mean ± 4 scale), counted in the truncated law itself.
         lo, hi = self.support()
-        lo, hi = max(lo, m - NORMAL_DRAW_SIGMAS * s), min(hi, m + NORMAL_DRAW_SIGMAS * s)
-        if lo >= hi:  # the whole mass lies far in one tail: draw around the bound it hugs
-            c, w = self.mean, NORMAL_DRAW_SIGMAS * max(self.std, 1e-300)
-            lo, hi = max(self.params["low"], c - w), min(self.params["high"], c + w)
+        if self.point_mass:
+            return (self.mean, self.mean)
+        tail = float(normal_cdf(-NORMAL_DRAW_SIGMAS))
+        if math.isinf(lo):
+            lo = float(self.ppf(tail))
+        if math.isinf(hi):
+            hi = float(self.ppf(1.0 - tail))
         return (lo, hi)
 
     def pdf(self, x: Any) -> np.ndarray:
