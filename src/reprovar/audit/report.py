@@ -193,7 +193,7 @@ def render_report(
     context = {
         "title": "reprovar report",
         "ledger": ledger.location,
-        "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "generated": _time(dt.datetime.now(dt.timezone.utc)),
         "reprovar_version": __version__,
         "filter": _filter_text(flt),
         "summary": summary,
@@ -227,7 +227,7 @@ def _row(record: VariableRecord, verify: bool, shared: dict[int, Any]) -> dict[s
         "shared_with": others,
         "digest": record.digest,
         "short_digest": _short_digest(record.digest),
-        "created": record.created.isoformat(timespec="seconds"),
+        "created": _time(record.created),
         "run_id": record.run_id,
         "algorithm": f"{record.algorithm} v{record.algorithm_version}",
         "status": status,
@@ -248,17 +248,20 @@ def _sections(records, rows, sample_limit: int, progress: ReportProgress | None)
     thumbnails = Thumbnails()
     total = len(records)
     for done, (record, row) in enumerate(zip(records, rows), 1):
-        law = record_law(record)
-        try:
-            values = sample_piece(record, sample_limit)
-        except Exception as e:  # an unknown algorithm: the table already says it failed
-            yield {**row, "image": None, "stats": None, "why": f"no values: {type(e).__name__}: {e}"}
-            continue
-        stats = summarize(values, total=row["size"], law=law)
-        image = thumbnails.data_uri(stats, law) if stats.n else None
-        yield {**row, "image": image, "stats": _stats(stats, law), "why": "" if stats.n else "no values (empty)"}
+        yield _section(record, row, thumbnails, sample_limit)
         if progress is not None:
             progress(done, total)
+
+
+def _section(record: VariableRecord, row: dict[str, Any], thumbnails: Thumbnails, sample_limit: int) -> dict[str, Any]:
+    law = record_law(record)
+    try:
+        values = sample_piece(record, sample_limit)
+    except Exception as e:  # e.g. an unknown algorithm: the table already says it failed
+        return {**row, "image": None, "stats": None, "why": f"no values: {type(e).__name__}: {e}"}
+    stats = summarize(values, total=row["size"], law=law)
+    image = thumbnails.data_uri(stats, law) if stats.n else None
+    return {**row, "image": image, "stats": _stats(stats, law), "why": "" if stats.n else "no values (empty)"}
 
 
 def _stats(stats, law: Law | None) -> dict[str, Any]:
@@ -298,9 +301,8 @@ def _run_row(run, records) -> dict[str, Any]:
     created = [r.created for r in records if r.run_id == run.id]
     return {
         "id": run.id,
-        "started": run.started.isoformat(timespec="seconds"),
-        "first": min(created).isoformat(timespec="seconds") if created else "",
-        "last": max(created).isoformat(timespec="seconds") if created else "",
+        "started": _time(run.started),
+        "last": _time(max(created)) if created else "",
         "variables": len(created),
         "host": run.host,
         "user": run.user,
@@ -308,8 +310,8 @@ def _run_row(run, records) -> dict[str, Any]:
         "command": shlex.join(run.argv),
         "cwd": run.cwd,
         "git_commit": run.git_commit or "–",
-        "versions": (f"Python {run.python_version}, reprovar {run.reprovar_version}, "
-                     f"numpy {run.numpy_version}, numba {run.numba_version}"),
+        "versions": (f"Python {run.python_version} · reprovar {run.reprovar_version} · "
+                     f"numpy {run.numpy_version} · numba {run.numba_version}"),
         "platform": run.platform or "–",
     }
 
@@ -325,6 +327,13 @@ def _filter_text(flt: VariableFilter) -> str:
             value = "x".join(map(str, value)) or "()"
         parts.append(f"--{key} {value}")
     return " ".join(parts) or "all variables"
+
+
+def _time(when: dt.datetime) -> str:
+    """``2026-11-30 09:07:05 UTC``: shorter than ISO 8601 in a table cell, as exact."""
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.timezone.utc)
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _short_digest(digest: str) -> str:
