@@ -37,6 +37,7 @@ DTYPES = ("float32", "float64", "float16", "bfloat16")
 TAMPERED = "tampered/kernel"
 UNKNOWN_ALGORITHM = "future/kernel"
 SHARED_SEED = 4242
+EMPTY = "empty/kernel"
 
 
 @pytest.fixture
@@ -59,6 +60,7 @@ def _make_variables(ledger):
     made.append(reprovar.random_normal_variable((8, 8), 0.0, 1.0, name=TAMPERED, seed=8, ledger=ledger).record)
     made.append(reprovar.random_normal_variable((8, 8), 0.0, 1.0, name=UNKNOWN_ALGORITHM, seed=9, ledger=ledger).record)
     made.append(reprovar.random_normal_variable((), 2.0, 0.0, name="scalar <&> \"quoted\"", seed=10, ledger=ledger).record)
+    made.append(reprovar.random_normal_variable((0, 3), 0.0, 1.0, name=EMPTY, seed=11, ledger=ledger).record)
     with ledger.engine.begin() as c:
         c.execute(update(variables_table).where(variables_table.c.name == TAMPERED)
                   .values(digest="xxh3-128-tree4m:" + "0" * 32))
@@ -213,8 +215,10 @@ def test_report_marks_tampering_and_shared_seeds(ledger, tmp_path):
     runs = page.table("runs")["rows"]
     assert len(runs) == 2 and runs[1][0] == str(made[0].run_id)
 
-    # One histogram per variable that has values (the unknown algorithm has none), as SVG.
-    assert len(page.images) == len(made) - 1
+    # One histogram per variable that has values (not the empty one, nor the one whose
+    # algorithm is unknown), as SVG.
+    assert len(page.images) == len(made) - 2
+    assert "no values (empty)" in text and "no values: UnknownAlgorithmError" in text
     assert all(src.startswith("data:image/svg+xml;base64,") for src in page.images)
 
 
@@ -328,7 +332,13 @@ def test_plot_writes_png_and_svg(sqlite_ledger, tmp_path):
         assert result.exit_code == 0, (record.name, result.output)
         root = ET.parse(svg).getroot()
         assert root.tag == "{http://www.w3.org/2000/svg}svg"
-        assert "Q-Q plot" in svg.read_text(encoding="utf-8") or record.name.startswith("scalar")
+        text = svg.read_text(encoding="utf-8")
+        if record.name.startswith("scalar"):
+            assert "no Q-Q plot: a point mass" in text
+        elif record.name == EMPTY:
+            assert "no Q-Q plot: no values" in text
+        else:
+            assert "Q-Q plot" in text and "no Q-Q plot" not in text
 
     result = runner.invoke(main, ["plot", "large/kernel", "--ledger", ledger_url, "-o", str(png)])
     assert result.exit_code == 1 and "already exists; use --force" in result.output
