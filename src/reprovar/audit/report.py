@@ -31,7 +31,7 @@ import os
 import shlex
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .densities import Law
 from .errors import MissingExtraError
@@ -45,8 +45,6 @@ if TYPE_CHECKING:
     from ..ledger import Ledger
     from ..ledger.records import VariableRecord
 
-#: Called after each variable's section is drawn: ``progress(done, total)``.
-ReportProgress = Callable[[int, int], None]
 #: Status shown for each verification outcome: (mark, CSS class, words).
 MARKS = {
     "verified": ("✓", "ok", "verified"),
@@ -108,7 +106,6 @@ def write_report(
     verify: bool = True,
     force: bool = False,
     sample_limit: int = SAMPLE_LIMIT,
-    progress: ReportProgress | None = None,
 ) -> ReportSummary:
     """Write the HTML report on the variables ``filter`` selects (default: all) to ``path``.
 
@@ -119,7 +116,6 @@ def write_report(
         filter: which variables (a :class:`~reprovar.audit.VariableFilter`).
         verify: make each variable again and check its digest (the ✓/✗ column).
         sample_limit: variables are summarized from their first this many elements.
-        progress: called as ``progress(done, total)`` after each variable is drawn.
 
     Example:
         >>> import reprovar, tempfile, os
@@ -138,8 +134,7 @@ def write_report(
     summary = ReportSummary(path=os.fspath(path))
 
     def write(f) -> None:
-        for chunk in render_report(ledger, flt, summary, verify=verify, sample_limit=sample_limit,
-                                   progress=progress):
+        for chunk in render_report(ledger, flt, summary, verify=verify, sample_limit=sample_limit):
             f.write(chunk)
 
     write_atomically(path, write, force=force, text=True)
@@ -154,7 +149,6 @@ def render_report(
     *,
     verify: bool = True,
     sample_limit: int = SAMPLE_LIMIT,
-    progress: ReportProgress | None = None,
 ) -> Iterator[str]:
     """The report's HTML in pieces; ``summary`` is filled in as the table is built.
 
@@ -177,8 +171,10 @@ def render_report(
             if status != "verified":
                 summary.problems.append(f"{row['name']} v{row['version']}: {row['detail']}")
     summary.shared_seeds = len(shared)
-    run_ids = {r.run_id for r in records}
-    selected_runs = [_run_row(run, records) for run in runs(ledger) if run.id in run_ids]
+    created: dict[int, list[dt.datetime]] = {}
+    for r in records:
+        created.setdefault(r.run_id, []).append(r.created)
+    selected_runs = [_run_row(run, created[run.id]) for run in runs(ledger) if run.id in created]
 
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("reprovar.audit", "templates"),
@@ -201,7 +197,7 @@ def render_report(
         "runs": selected_runs,
         "rows": rows,
         "shared": [_shared_row(s, records) for s in shared.values()],
-        "sections": _sections(records, rows, sample_limit, progress),
+        "sections": _sections(records, rows, sample_limit),
         "sample_limit": sample_limit,
     }
     yield from template.generate(**context)
@@ -244,13 +240,10 @@ def _verify(record: VariableRecord) -> tuple[str, str]:
     return outcome.status, outcome.detail
 
 
-def _sections(records, rows, sample_limit: int, progress: ReportProgress | None) -> Iterator[dict[str, Any]]:
+def _sections(records, rows, sample_limit: int) -> Iterator[dict[str, Any]]:
     thumbnails = Thumbnails()
-    total = len(records)
-    for done, (record, row) in enumerate(zip(records, rows), 1):
+    for record, row in zip(records, rows):
         yield _section(record, row, thumbnails, sample_limit)
-        if progress is not None:
-            progress(done, total)
 
 
 def _section(record: VariableRecord, row: dict[str, Any], thumbnails: Thumbnails, sample_limit: int) -> dict[str, Any]:
@@ -297,12 +290,11 @@ def _shared_row(shared, records) -> dict[str, Any]:
     }
 
 
-def _run_row(run, records) -> dict[str, Any]:
-    created = [r.created for r in records if r.run_id == run.id]
+def _run_row(run, created: list[dt.datetime]) -> dict[str, Any]:
     return {
         "id": run.id,
         "started": _time(run.started),
-        "last": _time(max(created)) if created else "",
+        "last": _time(max(created)),
         "variables": len(created),
         "host": run.host,
         "user": run.user,
