@@ -45,43 +45,82 @@ if TYPE_CHECKING:
     from ..ledger import Ledger
     from ..ledger.records import VariableRecord
 
-#: Status shown for each verification outcome: (mark, CSS class, words).
+#: How each verification status is shown: (mark, CSS class, words). A status not listed
+#: here (a newer verifier's) is shown as a failure under its own name.
 MARKS = {
     "verified": ("✓", "ok", "verified"),
     "mismatched": ("✗", "bad", "digest mismatch"),
     "failed": ("✗", "bad", "could not be made again"),
+    "broken_seal": ("✗", "bad", "broken seal (row changed)"),
+    "broken_chain": ("✗", "bad", "broken chain"),
+    "unchecked": ("?", "warn", "values verify; keyed seal not checked"),
     None: ("–", "skip", "not verified (--no-verify)"),
 }
+#: Statuses the header always counts, even at zero.
+ALWAYS_COUNTED = ("verified", "mismatched", "failed")
+
+
+def mark(status: str | None) -> tuple[str, str, str]:
+    """(mark, CSS class, words) for a verification status.
+
+    Example:
+        >>> mark("verified"), mark("lost")
+        (('✓', 'ok', 'verified'), ('✗', 'bad', 'lost'))
+    """
+    return MARKS.get(status) or ("✗", "bad", str(status).replace("_", " "))
 
 
 @dataclass
 class ReportSummary:
-    """What a report holds: counts of each verification outcome, shared seeds, time taken.
+    """What a report holds: how many variables had each verification status, shared seeds,
+    the time taken.
 
     Example:
-        >>> ReportSummary(path="r.html", variables=2, verified=2).line()
-        '2 variables: 2 verified, 0 mismatched, 0 failed; 0 shared seeds'
+        >>> s = ReportSummary(path="r.html")
+        >>> s.count("verified"); s.count("verified"); s.count("mismatched")
+        >>> s.line(), s.ok
+        ('3 variables: 2 verified, 1 mismatched, 0 failed; 0 shared seeds', False)
     """
 
     path: str
-    variables: int = 0
-    verified: int = 0
-    mismatched: int = 0
-    failed: int = 0
-    unverified: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)  # status -> count; None: not verified
     shared_seeds: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
+    def count(self, status: str | None) -> None:
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+
+    @property
+    def variables(self) -> int:
+        return sum(self.statuses.values())
+
+    @property
+    def verified(self) -> int:
+        return self.statuses.get("verified", 0)
+
+    @property
+    def unverified(self) -> int:
+        """Variables not checked (``verify=False``)."""
+        return self.statuses.get(None, 0)
+
     @property
     def ok(self) -> bool:
-        """Nothing mismatched or failed (unverified variables are not problems)."""
-        return not self.mismatched and not self.failed
+        """Every checked variable verified (unverified ones are not problems)."""
+        return self.verified + self.unverified == self.variables
+
+    def counts(self) -> list[tuple[str, int]]:
+        """(status, count) of the checks, in a fixed order; zero counts only where always shown."""
+        shown = [s for s in ALWAYS_COUNTED]
+        shown += sorted(s for s in self.statuses if s is not None and s not in ALWAYS_COUNTED)
+        return [(s, self.statuses.get(s, 0)) for s in shown]
 
     def line(self) -> str:
         """One line for the CLI."""
-        checked = (f"{self.verified} verified, {self.mismatched} mismatched, {self.failed} failed"
-                   if not self.unverified else f"{self.unverified} not verified")
+        if self.unverified:
+            checked = f"{self.unverified} not verified"
+        else:
+            checked = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in self.counts())
         return f"{self.variables} variables: {checked}; {self.shared_seeds} shared seeds"
 
 
@@ -162,14 +201,9 @@ def render_report(
     shared = _shared_seeds(ledger, {r.id for r in records})
     rows = [_row(r, verify, shared) for r in records]
     for row in rows:
-        summary.variables += 1
-        status = row["status"]
-        if status is None:
-            summary.unverified += 1
-        else:
-            setattr(summary, status, getattr(summary, status) + 1)
-            if status != "verified":
-                summary.problems.append(f"{row['name']} v{row['version']}: {row['detail']}")
+        summary.count(row["status"])
+        if row["status"] not in (None, "verified"):
+            summary.problems.append(f"{row['name']} v{row['version']}: {row['detail'] or row['status_words']}")
     summary.shared_seeds = len(shared)
     created: dict[int, list[dt.datetime]] = {}
     for r in records:
@@ -193,6 +227,7 @@ def render_report(
         "reprovar_version": __version__,
         "filter": _filter_text(flt),
         "summary": summary,
+        "status_boxes": [_status_box(status, n) for status, n in summary.counts()],
         "verified_checked": verify,
         "runs": selected_runs,
         "rows": rows,
@@ -206,7 +241,7 @@ def render_report(
 def _row(record: VariableRecord, verify: bool, shared: dict[int, Any]) -> dict[str, Any]:
     law = record_law(record)
     status, detail = _verify(record) if verify else (None, "")
-    mark, css, words = MARKS[status]
+    symbol, css, words = mark(status)
     group = shared.get(record.seed)
     others = [n for n in group.names if n != record.name] if group is not None else []
     return {
@@ -227,11 +262,17 @@ def _row(record: VariableRecord, verify: bool, shared: dict[int, Any]) -> dict[s
         "run_id": record.run_id,
         "algorithm": f"{record.algorithm} v{record.algorithm_version}",
         "status": status,
-        "mark": mark,
+        "mark": symbol,
         "mark_class": css,
         "status_words": words,
         "detail": detail,
     }
+
+
+def _status_box(status: str, n: int) -> dict[str, Any]:
+    symbol, css, words = mark(status)
+    return {"status": status, "count": n, "mark": symbol, "words": words,
+            "css": css if n and status != "verified" else "ok"}
 
 
 def _verify(record: VariableRecord) -> tuple[str, str]:
