@@ -184,3 +184,12 @@ def test_the_frozen_first_schema_file_is_sealed_by_the_upgrade(tmp_path, monkeyp
             kernel = led.history("dense/kernel")
             assert kernel[0].previous_seal is None and kernel[1].previous_seal == kernel[0].seal
             assert kernel[0].seal.startswith("rs1:sha256:" if key is None else "rs1:hmac-sha256:")
+
+
+def test_versions_written_in_one_transaction_are_chained(ledger):
+    with reprovar.transaction(ledger=ledger):
+        for seed in (1, 2, 3):
+            reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=seed, ledger=ledger)
+    history = ledger.history("w")
+    assert [r.previous_seal for r in history] == [None, history[0].seal, history[1].seal]
+    assert ledger.verify().line() == "3 verified, 0 mismatched, 0 failed"
