@@ -176,10 +176,10 @@ def test_sql(filled, reader_url):
     def cli(*args):  # through a read-only account, as the README recommends
         return CliRunner().invoke(main, [*args, "--ledger", reader_url], catch_exceptions=False)
 
-    doc = json.loads(cli("sql", "SELECT name, version FROM variables WHERE name = 'w' ORDER BY version", "--json").stdout)
+    doc = json.loads(cli("sql", "SELECT name, version FROM reprovar_variables WHERE name = 'w' ORDER BY version", "--json").stdout)
     assert doc == [{"name": "w", "version": 1}, {"name": "w", "version": 2}, {"name": "w", "version": 3}]
-    one_error_line(cli("sql", "DELETE FROM variables"), "read-only")
-    one_error_line(cli("sql", "DROP TABLE runs"), "read-only")
+    one_error_line(cli("sql", "DELETE FROM reprovar_variables"), "read-only")
+    one_error_line(cli("sql", "DROP TABLE reprovar_runs"), "read-only")
     assert len(filled.find()) == 7
 
 

@@ -26,11 +26,11 @@ def damaged(ledger, make, ledger_url):
         make(name, 1)
     bad = {"shape": "shape '[2, 3' is not a list of sizes",
            "negative": "shape '[-1]' is not a list of sizes"}
-    _edit(ledger, "UPDATE variables SET shape = '[2, 3' WHERE name = 'shape'")
-    _edit(ledger, "UPDATE variables SET shape = '[-1]' WHERE name = 'negative'")
+    _edit(ledger, "UPDATE reprovar_variables SET shape = '[2, 3' WHERE name = 'shape'")
+    _edit(ledger, "UPDATE reprovar_variables SET shape = '[-1]' WHERE name = 'negative'")
     if ledger.engine.dialect.name == "sqlite":
-        _edit(ledger, "UPDATE variables SET seed = 'abc' WHERE name = 'seed'")
-        _edit(ledger, "UPDATE variables SET created = 'yesterday' WHERE name = 'time'")
+        _edit(ledger, "UPDATE reprovar_variables SET seed = 'abc' WHERE name = 'seed'")
+        _edit(ledger, "UPDATE reprovar_variables SET created = 'yesterday' WHERE name = 'time'")
         bad["seed"] = "seed 'abc' is not an integer in [0, 2**64)"
         bad["time"] = "created 'yesterday' is not a time"
     return ledger, bad

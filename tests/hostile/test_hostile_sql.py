@@ -51,7 +51,7 @@ def superuser_sql(ledger, statement, **kwargs):
 
 def snapshot(ledger):
     with ledger.connect() as c:
-        return c.execute(sa.text("SELECT id, name, seed, digest FROM variables ORDER BY id")).all()
+        return c.execute(sa.text("SELECT id, name, seed, digest FROM reprovar_variables ORDER BY id")).all()
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_postgresql_probes_are_refused(ledger_with_rows, marker, reader_url):
     before = snapshot(ledger)
     probes = [
         f"COPY (SELECT 1) TO PROGRAM 'touch {marker}'",
-        f"COPY (SELECT 1) TO PROGRAM 'psql -c \"DELETE FROM variables\"'",
+        f"COPY (SELECT 1) TO PROGRAM 'psql -c \"DELETE FROM reprovar_variables\"'",
         f"COPY variables TO '{marker}'",
         f"COPY variables FROM '{marker}'",
         "SELECT pg_read_file('/etc/passwd')",
@@ -90,11 +90,11 @@ def test_postgresql_probes_are_refused(ledger_with_rows, marker, reader_url):
         "SELECT * FROM pg_authid",
         "SELECT * FROM pg_catalog.pg_shadow",
         "SELECT query FROM pg_stat_activity",
-        "SELECT name FROM variables FOR UPDATE",
-        "WITH d AS (DELETE FROM variables RETURNING *) SELECT * FROM d",
-        "SELECT name INTO stolen FROM variables",
+        "SELECT name FROM reprovar_variables FOR UPDATE",
+        "WITH d AS (DELETE FROM reprovar_variables RETURNING *) SELECT * FROM d",
+        "SELECT name INTO stolen FROM reprovar_variables",
         "SELECT pg_sleep(100)",
-        "EXPLAIN ANALYZE DELETE FROM variables",
+        "EXPLAIN ANALYZE DELETE FROM reprovar_variables",
         "DO $$ BEGIN PERFORM pg_reload_conf(); END $$",
         "CALL anything()",
     ]
@@ -121,8 +121,8 @@ def test_mariadb_probes_are_refused(ledger_with_rows, marker, reader_url, databa
         connections = c.execute(sa.text("SELECT @@GLOBAL.max_connections")).scalar_one()
     harmless_if_run = [
         f"SELECT 1 INTO OUTFILE '{marker}'",
-        f"SELECT name FROM variables INTO DUMPFILE '{marker}'",
-        f"SELECT name INTO OUTFILE '{marker}' FROM variables",
+        f"SELECT name FROM reprovar_variables INTO DUMPFILE '{marker}'",
+        f"SELECT name INTO OUTFILE '{marker}' FROM reprovar_variables",
         "SELECT LOAD_FILE('/etc/passwd')",
         "SELECT * FROM mysql.user",
         "SELECT @@GLOBAL.secure_file_priv",
@@ -131,9 +131,9 @@ def test_mariadb_probes_are_refused(ledger_with_rows, marker, reader_url, databa
         f"SET @@GLOBAL.max_connections = {connections}",
         "SELECT SLEEP(100)",
         "SELECT BENCHMARK(1000000000, MD5('x'))",
-        "SELECT name FROM variables FOR UPDATE",
-        "SELECT name FROM variables LOCK IN SHARE MODE",
-        f"LOAD DATA INFILE '{marker}' INTO TABLE variables",
+        "SELECT name FROM reprovar_variables FOR UPDATE",
+        "SELECT name FROM reprovar_variables LOCK IN SHARE MODE",
+        f"LOAD DATA INFILE '{marker}' INTO TABLE reprovar_variables",
         "HANDLER variables OPEN",
         "DO SLEEP(100)",
         "FLUSH PRIVILEGES",
@@ -186,13 +186,13 @@ def test_privileged_accounts_are_refused_naming_the_account_to_use(ledger_with_r
     ledger = ledger_with_rows
     account = {"postgresql": "postgres", "mysql": "root"}[backend]
     with pytest.raises(PrivilegedAccountError) as info:
-        read_only_query(ledger.url, "SELECT COUNT(*) FROM variables")
+        read_only_query(ledger.url, "SELECT COUNT(*) FROM reprovar_variables")
     message = str(info.value)
     assert account in message and "reprovar_reader" in message and "--allow-privileged" in message
     if backend == "mysql":
         assert "FILE" in message and "SUPER" in message
-    assert superuser_sql(ledger, "SELECT COUNT(*) FROM variables").rows == [(1,)]
-    assert read_only_query(reader_url, "SELECT COUNT(*) FROM variables").rows == [(1,)]
+    assert superuser_sql(ledger, "SELECT COUNT(*) FROM reprovar_variables").rows == [(1,)]
+    assert read_only_query(reader_url, "SELECT COUNT(*) FROM reprovar_variables").rows == [(1,)]
     result = CliRunner().invoke(main, ["sql", "SELECT 1", "--ledger", str(ledger.url.render_as_string(False))])
     assert result.exit_code == 1 and result.output.startswith("Error: refused: the account"), result.output
     assert len(result.output.strip().splitlines()) == 1
@@ -203,7 +203,7 @@ def test_an_endless_query_stops_at_the_timeout(ledger_with_rows, backend, reader
         with pytest.raises(SQLQueryError, match=r"ran longer than the 0\.5 s timeout"):
             read_only_query(reader_url, statement, timeout=0.5)
     # Nothing is left running: the next query answers at once.
-    assert read_only_query(reader_url, "SELECT COUNT(*) FROM variables", timeout=5).rows == [(1,)]
+    assert read_only_query(reader_url, "SELECT COUNT(*) FROM reprovar_variables", timeout=5).rows == [(1,)]
     result = CliRunner().invoke(main, ["sql", ENDLESS, "--timeout", "0.5", "--ledger", reader_url])
     assert result.exit_code == 1 and "timeout" in result.output, result.output
     assert len(result.output.strip().splitlines()) == 1

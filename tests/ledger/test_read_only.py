@@ -34,7 +34,7 @@ DATA = Path(__file__).parent.parent / "data"
 READ_COMMANDS = [
     ["list"], ["show", "w"], ["history", "w"], ["find", "--seed", "1"], ["runs"],
     ["verify", "--all"], ["export", "--format", "csv"], ["replay", "w"], ["audit", "seeds"],
-    ["sql", "SELECT COUNT(*) AS n FROM variables"],
+    ["sql", "SELECT COUNT(*) AS n FROM reprovar_variables"],
 ]
 
 # Runs each read command through the CLI in one process; prints {command: [exit, output]}.
@@ -132,7 +132,7 @@ def test_a_read_only_ledger_cannot_record(ledger_url):
             reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=1, ledger=led)
         with pytest.raises(Exception, match="(?i)read.only|readonly"):  # the database refuses too
             with led.engine.begin() as c:
-                c.execute(text("DELETE FROM variables"))
+                c.execute(text("DELETE FROM reprovar_variables"))
         assert led.find() == []
 
 
@@ -199,3 +199,38 @@ def test_another_applications_database_is_not_adopted(ledger_url):
 def test_an_empty_database_is_initialized(ledger_url):
     with Ledger(ledger_url) as led:
         assert led.opened_at_revision is None and led.schema_revision == head_revision()
+
+
+def _snapshot(url: str) -> tuple:
+    engine = create_engine(url)
+    with engine.connect() as c:
+        state = (sorted(c.execute(text("SELECT run_uuid, name FROM runs")).all()),
+                 c.execute(text("SELECT version_num FROM alembic_version")).all())
+    engine.dispose()
+    return state
+
+
+def test_a_ledger_shares_a_database_with_another_application(ledger_url):
+    """Asked to (--share), reprovar creates its own tables beside MLflow's and touches none
+    of theirs; from then on it is identified by its own version table."""
+    theirs = _mlflow_like(ledger_url)
+    before = _snapshot(ledger_url)
+    with pytest.raises(NotALedgerError, match=r"run `reprovar db upgrade --share --ledger "):
+        Ledger(ledger_url)
+    r = _cli("db", "upgrade", "--share", "--ledger", ledger_url)
+    assert r.exit_code == 0 and "created ledger" in r.output, r.output
+    with Ledger(ledger_url) as led:
+        for seed in (1, 2):
+            reprovar.random_normal_variable((2, 3), 0.0, 1.0, name="w", seed=seed, ledger=led)
+        assert led.verify().line() == "2 verified, 0 mismatched, 0 failed"
+    engine = create_engine(ledger_url)
+    with engine.connect() as c:
+        assert set(inspect(c).get_table_names()) == theirs | {
+            "reprovar_runs", "reprovar_variables", VERSION_TABLE}
+    engine.dispose()
+    assert _snapshot(ledger_url) == before  # their rows and their Alembic version, untouched
+    r = _cli("sql", "SELECT name, version FROM reprovar_variables ORDER BY version", "--json",
+             "--allow-privileged", "--ledger", ledger_url)
+    assert r.exit_code == 0 and [row["version"] for row in json.loads(r.stdout)] == [1, 2], r.output
+    r = _cli("list", "--ledger", ledger_url)
+    assert r.exit_code == 0 and "w" in r.output

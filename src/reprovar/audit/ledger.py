@@ -228,7 +228,7 @@ class Ledger(_ledger.Ledger):
         Example:
             >>> import reprovar, tempfile, os
             >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "s.db"))
-            >>> led.sql("SELECT COUNT(*) AS n FROM variables").rows
+            >>> led.sql("SELECT COUNT(*) AS n FROM reprovar_variables").rows
             [(0,)]
         """
         from .readonly import read_only_query

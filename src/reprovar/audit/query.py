@@ -200,7 +200,7 @@ def select_variables(flt: VariableFilter, dialect: str | None = None):
     """The SELECT for ``flt``, in creation order (row id).
 
     Example:
-        >>> "ORDER BY variables.id" in str(select_variables(VariableFilter.create(seed=3)))
+        >>> "ORDER BY reprovar_variables.id" in str(select_variables(VariableFilter.create(seed=3)))
         True
     """
     return select(variables_table).where(and_(True, *flt.conditions(dialect))).order_by(_V.id)

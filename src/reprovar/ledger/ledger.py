@@ -96,6 +96,11 @@ class Ledger:
             files in read-only directories too, leaving no ``-wal``/``-shm`` files behind;
             PostgreSQL and MariaDB in read-only transactions); an out-of-date ledger is
             refused with the command that upgrades it. Recording raises.
+        share: create a new ledger even in a database that holds other applications' tables
+            (its tables are named ``reprovar_*`` and its schema version is kept in
+            ``reprovar_schema_version``, so theirs are never touched). Without it, only an
+            empty database or a reprovar ledger is opened; anything else raises
+            :class:`~reprovar.errors.NotALedgerError`.
         key: the secret that keys row seals (str or bytes, at least 16 bytes), or None for
             ``$REPROVAR_LEDGER_KEY``, else the file ``$REPROVAR_LEDGER_KEY_FILE`` names, else
             no key (unkeyed seals; see :mod:`reprovar.ledger.seal`).
@@ -118,6 +123,7 @@ class Ledger:
         upgrade: bool = True,
         key: str | bytes | SealKey | None = None,
         read_only: bool = False,
+        share: bool = False,
     ):
         self._url = to_url(default_target() if url is None else url)
         self._key = resolve_key(key)
@@ -138,7 +144,7 @@ class Ledger:
         try:
             self.opened_at_revision, _ = ensure_schema(
                 self._engine, self.location, upgrade=upgrade, create=create, seal_key=self._key,
-                read_only=self.read_only,
+                read_only=self.read_only, share=share,
             )
         except SQLAlchemyError as e:
             self._engine.dispose()
@@ -198,7 +204,7 @@ class Ledger:
             >>> from sqlalchemy import text
             >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "c.db"))
             >>> with led.connect() as conn:
-            ...     conn.execute(text("SELECT COUNT(*) FROM variables")).scalar_one()
+            ...     conn.execute(text("SELECT COUNT(*) FROM reprovar_variables")).scalar_one()
             0
         """
         self._check_pid()
@@ -517,8 +523,9 @@ class Ledger:
 
         Example:
             >>> import reprovar, tempfile, os
-            >>> reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "m.db")).upgrade()
-            ('0004', '0004')
+            >>> before, after = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "m.db")).upgrade()
+            >>> before == after  # a new ledger is already at the newest revision
+            True
         """
         self._check_pid()
         if self.read_only:
@@ -553,7 +560,7 @@ class Ledger:
     def __reduce__(self):
         # Send the location (and the seal key), not the connections, to other processes.
         return (_reopen, (type(self), self._url.render_as_string(hide_password=False), self._key,
-                          self.read_only))
+                          self.read_only))  # an opened ledger exists: sharing is not needed
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.location!r})"
