@@ -51,6 +51,8 @@ VARIABLE_COLUMNS = (
     "distribution",
     "mean",
     "scale",
+    "low",
+    "high",
     "seed",
     "seed_source",
     "algorithm",
