@@ -477,7 +477,7 @@ class Ledger:
         Example:
             >>> import reprovar, tempfile, os
             >>> reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "m.db")).upgrade()
-            ('0002', '0002')
+            ('0006', '0006')
         """
         self._check_pid()
         try:

@@ -104,7 +104,7 @@ def head_revision() -> str:
 
     Example:
         >>> head_revision()
-        '0002'
+        '0006'
     """
     graph = revision_graph()
     heads = set(graph) - {down for downs in graph.values() for down in downs}
