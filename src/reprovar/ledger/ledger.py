@@ -26,6 +26,7 @@ from ..errors import (
     UnknownRunError,
     UnknownVariableError,
 )
+from ..validation import check_name_characters
 from . import digest as digests
 from .dberrors import is_retryable, translate
 from .engine import WRITE, check_sqlite_location, create_ledger_engine
@@ -233,6 +234,7 @@ class Ledger:
                 f"variable name is {len(name)} characters long; the ledger keeps names of "
                 f"at most {MAX_NAME_LENGTH}"
             )
+        check_name_characters(name)  # the same refusal on every backend (NUL, lone surrogates)
         provenance = variable.provenance
         values: dict[str, Any] = {
             "name": name,
@@ -535,9 +537,13 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return "[" + ", ".join(map(str, shape)) + "]"
 
 
+#: Largest id, version or limit: what every backend's 64-bit integer columns can compare with.
+_INT64_MAX = 2**63 - 1
+
+
 def _check_int(value: Any, param: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ArgumentTypeError(f"{param} must be an int, got {type(value).__name__}")
-    if value < 0:
-        raise ArgumentValueError(f"{param} must be >= 0, got {value}")
+    if not 0 <= value <= _INT64_MAX:
+        raise ArgumentValueError(f"{param} must be in [0, 2**63 - 1], got {value}")
 
