@@ -79,8 +79,8 @@ def test_installed_wheel_creates_upgrades_and_replays(tmp_path):
     cwd = old.parent  # outside the checkout
     out = subprocess.run([str(python), "-c", script, str(purelib)], cwd=cwd, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok 0002"
+    assert out.stdout.strip() == "ok 0006"
     out = subprocess.run([str(python), "-m", "reprovar", "db", "upgrade", "--ledger", "old.db"],
                          cwd=cwd, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert "from schema revision 0001 to 0002" in out.stdout
+    assert "from schema revision 0001 to 0006" in out.stdout

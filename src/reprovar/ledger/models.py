@@ -105,3 +105,11 @@ variables_table = Table(
     Index("ix_variables_run_id", "run_id"),
     **MYSQL_TABLE_ARGS,
 )
+
+#: PostgreSQL only (revision 0006): its name order follows the database's collation, which
+#: may be linguistic and then cannot serve ``LIKE 'prefix%'``; ``varchar_pattern_ops`` orders
+#: by bytes. SQLite and MariaDB order names by code point and serve prefixes from the
+#: (name, version) unique index with a range.
+NAME_PATTERN_INDEX = Index(
+    "ix_variables_name_pattern", variables_table.c.name, postgresql_ops={"name": "varchar_pattern_ops"}
+).ddl_if(dialect="postgresql")
