@@ -31,8 +31,8 @@ import importlib
 _SOURCES = {
     "Ledger": "ledger",
     **dict.fromkeys(
-        ("AuditError", "BadFilterError", "ExportError", "ReadOnlyViolationError", "SQLQueryError",
-         "ReportError", "MissingExtraError", "UnknownDistributionError"),
+        ("AuditError", "BadFilterError", "ExportError", "PrivilegedAccountError", "ReadOnlyViolationError",
+         "SQLQueryError", "ReportError", "MissingExtraError", "UnknownDistributionError"),
         "errors",
     ),
     **dict.fromkeys(("ReportSummary", "write_report"), "report"),
