@@ -512,11 +512,40 @@ class Ledger:
         self.close()
 
     def __reduce__(self):
-        # Send the location, not the connections, to other processes (multiprocessing).
-        return (type(self), (self._url.render_as_string(hide_password=False),))
+        # Send the location, not the connections, to other processes (multiprocessing); the
+        # receiving process opens it once, however many tasks carry it.
+        return (_open_in_this_process, (type(self), self._url.render_as_string(hide_password=False)))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.location!r})"
+
+
+_received: dict[tuple[type, str], Ledger] = {}
+_received_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # Another thread may have held the lock at fork(); the child has only this thread.
+    global _received_lock
+    _received_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _open_in_this_process(cls: type, url: str) -> Ledger:
+    """What an unpickled ledger becomes: one :class:`Ledger` per class and URL in each process,
+    so a ``multiprocessing`` Pool whose tasks carry a ledger gives one engine and one run per
+    worker process, not per task. A forked child reuses its parent's object, which starts its
+    own connections and run there.
+    """
+    key = (cls, url)
+    with _received_lock:
+        found = _received.get(key)
+        if found is None:
+            found = _received[key] = cls(url)
+        return found
 
 
 def _insert_run(connection: Connection) -> int:

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from .redaction import redact_argv
+
 
 @dataclass(frozen=True)
 class VariableRecord:
@@ -106,7 +108,8 @@ class RunRecord:
         """Build from a result row (or mapping) of the ``runs`` table."""
         m = row._mapping if hasattr(row, "_mapping") else row
         values = {f.name: m[f.name] for f in fields(cls)}
-        values["argv"] = tuple(json.loads(values["argv"]))
+        # Rows recorded before command lines were redacted are redacted as they are read.
+        values["argv"] = tuple(redact_argv(json.loads(values["argv"])))
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
