@@ -10,7 +10,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-\nfrom reprovar.ledger.schema import head_revision
+
+from reprovar.ledger.schema import head_revision
 
 ROOT = Path(__file__).resolve().parents[2]
 
