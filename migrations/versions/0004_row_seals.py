@@ -2,7 +2,7 @@
 version's seal) and ``previous_seal``; existing rows are sealed here, version by version.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0006
 Create Date: 2026-11-30
 
 Migrations must not import reprovar: the canonical form below is a frozen copy of
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -28,7 +28,7 @@ SEAL_LENGTH = 128
 CANONICAL_PREFIX = b"reprovar-row-seal-1\n"
 UNKEYED = "rs1:sha256:"
 KEYED = "rs1:hmac-sha256:"
-PARAM_COLUMNS = ("mean", "scale")
+PARAM_COLUMNS = ("mean", "scale", "low", "high")
 SEALED_COLUMNS = ("name", "version", "shape", "dtype", "distribution", "seed", "seed_source",
                   "algorithm", "algorithm_version", "digest", "nbytes", "created", "run_id")
 _UINT64 = 1 << 64

@@ -19,7 +19,7 @@ import reprovar
 from reprovar.errors import LedgerError, LedgerTooNewError
 from reprovar import Ledger
 from reprovar.ledger.digest import digest
-from reprovar.ledger.models import metadata, variables_table
+from reprovar.ledger.models import NAME_PATTERN_INDEX, metadata, variables_table
 from reprovar.ledger.schema import (
     VERSION_TABLE,
     alembic_config,
@@ -31,6 +31,7 @@ from reprovar.ledger.schema import (
 
 DATA = Path(__file__).parent.parent / "data"
 FROZEN_0001 = DATA / "ledger-schema-0001.db"
+FROZEN_0002 = DATA / "ledger-schema-0002.db"
 
 
 def test_new_ledger_is_created_at_head(ledger):
@@ -53,8 +54,15 @@ def test_models_match_the_migrations(ledger_url):
         )
         diff = compare_metadata(context, metadata)
     engine.dispose()
-    # MariaDB reports its implicit FK index; nothing else may differ.
-    assert [d for d in diff if not _is_mysql_fk_index(d)] == []
+    # MariaDB reports its implicit FK index; the name pattern index is PostgreSQL's only.
+    # Nothing else may differ.
+    dialect = engine.dialect.name
+    assert [d for d in diff if not _is_mysql_fk_index(d) and not _is_other_backends_index(d, dialect)] == []
+
+
+def _is_other_backends_index(d, dialect: str) -> bool:
+    return (isinstance(d, tuple) and d[0] == "add_index" and d[1].name == NAME_PATTERN_INDEX.name
+            and dialect != "postgresql")
 
 
 def _is_mysql_fk_index(d) -> bool:
@@ -134,29 +142,40 @@ def test_ledger_at_first_revision_upgrades_on_open_and_keeps_its_rows(ledger_url
         led.close()
 
 
-def test_frozen_first_schema_file_upgrades_to_head_and_replays(tmp_path):
-    """A ledger file written by reprovar at schema 0001, kept as made, upgrades and replays."""
+@pytest.mark.parametrize(
+    "frozen,revision,n_rows",
+    [(FROZEN_0001, "0001", 5), (FROZEN_0002, "0002", 6)],
+    ids=["schema-0001", "schema-0002"],
+)
+def test_frozen_schema_file_upgrades_to_head_and_replays(tmp_path, frozen, revision, n_rows):
+    """A ledger file written by reprovar at an older schema, kept as made, upgrades and replays."""
     path = tmp_path / "old.db"
-    shutil.copy(FROZEN_0001, path)
+    shutil.copy(frozen, path)
     engine = create_engine(f"sqlite:///{path}")
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision() == "0001"
+        assert MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision() == revision
     engine.dispose()
     led = Ledger(path)
     try:
-        assert led.opened_at_revision == "0001" and led.schema_revision == head_revision()
+        assert led.opened_at_revision == revision and led.schema_revision == head_revision()
         with led.connect() as conn:
             ids = conn.execute(select(variables_table.c.id)).scalars().all()
         records = [led.get(id=i) for i in ids]
-        assert len(records) == 5
+        assert len(records) == n_rows
         for record in records:
             v = led.replay(id=record.id)  # raises DigestMismatchError on any difference
             assert v.record.digest == record.digest
+            # Old rows are normals: their parameters are as written, the new bounds empty.
+            assert record.distribution == "normal" and record.low is None and record.high is None
+            assert record.params == {"mean": record.mean, "scale": record.scale}
         assert {r.seed for r in records} >= {0, 2**63, 2**64 - 1}
         assert {r.dtype for r in records} == {"float32", "float64", "float16", "bfloat16"}
         # The upgraded ledger keeps recording, continuing the versions.
         w = reprovar.random_normal_variable((2,), 0.0, 1.0, name="dense/kernel", seed=3, ledger=led)
         assert w.record.version == 3
+        # The upgrade sealed every old row; the new version chains onto the old ones.
+        assert w.record.previous_seal == led.get("dense/kernel", 2).seal
+        assert led.verify().line() == f"{n_rows + 1} verified, 0 mismatched, 0 failed"
     finally:
         led.close()
 

@@ -42,6 +42,7 @@ def test_editing_any_sealed_field_breaks_the_seal(ledger, make, tamper):
         "seed-source": {"seed_source": "os"},
         "mean": {"mean": 0.5},
         "scale": {"scale": 3.0},
+        "low": {"low": -1.0},
         "distribution": {"distribution": "other"},
         "algorithm-version": {"algorithm_version": 2},
         "digest": {"digest": "xxh3-128-tree4m:" + "0" * 32},
@@ -154,11 +155,15 @@ def test_the_migration_seals_rows_as_the_live_code_does(key):
     rows = [
         dict(name="dense/kernel", version=1, shape="[3, 4]", dtype="float32", distribution="normal",
              mean=0.0, scale=0.05, seed=0, seed_source=None, algorithm="philox4x32-10/box-muller",
-             algorithm_version=1, digest="xxh3-128-tree4m:00", nbytes=48, run_id=1,
-             created=dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.timezone.utc)),
+             algorithm_version=1, digest="xxh3-128-tree4m:00", nbytes=48, run_id=1, low=None,
+             high=None, created=dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.timezone.utc)),
+        dict(name="t", version=2, shape="[5]", dtype="float64", distribution="truncated_normal",
+             mean=0.5, scale=2.0, low=None, high=1.25, seed=2**63, seed_source="user",
+             algorithm="b", algorithm_version=1, digest="d", nbytes=40, run_id=3,
+             created=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)),
         dict(name="embed 'é' \u2603", version=12, shape="[]", dtype="bfloat16", distribution="normal",
              mean=-1e300, scale=math.ulp(0.0), seed=-1, seed_source="os", algorithm="a",
-             algorithm_version=3, digest="d", nbytes=2, run_id=2**31 - 1,
+             algorithm_version=3, digest="d", nbytes=2, run_id=2**31 - 1, low=-1.5, high=2.5,
              created=dt.datetime(2026, 6, 1, tzinfo=dt.timezone(dt.timedelta(hours=5)))),
     ]
     live_key = None if key is None else SealKey(key)
@@ -166,7 +171,7 @@ def test_the_migration_seals_rows_as_the_live_code_does(key):
         for previous in (None, "rs1:sha256:" + "a" * 64):
             assert migration.compute_seal(row, previous, key) == compute_seal(row, previous, live_key)
     # A row's seal is the same whether its seed reads as the stored signed integer or not.
-    assert compute_seal(rows[1], None, None) == compute_seal(dict(rows[1], seed=2**64 - 1), None, None)
+    assert compute_seal(rows[2], None, None) == compute_seal(dict(rows[2], seed=2**64 - 1), None, None)
 
 
 def test_the_frozen_first_schema_file_is_sealed_by_the_upgrade(tmp_path, monkeypatch):

@@ -41,8 +41,9 @@ from typing import Any, Callable, Iterable, Optional
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from ..errors import ArgumentTypeError, ArgumentValueError
+from ..errors import ArgumentTypeError, ArgumentValueError, ReprovarError
 from ..ledger.engine import connect_sqlite_read_only
+from ..ledger.urls import to_url
 from .errors import PrivilegedAccountError, ReadOnlyViolationError, SQLQueryError
 from .sqlguard import check_query
 
@@ -108,13 +109,14 @@ class SQLResult:
 
 
 def read_only_query(
-    url: str | sa.URL,
+    url: str | os.PathLike | sa.URL,
     statement: str,
     *,
     timeout: float = DEFAULT_TIMEOUT_S,
     allow_privileged: bool = False,
 ) -> SQLResult:
-    """Run one read-only query on the ledger at ``url`` (see the module for the three walls).
+    """Run one read-only query on the ledger at ``url`` (a path or a SQLAlchemy URL; see the
+    module for the three walls).
 
     Raises :class:`ReadOnlyViolationError` when the statement is not a read-only query or
     tries to change anything, :class:`PrivilegedAccountError` for a privileged account
@@ -138,9 +140,9 @@ def _run(url, statement: str, *, timeout: float, allow_privileged: bool, check: 
     if not isinstance(allow_privileged, bool):
         raise ArgumentTypeError(f"allow_privileged must be a bool, got {type(allow_privileged).__name__}")
     try:
-        url = sa.make_url(url)
-    except sa.exc.ArgumentError as e:
-        raise SQLQueryError(f"not a ledger URL: {e}") from e
+        url = to_url(url)
+    except (ReprovarError, sa.exc.ArgumentError) as e:
+        raise SQLQueryError(f"not a ledger location: {e}") from e
     backend = url.get_backend_name()
     runner = {"sqlite": _sqlite, "postgresql": _postgresql, "mysql": _mysql, "mariadb": _mysql}.get(backend)
     if runner is None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import MalformedRecordError
+from .redaction import redact_argv
 
 _UINT64 = 1 << 64
 
@@ -34,8 +35,8 @@ class VariableRecord:
     shape: tuple[int, ...]
     dtype: str
     distribution: str
-    mean: float
-    scale: float
+    mean: float | None
+    scale: float | None
     seed: int
     algorithm: str
     algorithm_version: int
@@ -44,8 +45,18 @@ class VariableRecord:
     created: datetime
     run_id: int
     seed_source: str | None = None  # "user", "os" (seed=None), None: not recorded (old rows)
+    low: float | None = None  # uniform and truncated normal bounds; None: none, or infinite
+    high: float | None = None
     seal: str | None = None  # see reprovar.ledger.seal
     previous_seal: str | None = None  # the previous version's seal; None for version 1
+
+    @property
+    def params(self) -> dict[str, float]:
+        """The distribution's own parameters by name, as its algorithm takes them (an
+        infinite bound, stored as NULL, is ``inf``); see :data:`reprovar.variable.DISTRIBUTION_PARAMETERS`."""
+        from ..variable import distribution_params
+
+        return distribution_params(self.distribution, self)
 
     @classmethod
     def _from_values(cls, values: dict[str, Any]) -> VariableRecord:
@@ -129,7 +140,7 @@ def _problem(values: dict[str, Any]) -> str:
         return f"shape {shape!r} is not a list of sizes"
     if "created" in values and not isinstance(values["created"], datetime):
         return f"created {values['created']!r} is not a time"
-    for key in ("mean", "scale"):
+    for key in ("mean", "scale", "low", "high"):
         value = values.get(key)
         if value is not None and not isinstance(value, float) and not _is_int(value):
             return f"{key} {value!r} is not a number"
@@ -170,7 +181,8 @@ class RunRecord:
         """Build from a result row (or mapping) of the ``runs`` table."""
         m = row._mapping if hasattr(row, "_mapping") else row
         values = {f.name: m[f.name] for f in fields(cls)}
-        values["argv"] = tuple(json.loads(values["argv"]))
+        # Rows recorded before command lines were redacted are redacted as they are read.
+        values["argv"] = tuple(redact_argv(json.loads(values["argv"])))
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:

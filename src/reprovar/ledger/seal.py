@@ -54,7 +54,7 @@ UNKEYED = "rs1:sha256:"
 KEYED = "rs1:hmac-sha256:"
 
 #: The parameter columns of a variable row, sealed whatever the distribution (NULL included).
-PARAM_COLUMNS = ("mean", "scale")
+PARAM_COLUMNS = ("mean", "scale", "low", "high")
 #: Every column a seal covers besides the parameters and the previous seal.
 SEALED_COLUMNS = ("name", "version", "shape", "dtype", "distribution", "seed", "seed_source",
                   "algorithm", "algorithm_version", "digest", "nbytes", "created", "run_id")
