@@ -166,6 +166,11 @@ def test_the_migration_seals_rows_as_the_live_code_does(key):
              algorithm_version=3, digest="d", nbytes=2, run_id=2**31 - 1, low=-1.5, high=2.5,
              created=dt.datetime(2026, 6, 1, tzinfo=dt.timezone(dt.timedelta(hours=5)))),
     ]
+    # Rows edited behind reprovar's back still seal alike (verify then reports them).
+    rows.append(dict(rows[0], name='q"\\\n\u2603\U0001f3b2', shape='[{"b": 1, "a": [2.5]}]', seed="abc",
+                     created="yesterday", mean=True, version=2.0, low=-math.inf, high=math.nan))
+    rows.append(dict(rows[0], shape=(3, 4), seed=-5, mean=1,
+                     created=dt.datetime(2026, 1, 1, 5, tzinfo=dt.timezone(dt.timedelta(hours=3)))))
     live_key = None if key is None else SealKey(key)
     for row in rows:
         for previous in (None, "rs1:sha256:" + "a" * 64):

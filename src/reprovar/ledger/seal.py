@@ -35,6 +35,7 @@ import hashlib
 import hmac
 import json
 import os
+from json.encoder import encode_basestring_ascii as _encode_ascii
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping
 
@@ -154,24 +155,59 @@ def canonical(row: Mapping[str, Any], previous_seal: str | None) -> bytes:
     """The canonical text of a variable row: sorted-key JSON over the sealed values.
 
     Floats are written as ``float.hex`` (exact, and ``inf`` survives), times as UTC ISO 8601
-    with microseconds, seeds as unsigned integers, shapes as JSON lists.
+    with microseconds, seeds as unsigned integers, shapes as JSON lists. The text is exactly
+    ``json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)`` (as the
+    migration that seals old rows writes it), put together by hand: this runs for every
+    recorded variable, and ``json.dumps`` with sorted keys costs several times more.
     """
-    fields = {name: _value(row[name]) for name in SEALED_COLUMNS}
-    fields["shape"] = _shape(row["shape"])
-    fields["seed"] = _seed(row["seed"])
-    fields["params"] = {name: _value(_param(row.get(name))) for name in PARAM_COLUMNS}
-    fields["previous_seal"] = previous_seal
-    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return CANONICAL_PREFIX + text.encode("ascii")
+    get = row.get
+    params = ",".join([f'"{name}":{_json(_value(_param(get(name))))}' for name in _PARAMS_SORTED])
+    special = {"shape": _shape(row["shape"]), "seed": _seed(row["seed"]),
+               "previous_seal": previous_seal, "params": _Raw("{" + params + "}")}
+    parts = []
+    for name in _FIELDS_SORTED:
+        value = special[name] if name in special else _value(row[name])
+        parts.append(f'"{name}":{_json(value)}')
+    return CANONICAL_PREFIX + ("{" + ",".join(parts) + "}").encode("ascii")
+
+
+class _Raw(str):
+    """JSON text already written."""
+
+
+_FIELDS_SORTED = tuple(sorted((*SEALED_COLUMNS, "params", "previous_seal")))
+_PARAMS_SORTED = tuple(sorted(PARAM_COLUMNS))
+
+
+def _json(value: Any) -> str:
+    # What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True) writes.
+    if type(value) is str:
+        return _encode_ascii(value)
+    if value is None:
+        return "null"
+    if type(value) is int:
+        return int.__repr__(value)
+    if type(value) is _Raw:
+        return str.__str__(value)
+    if type(value) is list:
+        return "[" + ",".join(map(_json, value)) + "]"
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def _value(value: Any) -> Any:
-    if isinstance(value, float):
+    kind = type(value)
+    if kind is str or kind is int or value is None:
+        return value
+    if kind is float:
         return value.hex()
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            if value.tzinfo is not dt.timezone.utc:
+                value = value.astimezone(dt.timezone.utc)
+            value = value.replace(tzinfo=None)
         return value.isoformat("T", "microseconds") + "Z"
+    if isinstance(value, float):
+        return float.hex(value)
     return value
 
 
