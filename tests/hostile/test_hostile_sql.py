@@ -69,8 +69,8 @@ def test_postgresql_probes_are_refused(ledger_with_rows, marker, reader_url):
     probes = [
         f"COPY (SELECT 1) TO PROGRAM 'touch {marker}'",
         f"COPY (SELECT 1) TO PROGRAM 'psql -c \"DELETE FROM reprovar_variables\"'",
-        f"COPY variables TO '{marker}'",
-        f"COPY variables FROM '{marker}'",
+        f"COPY reprovar_variables TO '{marker}'",
+        f"COPY reprovar_variables FROM '{marker}'",
         "SELECT pg_read_file('/etc/passwd')",
         "SELECT * FROM pg_read_file('/etc/passwd')",
         "SELECT pg_read_binary_file('/etc/passwd')",
@@ -89,7 +89,7 @@ def test_postgresql_probes_are_refused(ledger_with_rows, marker, reader_url):
         "ALTER SYSTEM SET work_mem = '1GB'",
         "SELECT * FROM pg_authid",
         "SELECT * FROM pg_catalog.pg_shadow",
-        "SELECT public.lower(name) FROM variables",
+        "SELECT public.lower(name) FROM reprovar_variables",
         "SELECT pg_catalog.pg_read_file('/etc/passwd')",
         "SELECT query FROM pg_stat_activity",
         "SELECT name FROM reprovar_variables FOR UPDATE",
@@ -108,7 +108,7 @@ def test_postgresql_probes_are_refused(ledger_with_rows, marker, reader_url):
     assert snapshot(ledger) == before
     # The read-only account refuses the worst of them even without the statement check.
     for probe in (f"COPY (SELECT 1) TO PROGRAM 'touch {marker}'", "SELECT pg_read_file('/etc/passwd')",
-                  f"COPY variables TO '{marker}'", "SELECT pg_reload_conf()"):
+                  f"COPY reprovar_variables TO '{marker}'", "SELECT pg_reload_conf()"):
         with pytest.raises(SQLQueryError, match="permission denied|must be superuser|privileges of"):
             _run(reader_url, probe, timeout=60, allow_privileged=False, check=False)
     assert not os.path.exists(marker)
@@ -127,7 +127,7 @@ def test_mariadb_probes_are_refused(ledger_with_rows, marker, reader_url, databa
         f"SELECT name INTO OUTFILE '{marker}' FROM reprovar_variables",
         "SELECT LOAD_FILE('/etc/passwd')",
         "SELECT * FROM mysql.user",
-        "SELECT mysql.lower(name) FROM variables",
+        "SELECT mysql.lower(name) FROM reprovar_variables",
         "SELECT @@GLOBAL.secure_file_priv",
         "SELECT @x := 1",
         f"SET GLOBAL max_connections = {connections}",
@@ -137,7 +137,7 @@ def test_mariadb_probes_are_refused(ledger_with_rows, marker, reader_url, databa
         "SELECT name FROM reprovar_variables FOR UPDATE",
         "SELECT name FROM reprovar_variables LOCK IN SHARE MODE",
         f"LOAD DATA INFILE '{marker}' INTO TABLE reprovar_variables",
-        "HANDLER variables OPEN",
+        "HANDLER reprovar_variables OPEN",
         "DO SLEEP(100)",
         "FLUSH PRIVILEGES",
         "KILL CONNECTION_ID()",
@@ -224,34 +224,34 @@ def test_timeout_is_checked(ledger, timeout):
 ORDINARY = {
     "sqlite": [
         "SELECT json_extract(argv, '$[0]'), strftime('%Y', created), printf('%d', r.id), typeof(seed), "
-        "instr(name, 'w') FROM runs r JOIN variables v ON v.run_id = r.id",
-        "PRAGMA table_info(variables)",
+        "instr(name, 'w') FROM reprovar_runs r JOIN reprovar_variables v ON v.run_id = r.id",
+        "PRAGMA table_info(reprovar_variables)",
         "SELECT name FROM sqlite_master WHERE type = 'table'",
         "SELECT datetime(created), julianday('now') - julianday(created), round(avg(nbytes), 1), "
-        "total(nbytes), group_concat(name, ';'), iif(seed > 0, 1, 0), abs(seed), hex(seed) FROM variables",
+        "total(nbytes), group_concat(name, ';'), iif(seed > 0, 1, 0), abs(seed), hex(seed) FROM reprovar_variables",
     ],
     "postgresql": [
-        "SELECT name, shape::text, created AT TIME ZONE 'UTC', (argv::json)->>0 FROM variables v "
-        "JOIN runs r ON r.id = v.run_id WHERE name ~ 'w' AND name ILIKE '%W%' LIMIT 3 OFFSET 0",
+        "SELECT name, shape::text, created AT TIME ZONE 'UTC', (argv::json)->>0 FROM reprovar_variables v "
+        "JOIN reprovar_runs r ON r.id = v.run_id WHERE name ~ 'w' AND name ILIKE '%W%' LIMIT 3 OFFSET 0",
         "SELECT count(*) FILTER (WHERE seed > 0), string_agg(name, ','), date_trunc('day', created), "
-        "extract(year FROM created) FROM variables GROUP BY 3, 4",
+        "extract(year FROM created) FROM reprovar_variables GROUP BY 3, 4",
         "SELECT * FROM generate_series(1, 3)",
     ],
     "mysql": [
-        "SELECT JSON_EXTRACT(argv, '$[0]'), DATE_FORMAT(started, '%Y'), GROUP_CONCAT(host SEPARATOR ',') FROM runs",
+        "SELECT JSON_EXTRACT(argv, '$[0]'), DATE_FORMAT(started, '%Y'), GROUP_CONCAT(host SEPARATOR ',') FROM reprovar_runs",
         "SELECT name, CAST(seed AS UNSIGNED), IF(seed < 0, 1, 0), IFNULL(seed_source, 'x'), CONCAT(name, '/', version), "
-        "TIMESTAMPDIFF(SECOND, created, NOW()) FROM variables WHERE name LIKE 'w%' ORDER BY id DESC LIMIT 5",
+        "TIMESTAMPDIFF(SECOND, created, NOW()) FROM reprovar_variables WHERE name LIKE 'w%' ORDER BY id DESC LIMIT 5",
     ],
 }
 COMMON = [
-    "SELECT dtype, COUNT(*) AS n FROM variables GROUP BY dtype",
+    "SELECT dtype, COUNT(*) AS n FROM reprovar_variables GROUP BY dtype",
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5) SELECT MAX(x) FROM c",
-    "SELECT name, ROW_NUMBER() OVER (PARTITION BY name ORDER BY version DESC) AS k FROM variables",
-    "SELECT name FROM variables v WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = v.run_id) ORDER BY name DESC",
+    "SELECT name, ROW_NUMBER() OVER (PARTITION BY name ORDER BY version DESC) AS k FROM reprovar_variables",
+    "SELECT name FROM reprovar_variables v WHERE EXISTS (SELECT 1 FROM reprovar_runs r WHERE r.id = v.run_id) ORDER BY name DESC",
     "SELECT COALESCE(seed_source, '?'), CASE WHEN seed < 0 THEN 1 ELSE 0 END, LOWER(name), LENGTH(name), "
-    "SUBSTR(name, 1, 3) FROM variables",
-    "SELECT a.id, b.id FROM variables a JOIN variables b ON a.name = b.name AND a.version <= b.version",
-    "SELECT name FROM variables UNION SELECT host FROM runs",
+    "SUBSTR(name, 1, 3) FROM reprovar_variables",
+    "SELECT a.id, b.id FROM reprovar_variables a JOIN reprovar_variables b ON a.name = b.name AND a.version <= b.version",
+    "SELECT name FROM reprovar_variables UNION SELECT host FROM reprovar_runs",
 ]
 
 
