@@ -134,20 +134,22 @@ pins=$("$python" - <<'EOF'
 import re, sys
 from importlib import metadata
 
-names = ["numpy", "numba", "llvmlite", "ml_dtypes"]
+names = {name: True for name in ("numpy", "numba", "llvmlite", "ml_dtypes")}  # name: required
 try:
     for req in metadata.requires("reprovar") or []:
         if "extra ==" not in req:
-            names.append(re.match(r"[A-Za-z0-9_.-]+", req).group(0))
+            # one with an environment marker may not apply here: pinned only if installed
+            names[re.match(r"[A-Za-z0-9_.-]+", req).group(0)] = ";" not in req
 except metadata.PackageNotFoundError:
     pass  # a source tree on PYTHONPATH: the four that make the bits are enough to import it
 pins, missing = {}, []
-for name in names:
+for name, required in names.items():
     key = re.sub(r"[-_.]+", "-", name).lower()
     try:
         pins[key] = f"{key}=={metadata.version(name)}"
     except metadata.PackageNotFoundError:
-        missing.append(name)
+        if required:
+            missing.append(name)
 if missing:
     sys.exit(f"not installed for {sys.executable}: {', '.join(missing)}")
 print(" ".join(sorted(pins.values())))
@@ -208,9 +210,14 @@ build_root() {
   say "built the root in $((SECONDS - t0)) s"
 }
 
-if [ -f "$root/reprovar-arm64.txt" ]; then
+if [ -f "$root/reprovar-arm64.txt" ] && [ -x "$root/usr/bin/python3" ] && [ -d "$root$SITE/numba" ]; then
   say "reusing $root"
 else
+  if [ -e "$root" ]; then
+    say "$root is incomplete (changed after it was built?): building it again"
+    rm -rf "$root"
+  fi
+  [ "$(id -u)" -eq 0 ] || die "building the arm64 root needs root (debootstrap creates devices and owners)"
   build_root
 fi
 # The root is only read from now on; the lock is for building.
