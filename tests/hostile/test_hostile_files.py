@@ -62,6 +62,10 @@ def _every_output(ledger_url: str, tmp_path) -> str:
         result = runner.invoke(main, [*args, "--ledger", ledger_url], catch_exceptions=False)
         assert result.exit_code == 0, result.output
         out.append(result.output)
+    html = tmp_path / "report.html"
+    result = runner.invoke(main, ["report", "--no-verify", "--force", "-o", str(html), "--ledger", ledger_url])
+    assert result.exit_code == 0, result.output
+    out.append(html.read_text(encoding="utf-8"))
     return "\n".join(out)
 
 
