@@ -7,7 +7,7 @@ and MariaDB already serve prefixes from the (name, version) unique index with a 
 (their name order is by code point): there this revision does nothing.
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-30
 
 Migrations must not import reprovar: they describe the schema as it was at this revision.
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -85,8 +85,12 @@ variables_table = Table(
     Column("shape", Text, nullable=False),  # JSON list, e.g. "[2, 3]"
     Column("dtype", String(32), nullable=False),
     Column("distribution", String(32), nullable=False),
-    Column("mean", Double, nullable=False),
-    Column("scale", Double, nullable=False),
+    # The distribution's own parameters (reprovar.variable.DISTRIBUTION_PARAMETERS); a column
+    # it does not have is NULL, and so is an infinite bound (revision 0003).
+    Column("mean", Double),
+    Column("scale", Double),
+    Column("low", Double),
+    Column("high", Double),
     Column("seed", UInt64, nullable=False),
     # "user" (given by the caller) or "os" (seed=None); NULL: recorded before revision 0002.
     Column("seed_source", String(8)),

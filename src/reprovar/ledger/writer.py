@@ -52,6 +52,8 @@ VARIABLE_COLUMNS = (
     "distribution",
     "mean",
     "scale",
+    "low",
+    "high",
     "seed",
     "seed_source",
     "algorithm",
