@@ -2,7 +2,7 @@
 version's seal) and ``previous_seal``; existing rows are sealed here, version by version.
 
 Revision ID: 0004
-Revises: 0006
+Revises: 0003
 Create Date: 2026-11-30
 
 Migrations must not import reprovar: the canonical form below is a frozen copy of
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision = "0004"
-down_revision = "0006"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

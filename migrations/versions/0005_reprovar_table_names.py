@@ -28,13 +28,11 @@ INDEXES = [
     ("reprovar_variables", "ix_variables_created", "ix_reprovar_variables_created", ["created"]),
     ("reprovar_variables", "ix_variables_run_id", "ix_reprovar_variables_run_id", ["run_id"]),
 ]
-# PostgreSQL only (revision 0006).
-PATTERN_INDEX = ("ix_variables_name_pattern", "ix_reprovar_variables_name_pattern")
 OLD_FK, NEW_FK = "fk_variables_run_id_runs", "fk_reprovar_variables_run_id_reprovar_runs"
 OLD_UQ, NEW_UQ = "uq_variables_name_version", "uq_reprovar_variables_name_version"
 
 
-def _rename(old_tables, new_tables, indexes, fk, uq, pk_of, pattern_index) -> None:
+def _rename(old_tables, new_tables, indexes, fk, uq, pk_of) -> None:
     dialect = op.get_bind().dialect.name
     for old, new in zip(old_tables, new_tables):
         op.rename_table(old, new)
@@ -43,7 +41,6 @@ def _rename(old_tables, new_tables, indexes, fk, uq, pk_of, pattern_index) -> No
     if dialect == "postgresql":
         for table, old, new, _ in indexes:
             op.execute(f"ALTER INDEX {old} RENAME TO {new}")
-        op.execute("ALTER INDEX IF EXISTS {} RENAME TO {}".format(*pattern_index))
         for old, new in zip(old_tables, new_tables):
             op.execute(f"ALTER TABLE {new} RENAME CONSTRAINT {pk_of(old)} TO {pk_of(new)}")
             op.execute(f"ALTER SEQUENCE IF EXISTS {old}_id_seq RENAME TO {new}_id_seq")
@@ -72,11 +69,11 @@ def _rename(old_tables, new_tables, indexes, fk, uq, pk_of, pattern_index) -> No
 
 def upgrade() -> None:
     _rename(list(TABLES), list(TABLES.values()), INDEXES, (OLD_FK, NEW_FK), (OLD_UQ, NEW_UQ),
-            lambda table: f"pk_{table}", PATTERN_INDEX)
+            lambda table: f"pk_{table}")
 
 
 def downgrade() -> None:
     back = {new: old for old, new in TABLES.items()}
     indexes = [(back[table], new, old, columns) for table, old, new, columns in INDEXES]
     _rename(list(TABLES.values()), list(TABLES), indexes, (NEW_FK, OLD_FK), (NEW_UQ, OLD_UQ),
-            lambda table: f"pk_{table}", PATTERN_INDEX[::-1])
+            lambda table: f"pk_{table}")
