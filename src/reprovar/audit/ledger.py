@@ -1,5 +1,9 @@
-"""The audit API as methods of :class:`reprovar.Ledger` (a mixin, so the ledger's own module
-stays about opening, recording and reading single rows)."""
+"""The public :class:`reprovar.Ledger`: the ledger layer's :class:`~reprovar.ledger.Ledger`
+with the audit API as methods.
+
+Each method imports its audit module when first called, so opening a ledger and recording
+variables never loads the query, verification or export code.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,30 @@ import datetime as dt
 import os
 from typing import TYPE_CHECKING, Iterator, TextIO
 
+from ..ledger import ledger as _ledger
+
 if TYPE_CHECKING:
     from ..ledger.records import VariableRecord
     from .query import Records, RunRecords, VariableFilter
     from .readonly import SQLResult
+    from .report import ReportSummary
     from .seeds import SeedAudit
     from .verify import ProgressCallback, VerifySummary
 
 
+class Ledger(_ledger.Ledger):
+    """A reproducibility ledger with queries, verification, export and read-only SQL.
 
-class AuditMethods:
-    """Queries, verification, export and read-only SQL on a ledger."""
+    Opening, recording and reading single rows (``get``, ``latest``, ``run``, ``replay``)
+    are those of :class:`reprovar.ledger.Ledger`; see it for the arguments.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "audited.db"))
+        >>> _ = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=3, ledger=led)
+        >>> [(r.name, r.seed) for r in led.find(seed=3)], led.verify().ok
+        ([('w', 3)], True)
+    """
 
     def find(
         self,
@@ -167,15 +184,41 @@ class AuditMethods:
             >>> led.export(io.StringIO(), format="csv")
             0
         """
-        from .export import export
+        from .exporting import export
 
         return export(self, target, format=format, filter=filter, force=force)
 
-    def sql(self, statement: str) -> SQLResult:
-        """Run one SQL statement on a read-only connection to this ledger.
+    def report(
+        self,
+        path: str | os.PathLike,
+        *,
+        filter: VariableFilter | None = None,
+        verify: bool = True,
+        force: bool = False,
+    ) -> ReportSummary:
+        """Write the self-contained HTML report on the variables ``filter`` selects (default:
+        all); needs ``pip install 'reprovar[report]'``. See :mod:`reprovar.audit.report`.
 
-        Writes are refused by the database itself (see :mod:`reprovar.audit.readonly`) with
-        :class:`~reprovar.audit.ReadOnlyViolationError`.
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> d = tempfile.mkdtemp()
+            >>> led = reprovar.Ledger(os.path.join(d, "r.db"))
+            >>> _ = reprovar.random_normal_variable((3,), 0.0, 1.0, name="w", seed=1, ledger=led)
+            >>> led.report(os.path.join(d, "r.html")).line()
+            '1 variables: 1 verified, 0 mismatched, 0 failed; 0 shared seeds'
+        """
+        from .report import write_report
+
+        return write_report(self, path, filter=filter, verify=verify, force=force)
+
+    def sql(self, statement: str, *, timeout: float = 60.0, allow_privileged: bool = False) -> SQLResult:
+        """Run one read-only query on this ledger, stopped after ``timeout`` seconds.
+
+        The statement is checked first (one query over the ledger's tables, allowed functions
+        only), then run on a connection that cannot write (see
+        :mod:`reprovar.audit.readonly`); a refusal is
+        :class:`~reprovar.audit.ReadOnlyViolationError`. A superuser or FILE-privileged
+        account is refused unless ``allow_privileged`` (:class:`~reprovar.audit.PrivilegedAccountError`).
 
         Example:
             >>> import reprovar, tempfile, os
@@ -185,4 +228,4 @@ class AuditMethods:
         """
         from .readonly import read_only_query
 
-        return read_only_query(self.url, statement)
+        return read_only_query(self.url, statement, timeout=timeout, allow_privileged=allow_privileged)

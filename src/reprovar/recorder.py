@@ -1,12 +1,14 @@
-"""Recording policy: whether variables are recorded, in which ledger, and what a failure does.
+"""The recorder: whether variables are recorded, in which ledger, and what a failure does.
 
 Order of precedence for "record this variable?": the call's ``record=`` argument, then the
 innermost ``with reprovar.recording(...)`` block (per thread / async task), then
 :func:`enable_recording` / :func:`disable_recording`, then ``$REPROVAR_RECORD``, then on.
 
-For "which ledger?": the call's ``ledger=``, then :func:`use_ledger`, then
+For "which ledger?": the call's ``ledger=``, then the innermost ``with
+reprovar.transaction(...)`` block (per thread / async task), then :func:`use_ledger`, then
 ``$REPROVAR_LEDGER``, then ``reprovar.db`` in the working directory. Ledgers are opened once
-per location and kept for the life of the process.
+per location and kept for the life of the process; they are :class:`reprovar.Ledger`
+objects (the audit layer's, with queries), so this module sits above :mod:`reprovar.audit`.
 """
 
 from __future__ import annotations
@@ -21,20 +23,24 @@ from typing import TYPE_CHECKING, Iterator
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..errors import (
+from .audit.ledger import Ledger
+from .errors import (
     ArgumentTypeError,
     ArgumentValueError,
     RecordingError,
     RecordingWarning,
     ReprovarError,
 )
-from ..validation import ON_RECORD_ERROR
-from .ledger import Ledger
-from .records import VariableRecord
-from .urls import DEFAULT_LEDGER_FILE, LEDGER_ENV, to_url
+from .ledger import ledger as _ledger
+from .ledger.records import VariableRecord
+from .ledger.urls import DEFAULT_LEDGER_FILE, LEDGER_ENV, to_url
+from .validation import ON_RECORD_ERROR
 
 if TYPE_CHECKING:
-    from ..variable import Variable
+    from .variable import Variable
+
+#: Any ledger a caller may pass: the public one or the ledger layer's own.
+AnyLedger = _ledger.Ledger
 
 #: Environment switch: ``0``/``false``/``no``/``off`` turns recording off by default.
 RECORD_ENV = "REPROVAR_RECORD"
@@ -44,6 +50,7 @@ _TRUE = {"1", "true", "yes", "on", ""}
 
 _process_setting: bool | None = None
 _scoped_setting: ContextVar[bool | None] = ContextVar("reprovar_recording", default=None)
+_scoped_ledger: ContextVar[Ledger | None] = ContextVar("reprovar_transaction_ledger", default=None)
 _selected: Ledger | None = None
 _open_ledgers: dict[str, Ledger] = {}  # by canonical URL
 _by_target: dict[str, Ledger] = {}  # by location as given (absolute for paths)
@@ -170,9 +177,12 @@ def get_ledger(ledger: Ledger | str | os.PathLike | URL | None) -> Ledger:
         >>> get_ledger(path) is get_ledger(path)
         True
     """
-    if isinstance(ledger, Ledger):
+    if isinstance(ledger, AnyLedger):
         return ledger
     if ledger is None:
+        scoped = _scoped_ledger.get()
+        if scoped is not None:
+            return scoped
         if _selected is not None:
             return _selected
         ledger = os.environ.get(LEDGER_ENV) or DEFAULT_LEDGER_FILE
@@ -195,6 +205,44 @@ def get_ledger(ledger: Ledger | str | os.PathLike | URL | None) -> Ledger:
                 found = _open_ledgers[url] = Ledger(url)
             _by_target[key] = found
         return found
+
+
+@contextmanager
+def transaction(ledger: Ledger | str | os.PathLike | URL | None = None) -> Iterator[Ledger]:
+    """Record every variable made inside the block in one database transaction.
+
+    The rows are committed when the block ends and all rolled back if it raises (each such
+    variable's ``record`` is then reset to None). Inside the block ``ledger`` (default: the
+    current ledger) is the current ledger of this thread / async task, so variables made
+    without ``ledger=`` are recorded in it; a variable given another ledger is recorded
+    there on its own. Before the commit, ``variable.record`` is the record the row will
+    have (id and version included); other connections do not see it yet. Versions stay
+    gapless and unique with other writers; blocks nest (the outermost commits). See
+    :meth:`reprovar.ledger.Ledger.transaction` for the details.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "batch.db")
+        >>> with reprovar.transaction(path) as led:
+        ...     vs = [reprovar.random_normal_variable((2, 3), 0.0, 1.0, name=f"w{i}") for i in range(3)]
+        >>> [v.record.version for v in vs], led.count()
+        ([1, 1, 1], 3)
+        >>> try:
+        ...     with reprovar.transaction(path):
+        ...         v = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w0")
+        ...         raise KeyboardInterrupt
+        ... except KeyboardInterrupt:
+        ...     pass
+        >>> v.record is None, reprovar.Ledger(path).get("w0").version
+        (True, 1)
+    """
+    led = get_ledger(ledger)
+    token = _scoped_ledger.set(led)
+    try:
+        with led.transaction():
+            yield led
+    finally:
+        _scoped_ledger.reset(token)
 
 
 def forget_ledgers() -> None:
@@ -233,7 +281,7 @@ def check_recording_options(record: object, ledger: object, on_record_error: obj
             f"on_record_error must be one of {', '.join(map(repr, ON_RECORD_ERROR))}, "
             f"got {on_record_error!r}"
         )
-    if ledger is not None and not isinstance(ledger, (Ledger, str, os.PathLike, URL)):
+    if ledger is not None and not isinstance(ledger, (AnyLedger, str, os.PathLike, URL)):
         raise ArgumentTypeError(
             "ledger must be a reprovar.Ledger, a path, a SQLAlchemy URL or None, "
             f"got {type(ledger).__name__}"
@@ -288,3 +336,32 @@ def record_checked_variable(
             raise failure from e
         warnings.warn(str(failure), RecordingWarning, stacklevel=3)
         return None
+
+
+def replay(
+    name: str | None = None,
+    version: int | None = None,
+    ledger: Ledger | str | os.PathLike | URL | None = None,
+    *,
+    id: int | None = None,
+) -> Variable:
+    """Make a recorded variable again, bit for bit, and check it against its recorded digest.
+
+    Args:
+        name: the variable's name.
+        version: which version of ``name`` (default: the latest).
+        ledger: a :class:`~reprovar.Ledger`, path or URL (default: the current ledger).
+        id: the row id instead of a name and version.
+
+    Raises :class:`~reprovar.errors.UnknownVariableError` (suggesting close names) and
+    :class:`~reprovar.errors.DigestMismatchError`.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "replay.db")
+        >>> v = reprovar.random_normal_variable((2, 2), 0.0, 1.0, name="w", ledger=path)
+        >>> w = reprovar.replay("w", ledger=path)
+        >>> bool((w.numpy() == v.numpy()).all()), w.seed == v.seed
+        (True, True)
+    """
+    return get_ledger(ledger).replay(name, version, id=id)
