@@ -1,10 +1,10 @@
-"""The :class:`Variable` returned by :func:`reprovar.random_normal_variable`."""
+"""The :class:`Variable` returned by ``reprovar.random_normal_variable`` and its siblings."""
 
 from __future__ import annotations
 
 import itertools
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,22 +14,41 @@ import numpy as np
 class Provenance:
     """Everything needed to make a variable again: the inputs of a pure function.
 
+    ``distribution`` names the distribution and ``params`` its parameters, a dict of floats:
+    ``{"mean", "scale"}`` (normal), ``{"low", "high"}`` (uniform) or ``{"mean", "scale",
+    "low", "high"}`` (truncated normal, bounds possibly infinite). ``mean`` and ``scale``
+    are kept as attributes too (None where the distribution has none); a normal's
+    ``params`` may be left out and follow from them.
+
     ``seed_source`` is ``"user"`` when the caller gave the seed and ``"os"`` when it was drawn
     from the OS entropy pool (``seed=None``): audits flag the latter.
 
     Example:
         >>> p = Provenance("philox4x32-10/box-muller", 1, seed=7, mean=0.0, scale=1.0)
-        >>> p.algorithm, p.algorithm_version, p.seed_source
-        ('philox4x32-10/box-muller', 1, 'user')
+        >>> p.algorithm, p.algorithm_version, p.seed_source, p.params
+        ('philox4x32-10/box-muller', 1, 'user', {'mean': 0.0, 'scale': 1.0})
+        >>> u = Provenance("philox4x32-10/uniform", 1, seed=7, distribution="uniform",
+        ...                params={"low": -1.0, "high": 1.0})
+        >>> u.mean, u.params["high"]
+        (None, 1.0)
     """
 
     algorithm: str
     algorithm_version: int
     seed: int
-    mean: float
-    scale: float
+    mean: float | None = None
+    scale: float | None = None
     distribution: str = "normal"
     seed_source: str = "user"
+    params: dict[str, float] = field(default=None, hash=False)  # type: ignore[assignment]
+
+    def __post_init__(self):
+        if self.params is None:
+            object.__setattr__(self, "params", {"mean": self.mean, "scale": self.scale})
+        else:
+            object.__setattr__(self, "params", dict(self.params))
+            object.__setattr__(self, "mean", self.params.get("mean"))
+            object.__setattr__(self, "scale", self.params.get("scale"))
 
 
 class Variable:
