@@ -29,6 +29,14 @@ from .errors import ArgumentValueError, OutOfMemoryError, UnknownAlgorithmError
 PARALLEL_MIN_ELEMENTS = 1 << 17
 
 
+def _parallel(target: np.ndarray) -> bool:
+    # Large outputs on all threads; a child forked after the parent's threads started runs
+    # serially: the same bits either way.
+    from ._jit import parallel_allowed
+
+    return target.size >= PARALLEL_MIN_ELEMENTS and parallel_allowed()
+
+
 class _BlockAlgorithm:
     """What every Philox block algorithm shares: allocation, and filling any slice of the
     flat variable from whole blocks (made straight into the output) and partial ones (made in
@@ -143,7 +151,7 @@ class PhiloxBoxMuller(_BlockAlgorithm):
         def run(target, first_block, n_blocks, key0, key1):
             from . import kernels  # loads Numba: deferred so that `import reprovar` (and the CLI) stays light
 
-            fill = kernels.fill_blocks_parallel if target.size >= PARALLEL_MIN_ELEMENTS else kernels.fill_blocks
+            fill = kernels.fill_blocks_parallel if _parallel(target) else kernels.fill_blocks
             fill(target, np.uint64(first_block), n_blocks, key0, key1, m, s, bfloat)
 
         return self.block_size(dtype), run
@@ -179,7 +187,7 @@ class PhiloxUniform(_BlockAlgorithm):
         def run(target, first_block, n_blocks, key0, key1):
             from . import distribution_kernels as k
 
-            fill = k.fill_uniform_parallel if target.size >= PARALLEL_MIN_ELEMENTS else k.fill_uniform
+            fill = k.fill_uniform_parallel if _parallel(target) else k.fill_uniform
             fill(target, np.uint64(first_block), n_blocks, key0, key1, prm, bfloat)
 
         return self.block_size(dtype), run
@@ -233,7 +241,7 @@ class PhiloxTruncatedNormal(_BlockAlgorithm):
         def run_kernel(target, first_block, n_blocks, key0, key1):
             from . import distribution_kernels as k
 
-            parallel = target.size >= PARALLEL_MIN_ELEMENTS
+            parallel = _parallel(target)
             if method == "far":
                 fill = k.fill_truncnorm_far_parallel if parallel else k.fill_truncnorm_far
             elif method == "central":
