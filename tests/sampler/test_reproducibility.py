@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import ml_dtypes
 import numba
@@ -135,6 +136,8 @@ def _without_avx512(features: list[str]) -> str:
     return ",".join("-" + f[1:] if f[1:].startswith(wide) else f for f in features)
 
 
+CHECK_FROZEN = Path(__file__).resolve().parents[2] / "tools" / "check_frozen_digests.py"
+
 _AVX512_NEEDS = {"avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512cd"}
 
 # label -> (NUMBA_CPU_NAME, NUMBA_CPU_FEATURES, host features it needs to run). Named targets
@@ -159,7 +162,13 @@ def target_digests(tmp_path_factory):
     def run(label):
         cpu, features, _ = CPU_TARGETS[label]
         env = {"NUMBA_CPU_NAME": cpu, "NUMBA_CPU_FEATURES": features, "NUMBA_CACHE_DIR": str(tmp_path_factory.mktemp(label))}
-        return label, _digests_in_subprocess(env, CROSS_PROCESS_CASES)
+        digests = _digests_in_subprocess(env, CROSS_PROCESS_CASES)
+        # Every registered algorithm's frozen digests, compiled for the same target (the
+        # normal kernels come from the cache the first run filled).
+        frozen = subprocess.run(
+            [sys.executable, str(CHECK_FROZEN)], env={**os.environ, **env}, capture_output=True, text=True, timeout=900
+        )
+        return label, (digests, frozen.returncode, frozen.stdout + frozen.stderr)
 
     runnable = [label for label, (_, _, needs) in CPU_TARGETS.items() if not _missing_on_host(needs)]
     with ThreadPoolExecutor(2) as pool:
@@ -175,7 +184,9 @@ def test_cpu_target_equals_host_target(target, target_digests):
     missing = _missing_on_host(CPU_TARGETS[target][2])
     if missing:
         pytest.skip(f"this host cannot run {target} code (lacks {', '.join(sorted(missing))})")
-    assert target_digests[target] == _local_digests()
+    digests, frozen_status, frozen_output = target_digests[target]
+    assert digests == _local_digests()
+    assert frozen_status == 0, frozen_output  # every algorithm's frozen digests, on this target
 
 
 # --- chunking ----------------------------------------------------------------------------------
