@@ -39,6 +39,7 @@ TAMPERED = "tampered/kernel"
 UNKNOWN_ALGORITHM = "future/kernel"
 SHARED_SEED = 4242
 EMPTY = "empty/kernel"
+MALFORMED = "malformed/kernel"  # its shape edited into text that is no shape
 
 
 @pytest.fixture
@@ -62,11 +63,13 @@ def _make_variables(ledger):
     made.append(reprovar.random_normal_variable((8, 8), 0.0, 1.0, name=UNKNOWN_ALGORITHM, seed=9, ledger=ledger).record)
     made.append(reprovar.random_normal_variable((), 2.0, 0.0, name="scalar <&> \"quoted\"", seed=10, ledger=ledger).record)
     made.append(reprovar.random_normal_variable((0, 3), 0.0, 1.0, name=EMPTY, seed=11, ledger=ledger).record)
+    made.append(reprovar.random_normal_variable((2,), 0.0, 1.0, name=MALFORMED, seed=12, ledger=ledger).record)
     with ledger.engine.begin() as c:
         c.execute(update(variables_table).where(variables_table.c.name == TAMPERED)
                   .values(digest="xxh3-128-tree4m:" + "0" * 32))
         c.execute(update(variables_table).where(variables_table.c.name == UNKNOWN_ALGORITHM)
                   .values(algorithm="philox4x32-10/from-the-future"))
+        c.execute(update(variables_table).where(variables_table.c.name == MALFORMED).values(shape="[2, 3"))
     return made
 
 
@@ -181,9 +184,10 @@ def test_report_marks_tampering_and_shared_seeds(ledger, tmp_path):
     made = _make_variables(ledger)
     path = tmp_path / "report.html"
     summary = write_report(ledger, path)
-    assert (summary.variables, summary.verified) == (len(made), len(made) - 2)
+    assert (summary.variables, summary.verified) == (len(made), len(made) - 3)
     assert summary.shared_seeds == 1 and not summary.ok
-    assert sorted(p.split(":")[0] for p in summary.problems) == sorted(f"{n} v1" for n in (TAMPERED, UNKNOWN_ALGORITHM))
+    assert sorted(p.split(":")[0] for p in summary.problems) == sorted(
+        f"{n} v1" for n in (TAMPERED, UNKNOWN_ALGORITHM, MALFORMED))
 
     text = path.read_text(encoding="utf-8")
     page = StrictPage(text)
@@ -197,8 +201,11 @@ def test_report_marks_tampering_and_shared_seeds(ledger, tmp_path):
     assert rows[TAMPERED]["attrs"]["data-status"] in ("mismatched", "broken_seal")
     assert rows[UNKNOWN_ALGORITHM]["verified"].startswith("✗")
     assert rows[UNKNOWN_ALGORITHM]["attrs"]["data-status"] not in ("verified", "unverified")
+    assert rows[MALFORMED]["verified"] == "✗ malformed row" and rows[MALFORMED]["shape"] == "–"
+    for name in (TAMPERED, UNKNOWN_ALGORITHM, MALFORMED):
+        assert rows[name]["attrs"]["class"] == "problem"
     for name, row in rows.items():
-        if name not in (TAMPERED, UNKNOWN_ALGORITHM):
+        if name not in (TAMPERED, UNKNOWN_ALGORITHM, MALFORMED):
             assert row["verified"] == "✓ verified", name
     for name, other in (("shared/a", "shared/b"), ("shared/b", "shared/a")):
         assert rows[name]["attrs"]["data-shared-seed"] == str(SHARED_SEED)
@@ -221,8 +228,9 @@ def test_report_marks_tampering_and_shared_seeds(ledger, tmp_path):
 
     # One histogram per variable that has values (not the empty one, nor the one whose
     # algorithm is unknown), as SVG.
-    assert len(page.images) == len(made) - 2
+    assert len(page.images) == len(made) - 3
     assert "no values (empty)" in text and "no values: UnknownAlgorithmError" in text
+    assert "malformed row: shape &#39;[2, 3&#39; is not a list of sizes" in text
     assert all(src.startswith("data:image/svg+xml;base64,") for src in page.images)
     for src in page.images:
         root = ET.fromstring(base64.b64decode(src.split(",", 1)[1]))
@@ -255,8 +263,9 @@ def test_no_verify_and_filters_through_the_cli(ledger, ledger_url, tmp_path):
     out = tmp_path / "nv.html"
     result = runner.invoke(main, ["report", "--ledger", ledger_url, "--no-verify", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert f"{len(made)} not verified" in result.output
+    assert f"{len(made) - 1} not verified, 1 failed;" in result.output  # a malformed row fails unchecked
     rows = _variables(StrictPage(out.read_text(encoding="utf-8")))
+    assert rows.pop(MALFORMED)["verified"] == "✗ malformed row"
     assert {r["verified"] for r in rows.values()} == {"– not verified (--no-verify)"}
 
     out = tmp_path / "normal.html"
@@ -332,7 +341,7 @@ def test_plot_writes_png_and_svg(sqlite_ledger, tmp_path):
     assert pixels.std() > 0.05  # something is drawn
 
     for record in made:
-        if record.name == UNKNOWN_ALGORITHM:
+        if record.name in (UNKNOWN_ALGORITHM, MALFORMED):
             continue
         svg = tmp_path / f"{record.id}.svg"
         result = runner.invoke(main, ["plot", "--id", str(record.id), "--ledger", ledger_url, "-o", str(svg)])
