@@ -205,7 +205,7 @@ def test_report_marks_tampering_and_shared_seeds(ledger, tmp_path):
     rows = _variables(page)
     assert set(rows) == {r.name for r in made}
     # A changed digest is a mismatch (or, where rows are sealed, a broken seal): ✗ either way.
-    assert rows[TAMPERED]["verified"] in ("✗ digest mismatch", "✗ broken seal (row changed)")
+    assert rows[TAMPERED]["verified"] in ("✗ digest mismatch", "✗ broken seal")
     assert rows[TAMPERED]["attrs"]["data-status"] in ("mismatched", "broken_seal")
     assert rows[UNKNOWN_ALGORITHM]["verified"].startswith("✗")
     assert rows[UNKNOWN_ALGORITHM]["attrs"]["data-status"] not in ("verified", "unverified")
@@ -452,7 +452,7 @@ def test_report_renders_in_chromium(tmp_path):
     table = parsed.table("variables")
     names = [row[1] for row in table["rows"][1:]]
     assert names == ["layer0/kernel", "layer1/kernel", "layer2/kernel", "layer3/kernel", "tampered"]
-    assert table["rows"][-1][-1] in ("✗ digest mismatch", "✗ broken seal (row changed)")
+    assert table["rows"][-1][-1] in ("✗ digest mismatch", "✗ broken seal")
     assert len(parsed.images) == 5
 
     shot = tmp_path / "shot.png"

@@ -51,7 +51,7 @@ MARKS = {
     "verified": ("✓", "ok", "verified"),
     "mismatched": ("✗", "bad", "digest mismatch"),
     "failed": ("✗", "bad", "could not be made again"),
-    "broken_seal": ("✗", "bad", "broken seal (row changed)"),
+    "broken_seal": ("✗", "bad", "broken seal"),
     "broken_chain": ("✗", "bad", "broken chain"),
     "unchecked": ("?", "warn", "values verify; keyed seal not checked"),
     None: ("–", "skip", "not verified (--no-verify)"),
