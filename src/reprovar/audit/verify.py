@@ -228,6 +228,28 @@ def verify_records(
     return summary
 
 
+def ledger_checks(ledger) -> dict:
+    """The ``key`` and ``previous_seals`` keywords of :func:`verify_records` that check
+    ``ledger``'s rows fully: seals with the ledger's key, and each version's chain to the
+    version before it.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "lc.db"))
+        >>> sorted(ledger_checks(led))
+        ['key', 'previous_seals']
+    """
+    from .query import seal_of
+
+    def previous_seals(record: VariableRecord) -> object:
+        if record.version <= 1:
+            return None
+        found = seal_of(ledger, record.name, record.version - 1)
+        return MISSING if found is None else found
+
+    return {"key": ledger.key, "previous_seals": previous_seals}
+
+
 def verify_selection(
     ledger,
     names: list[str] | None = None,
@@ -248,19 +270,11 @@ def verify_selection(
         0
     """
     from ..errors import ArgumentValueError
-    from .query import VariableFilter, count, history_rows, iter_rows, seal_of
+    from .query import VariableFilter, count, history_rows, iter_rows
 
     if names and run is not None:
         raise ArgumentValueError("verify either names or a run, not both")
-
-    def previous_seals(record: VariableRecord) -> object:
-        if record.version <= 1:
-            return None
-        found = seal_of(ledger, record.name, record.version - 1)
-        return MISSING if found is None else found
-
-    options = dict(progress=progress, keep_verified=keep_verified, key=ledger.key,
-                   previous_seals=previous_seals)
+    options = dict(progress=progress, keep_verified=keep_verified, **ledger_checks(ledger))
     if names:
         selected = [row for name in dict.fromkeys(names) for row in history_rows(ledger, name)]
         return verify_records(selected, total=len(selected), **options)
