@@ -158,16 +158,6 @@ def test_slices_equal_the_variables():
 
 # --- frozen values -----------------------------------------------------------------------------
 
-U, T = "philox4x32-10/uniform", "philox4x32-10/truncated-normal"
-# Frozen when the algorithms were released (v1): sha256 of the C-order bytes of
-# get_algorithm(name, 1).generate(shape, dtype, seed=seed, **params). A failure means the
-# values changed: that must be a new algorithm version, never an edit of v1.
-
-
-def _dtype(name):
-    return BF16 if name == "bfloat16" else np.dtype(name)
-
-
 # --- bounds and bits -----------------------------------------------------------------------------
 
 
