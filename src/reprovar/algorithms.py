@@ -27,6 +27,11 @@ from .errors import ArgumentValueError, OutOfMemoryError, UnknownAlgorithmError
 #: parallel kernel costs more than it saves (its values are the same either way).
 PARALLEL_MIN_ELEMENTS = 1 << 17
 
+# Threads: the parallel kernel runs only where the calling thread may use more than one
+# Numba thread (``numba.get_num_threads()``, a per-thread setting). Code that brings its own
+# parallelism, such as a Dask task, calls ``numba.set_num_threads(1)`` and so gets the serial
+# kernel: no Numba pool under each of its threads, and no concurrent launches of one pool.
+
 
 @dataclass(frozen=True)
 class PhiloxBoxMuller:
@@ -122,10 +127,13 @@ class PhiloxBoxMuller:
 
     @staticmethod
     def _run(target, first_block, n_blocks, key0, key1, mean, scale, dtype):
+        from numba import get_num_threads
+
         from . import kernels  # loads Numba: deferred so that `import reprovar` (and the CLI) stays light
 
         bfloat = dtype.name == "bfloat16"
-        fill = kernels.fill_blocks_parallel if target.size >= PARALLEL_MIN_ELEMENTS else kernels.fill_blocks
+        parallel = target.size >= PARALLEL_MIN_ELEMENTS and get_num_threads() > 1
+        fill = kernels.fill_blocks_parallel if parallel else kernels.fill_blocks
         fill(target, np.uint64(first_block), n_blocks, key0, key1, mean, scale, bfloat)
 
 
