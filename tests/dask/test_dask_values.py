@@ -1,0 +1,163 @@
+"""Dask variables on a real two-process cluster: the in-memory bits for every dtype,
+distribution and chunking; digests computed on the workers; a worker killed mid-computation."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import cloudpickle
+import numpy as np
+import psutil
+import pytest
+from dask.core import flatten
+from distributed import WorkerPlugin, get_task_stream
+
+import reprovar
+import reprovar.dask
+from reprovar.ledger.digest import LEAF_BYTES
+from reprovar.ledger.digest import digest as in_memory_digest
+
+from conftest import DTYPES
+
+# Each distribution: the in-memory constructor, the Dask one, and parameters.
+DISTRIBUTIONS = {
+    "normal": (reprovar.random_normal_variable, reprovar.dask.random_normal_variable, (0.5, 2.0)),
+}
+
+SHAPE = (23, 17)
+CHUNKINGS = {
+    "regular": (4, 5),
+    "irregular": ((3, 11, 9), (1, 7, 9)),
+    "one-wide": (23, 1),
+    "single": -1,
+}
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def pair(distribution, shape, dtype, seed, chunks, **kwargs):
+    memory, dask_made, params = DISTRIBUTIONS[distribution]
+    expected = memory(shape, *params, dtype=dtype, seed=seed, record=False).numpy()
+    return expected, dask_made(shape, *params, dtype=dtype, seed=seed, chunks=chunks, **kwargs)
+
+
+@pytest.mark.parametrize("distribution", sorted(DISTRIBUTIONS))
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("chunking", sorted(CHUNKINGS))
+def test_every_chunking_gives_the_in_memory_bits(client, distribution, dtype, chunking):
+    expected, v = pair(distribution, SHAPE, dtype, 11, CHUNKINGS[chunking], record=False)
+    assert same_bits(v.array.compute(), expected)
+    assert (v.shape, v.dtype, v.record) == (SHAPE, expected.dtype, None)
+
+
+@pytest.mark.parametrize("shape, chunks", [
+    ((), "auto"),
+    ((0, 5), 2),
+    ((3000,), ((1, 999, 1000, 1000),)),
+    ((5, 6, 7), ((2, 3), (1, 5), (3, 4))),
+    ((5, 6, 7), (5, 6, 1)),
+])
+def test_odd_shapes_and_chunks(client, shape, chunks):
+    expected, v = pair("normal", shape, "float32", 3, chunks, record=False)
+    assert same_bits(v.array.compute(), expected)
+
+
+def test_each_chunk_is_made_by_a_worker_task(client):
+    expected, v = pair("normal", (40, 40), "float64", 1, (10, 16), record=False)
+    with get_task_stream(client) as stream:
+        assert same_bits(v.array.compute(), expected)
+    made = {str(t["key"]) for t in stream.data if str(t["key"]).startswith("('reprovar-chunk")}
+    assert made == {str(k) for k in flatten(v.array.__dask_keys__())}
+    workers = set(client.scheduler_info()["workers"])
+    assert {t["worker"] for t in stream.data} <= workers
+
+
+def test_digest_on_the_workers_equals_the_in_memory_digest(client, tmp_path):
+    # > 4 MiB, with chunk edges that fall inside leaves (and rows that straddle them).
+    shape = (1101, 1203)
+    assert 4 * shape[0] * shape[1] > LEAF_BYTES
+    expected, v = pair("normal", shape, "float32", 7, (333, 500), name="big", ledger=str(tmp_path / "l.db"))
+    assert v.record.digest == in_memory_digest(expected)
+    assert v.record.digest == reprovar.Ledger(str(tmp_path / "l.db")).get("big").digest
+    assert reprovar.dask.digest(v, client=client) == v.record.digest
+    assert v.record.nbytes == expected.nbytes and v.record.shape == shape
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_digest_for_every_dtype_across_leaves(client, dtype):
+    expected, v = pair("normal", (3, 700_001), dtype, 5, "auto", record=False)
+    assert reprovar.dask.digest(v) == in_memory_digest(expected)
+
+
+def test_unrecorded_when_recording_is_off(client):
+    with reprovar.recording(False):
+        _, v = pair("normal", (4,), "float32", 1, 2)
+    assert v.record is None
+
+
+def test_bad_chunks_name_the_parameter(client):
+    with pytest.raises(ValueError, match="chunks="):
+        reprovar.dask.random_normal_variable((4, 4), 0.0, 1.0, seed=1, chunks=((1, 2), (4,)), record=False)
+
+
+# --- a worker process killed mid-computation ---------------------------------------------------
+
+
+class KillOnce(WorkerPlugin):
+    """Kills its worker process (SIGKILL) as the first task whose key starts with ``prefix``
+    begins, once for the whole cluster: the marker file records the pid."""
+
+    name = "kill-once"
+
+    def __init__(self, prefix: str, marker: str):
+        self.prefix, self.marker = prefix, marker
+
+    def transition(self, key, start, finish, **kwargs):
+        name = key[0] if isinstance(key, tuple) else key
+        if finish != "executing" or not str(name).startswith(self.prefix):
+            return
+        try:
+            fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.fixture
+def kill_once(client, tmp_path):
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers need not import this file
+    marker = tmp_path / "killed"
+    pids_before = set(client.run(os.getpid).values())
+
+    def arm(prefix):
+        client.register_plugin(KillOnce(prefix, str(marker)))
+        return marker
+
+    yield arm
+    client.unregister_worker_plugin(KillOnce.name)
+    cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    client.wait_for_workers(2, timeout=60)
+    killed = int(marker.read_text())
+    assert killed in pids_before
+    assert killed not in client.run(os.getpid).values()
+    assert not psutil.pid_exists(killed) or psutil.Process(killed).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_killed_worker_changes_no_value(client, kill_once):
+    expected, v = pair("normal", (400, 300), "float32", 21, (37, 300), record=False)
+    marker = kill_once("reprovar-chunk")
+    assert same_bits(v.array.compute(), expected)
+    assert marker.exists()
+
+
+def test_a_killed_worker_changes_no_digest(client, kill_once, tmp_path):
+    expected, v = pair("normal", (3, 1_000_003), "float32", 22, "auto", record=False)
+    marker = kill_once("reprovar-digest")
+    assert reprovar.dask.digest(v) == in_memory_digest(expected)
+    assert marker.exists()
