@@ -4,13 +4,19 @@ Each record gets one of three outcomes: ``verified`` (same bytes), ``mismatched`
 again, different digest: the sampler changed or the row was tampered with) or ``failed``
 (could not be made again at all: unknown algorithm, unknown digest scheme, out of memory).
 One bad record never stops the others.
+
+With a ``distributed.Client`` the digests are computed on the cluster instead: each 4 MiB
+leaf is generated and hashed on a worker and only leaf digests come back, so variables of
+any size are verified without ever existing in one place. Several records are in flight at
+once (:data:`CLUSTER_WINDOW`), so small variables do not wait on one round trip each.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Literal
+from typing import Callable, Iterable, Iterator, Literal
 
 from ..errors import DigestMismatchError
 from ..ledger.records import VariableRecord
@@ -18,6 +24,8 @@ from ..ledger.records import VariableRecord
 Status = Literal["verified", "mismatched", "failed"]
 #: Called after each record: ``progress(done, total, outcome)``; ``total`` may be None.
 ProgressCallback = Callable[[int, "int | None", "VerifyOutcome"], None]
+#: Records whose digest tasks are on the cluster at once.
+CLUSTER_WINDOW = 32
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,7 @@ def verify_records(
     total: int | None = None,
     progress: ProgressCallback | None = None,
     keep_verified: bool = True,
+    client=None,
 ) -> VerifySummary:
     """Verify each record; return the counts and outcomes.
 
@@ -126,6 +135,8 @@ def verify_records(
         progress: called after each record as ``progress(done, total, outcome)``.
         keep_verified: keep the outcomes of verified records too (mismatches and failures are
             always kept); turn off for very large ledgers.
+        client: a ``distributed.Client``: compute the digests on its workers, leaf by leaf
+            (needs ``reprovar[dask]``); None: make each variable here, one at a time.
 
     Example:
         >>> import reprovar, tempfile, os
@@ -137,13 +148,57 @@ def verify_records(
     """
     summary = VerifySummary()
     start = time.perf_counter()
-    for done, record in enumerate(records, 1):
-        outcome = verify_record(record)
+    outcomes = map(verify_record, records) if client is None else _verify_on_cluster(records, client)
+    for done, outcome in enumerate(outcomes, 1):
         summary.add(outcome, keep_verified)
         if progress is not None:
             progress(done, total, outcome)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _verify_on_cluster(records: Iterable[VariableRecord], client) -> Iterator[VerifyOutcome]:
+    # Outcomes in the records' order; up to CLUSTER_WINDOW records computing meanwhile.
+    from ..dask.graph import finish_digest, submit_digest
+    from ..dask.variable import spec_of_record
+    from ..ledger.digest import SCHEME, scheme_of
+    from ..ledger.replay import mismatch_message
+
+    pending: deque = deque()
+
+    def submit(record):
+        started = time.perf_counter()
+        try:
+            scheme = scheme_of(record.digest)
+            if scheme != SCHEME:
+                raise ValueError(f"digest scheme {scheme!r} cannot be computed on a cluster")
+            spec = spec_of_record(record)
+            return record, spec, submit_digest(client, spec), started
+        except Exception as e:  # any reason it cannot be made again is a failure of this record
+            return record, None, _failed(record, e, started), started
+
+    def finish(record, spec, futures, started) -> VerifyOutcome:
+        if spec is None:
+            return futures  # the failure outcome made at submission
+        try:
+            actual = finish_digest(spec, client.gather(futures))
+        except Exception as e:
+            return _failed(record, e, started)
+        if actual != record.digest:
+            return VerifyOutcome(record, "mismatched", mismatch_message(record, actual), time.perf_counter() - started)
+        return VerifyOutcome(record, "verified", "", time.perf_counter() - started)
+
+    for record in records:
+        pending.append(submit(record))
+        if len(pending) >= CLUSTER_WINDOW:
+            yield finish(*pending.popleft())
+    while pending:
+        yield finish(*pending.popleft())
+
+
+def _failed(record: VariableRecord, error: BaseException, started: float) -> VerifyOutcome:
+    detail = f"{type(error).__name__}: {error}".splitlines()[0]
+    return VerifyOutcome(record, "failed", detail, time.perf_counter() - started)
 
 
 def verify_selection(
@@ -153,10 +208,12 @@ def verify_selection(
     run: int | None = None,
     progress: ProgressCallback | None = None,
     keep_verified: bool = True,
+    client=None,
 ) -> VerifySummary:
     """Verify every version of ``names``, or the variables of ``run``, or the whole ledger.
 
-    Unknown names and runs raise before anything is verified.
+    Unknown names and runs raise before anything is verified. ``client``: verify on a Dask
+    cluster (see :func:`verify_records`).
 
     Example:
         >>> import reprovar, tempfile, os
@@ -172,8 +229,8 @@ def verify_selection(
     if names:
         selected = [record for name in dict.fromkeys(names) for record in history(ledger, name)]
         return verify_records(selected, total=len(selected), progress=progress,
-                              keep_verified=keep_verified)
+                              keep_verified=keep_verified, client=client)
     flt = VariableFilter.create(run=run)
     total = count(ledger, flt)
     return verify_records(iter_variables(ledger, flt), total=total, progress=progress,
-                          keep_verified=keep_verified)
+                          keep_verified=keep_verified, client=client)
