@@ -8,7 +8,7 @@ from typing import Iterator
 import click
 
 from ..errors import ArgumentValueError
-from ..ledger import Ledger
+from ..audit.ledger import Ledger
 
 ledger_option = click.option(
     "--ledger",
