@@ -160,7 +160,7 @@ def verify_records(
 def _verify_on_cluster(records: Iterable[VariableRecord], client) -> Iterator[VerifyOutcome]:
     # Outcomes in the records' order; up to CLUSTER_WINDOW records computing meanwhile.
     from ..dask.graph import finish_digest, submit_digest
-    from ..dask.variable import spec_of_record
+    from ..dask.tasks import spec_of_record
     from ..ledger.digest import SCHEME, scheme_of
     from ..ledger.replay import mismatch_message
 

@@ -71,6 +71,28 @@ class VariableSpec:
         return get_algorithm(self.algorithm, self.algorithm_version)
 
 
+def spec_of_record(record) -> VariableSpec:
+    """What a ledger row says about its values; raises if this reprovar lacks its algorithm.
+
+    Example:
+        >>> import reprovar, reprovar.dask, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "s.db"))
+        >>> v = reprovar.random_normal_variable((2,), 1.0, 2.0, name="w", seed=5, ledger=led)
+        >>> spec_of_record(v.record).params
+        {'mean': 1.0, 'scale': 2.0}
+    """
+    from ..algorithms import get_algorithm
+
+    get_algorithm(record.algorithm, record.algorithm_version)
+    params = getattr(record, "params", None)
+    if params is None:
+        params = {"mean": float(record.mean), "scale": float(record.scale)}
+    return VariableSpec(
+        record.algorithm, int(record.algorithm_version), tuple(record.shape), record.dtype,
+        int(record.seed), tuple(params.items()),
+    )
+
+
 @contextmanager
 def serial_kernels() -> Iterator[None]:
     """Run the algorithm's serial kernel in this thread for the duration (see the module doc).

@@ -30,7 +30,7 @@ from ..validation import (
 )
 from ..variable import Provenance, default_name
 from .graph import chunk_array, compute_digest, normalize_chunks, regular_chunks
-from .tasks import VariableSpec
+from .tasks import VariableSpec, spec_of_record
 
 #: Most elements a variable may have: flat indices are int64 in the plans of its chunks.
 MAX_ELEMENTS = 2**63 - 1
@@ -105,7 +105,7 @@ class DaskVariable:
 
 def _check_record_options(record, ledger, on_record_error) -> None:
     if record is not False:
-        from ..ledger.recording import check_recording_options
+        from ..recorder import check_recording_options
 
         check_recording_options(record, ledger, on_record_error)
     elif on_record_error not in ON_RECORD_ERROR:
@@ -128,7 +128,7 @@ def _create(algorithm, params: dict, shape, dtype, name, seed, chunks, record, l
     provenance = Provenance(algorithm.name, algorithm.version, seed=seed, seed_source=seed_source, **params)
     variable = DaskVariable(array, name, provenance, spec)
     if record is not False:
-        from ..ledger.recording import record_checked_variable, will_record
+        from ..recorder import record_checked_variable, will_record
 
         if will_record(record):
             variable.record = record_checked_variable(
@@ -178,26 +178,6 @@ def random_normal_variable(
     return _create(
         algorithms.DEFAULT_ALGORITHM, {"mean": mean, "scale": scale}, shape, dtype, name, seed,
         chunks, record, ledger, on_record_error,
-    )
-
-
-def spec_of_record(record) -> VariableSpec:
-    """What a ledger row says about its values; raises if this reprovar lacks its algorithm.
-
-    Example:
-        >>> import reprovar, reprovar.dask, tempfile, os
-        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "s.db"))
-        >>> v = reprovar.random_normal_variable((2,), 1.0, 2.0, name="w", seed=5, ledger=led)
-        >>> spec_of_record(v.record).params
-        {'mean': 1.0, 'scale': 2.0}
-    """
-    algorithms.get_algorithm(record.algorithm, record.algorithm_version)
-    params = getattr(record, "params", None)
-    if params is None:
-        params = {"mean": float(record.mean), "scale": float(record.scale)}
-    return VariableSpec(
-        record.algorithm, int(record.algorithm_version), tuple(record.shape), record.dtype,
-        int(record.seed), tuple(params.items()),
     )
 
 
@@ -263,7 +243,7 @@ def replay(
         >>> bool((a.compute() == v.numpy()).all())
         True
     """
-    from ..ledger.recording import get_ledger
+    from ..recorder import get_ledger
 
     record = get_ledger(ledger).get(name, version, id=id)
     variable = _replayed(record, chunks)
@@ -307,7 +287,7 @@ def write_zarr(
         import zarr
     except ImportError as e:
         raise MissingExtraError("writing Zarr stores needs zarr: pip install 'reprovar[zarr]'") from e
-    from ..ledger.recording import get_ledger
+    from ..recorder import get_ledger
 
     record = get_ledger(ledger).get(name, version, id=id)
     target = Path(path)
