@@ -21,6 +21,9 @@ from reprovar.ledger.digest import digest as in_memory_digest
 
 from conftest import DTYPES
 
+# Functions and plugins of this file run on the workers, which need not be able to import it.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
 # Each distribution: the in-memory constructor, the Dask one, and parameters.
 DISTRIBUTIONS = {
     "normal": (reprovar.random_normal_variable, reprovar.dask.random_normal_variable, (0.5, 2.0)),
@@ -74,6 +77,47 @@ def test_each_chunk_is_made_by_a_worker_task(client):
     assert made == {str(k) for k in flatten(v.array.__dask_keys__())}
     workers = set(client.scheduler_info()["workers"])
     assert {t["worker"] for t in stream.data} <= workers
+
+
+def _refuse_parallel_kernels(refuse: bool) -> int:
+    # Runs in each worker: replace (or restore) every parallel kernel with one that raises.
+    import importlib
+
+    from reprovar.algorithms import PARALLEL_MIN_ELEMENTS  # noqa: F401  (loads the module)
+
+    count = 0
+    for name in ("reprovar.kernels", "reprovar.distribution_kernels"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        saved = module.__dict__.setdefault("_reprovar_test_saved_kernels", {})
+        for attr in [a for a in dir(module) if a.endswith("_parallel") and not a.startswith("_")]:
+            if refuse:
+                saved.setdefault(attr, getattr(module, attr))
+
+                def raising(*args, _attr=attr):
+                    raise AssertionError(f"{_attr} ran inside a Dask task")
+
+                setattr(module, attr, raising)
+                count += 1
+            elif attr in saved:
+                setattr(module, attr, saved[attr])
+    return count
+
+
+def test_tasks_run_the_serial_kernels(client):
+    # Chunks far above the parallel threshold: made on workers whose parallel kernels raise.
+    from reprovar.algorithms import PARALLEL_MIN_ELEMENTS
+
+    assert all(n > 0 for n in client.run(_refuse_parallel_kernels, True).values())
+    try:
+        for distribution in sorted(DISTRIBUTIONS):
+            expected, v = pair(distribution, (4, PARALLEL_MIN_ELEMENTS * 2), "float32", 8, (1, -1), record=False)
+            assert same_bits(v.array.compute(), expected)
+            assert reprovar.dask.digest(v) == in_memory_digest(expected)
+    finally:
+        client.run(_refuse_parallel_kernels, False)
 
 
 def test_digest_on_the_workers_equals_the_in_memory_digest(client, tmp_path):
@@ -131,7 +175,6 @@ class KillOnce(WorkerPlugin):
 
 @pytest.fixture
 def kill_once(client, tmp_path):
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers need not import this file
     marker = tmp_path / "killed"
     pids_before = set(client.run(os.getpid).values())
 
@@ -141,7 +184,6 @@ def kill_once(client, tmp_path):
 
     yield arm
     client.unregister_worker_plugin(KillOnce.name)
-    cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     client.wait_for_workers(2, timeout=60)
     killed = int(marker.read_text())
     assert killed in pids_before
