@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..ledger.records import VariableRecord
     from .query import Records, RunRecords, VariableFilter
     from .readonly import SQLResult
+    from .report import ReportSummary
     from .seeds import SeedAudit
     from .verify import ProgressCallback, VerifySummary
 
@@ -192,11 +193,37 @@ class Ledger(_ledger.Ledger):
 
         return export(self, target, format=format, filter=filter, force=force)
 
-    def sql(self, statement: str) -> SQLResult:
-        """Run one SQL statement on a read-only connection to this ledger.
+    def report(
+        self,
+        path: str | os.PathLike,
+        *,
+        filter: VariableFilter | None = None,
+        verify: bool = True,
+        force: bool = False,
+    ) -> ReportSummary:
+        """Write the self-contained HTML report on the variables ``filter`` selects (default:
+        all); needs ``pip install 'reprovar[report]'``. See :mod:`reprovar.audit.report`.
 
-        Writes are refused by the database itself (see :mod:`reprovar.audit.readonly`) with
-        :class:`~reprovar.audit.ReadOnlyViolationError`.
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> d = tempfile.mkdtemp()
+            >>> led = reprovar.Ledger(os.path.join(d, "r.db"))
+            >>> _ = reprovar.random_normal_variable((3,), 0.0, 1.0, name="w", seed=1, ledger=led)
+            >>> led.report(os.path.join(d, "r.html")).line()
+            '1 variables: 1 verified, 0 mismatched, 0 failed; 0 shared seeds'
+        """
+        from .report import write_report
+
+        return write_report(self, path, filter=filter, verify=verify, force=force)
+
+    def sql(self, statement: str, *, timeout: float = 60.0, allow_privileged: bool = False) -> SQLResult:
+        """Run one read-only query on this ledger, stopped after ``timeout`` seconds.
+
+        The statement is checked first (one query over the ledger's tables, allowed functions
+        only), then run on a connection that cannot write (see
+        :mod:`reprovar.audit.readonly`); a refusal is
+        :class:`~reprovar.audit.ReadOnlyViolationError`. A superuser or FILE-privileged
+        account is refused unless ``allow_privileged`` (:class:`~reprovar.audit.PrivilegedAccountError`).
 
         Example:
             >>> import reprovar, tempfile, os
@@ -206,4 +233,4 @@ class Ledger(_ledger.Ledger):
         """
         from .readonly import read_only_query
 
-        return read_only_query(self.url, statement)
+        return read_only_query(self.url, statement, timeout=timeout, allow_privileged=allow_privileged)
