@@ -19,7 +19,7 @@ import reprovar.dask
 from reprovar.ledger.digest import LEAF_BYTES
 from reprovar.ledger.digest import digest as in_memory_digest
 
-from conftest import DTYPES
+DTYPES = ("float32", "float64", "float16", "bfloat16")
 
 # Functions and plugins of this file run on the workers, which need not be able to import it.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
