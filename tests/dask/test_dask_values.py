@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 
 import cloudpickle
@@ -203,3 +204,27 @@ def test_a_killed_worker_changes_no_digest(client, kill_once, tmp_path):
     marker = kill_once("reprovar-digest")
     assert reprovar.dask.digest(v) == in_memory_digest(expected)
     assert marker.exists()
+
+
+@pytest.mark.parametrize("bad", [
+    dict(shape=(2, -1)), dict(scale=-1.0), dict(dtype="int8"), dict(seed=-1), dict(name=""),
+    dict(record="yes"), dict(on_record_error="ignore"),
+])
+def test_bad_arguments_fail_as_in_memory(bad):
+    args = dict(shape=(2, 3), mean=0.0, scale=1.0, seed=1, record=False) | bad
+    with pytest.raises(Exception) as in_memory:
+        reprovar.random_normal_variable(**args)
+    with pytest.raises(type(in_memory.value)) as on_dask:
+        reprovar.dask.random_normal_variable(**args, chunks=1)
+    assert str(on_dask.value) == str(in_memory.value)
+
+
+def test_reprovar_alone_never_imports_dask():
+    script = (
+        "import sys, reprovar\n"
+        "reprovar.random_normal_variable((3,), 0.0, 1.0, seed=1, record=False)\n"
+        "import reprovar.cli\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'zarr')))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
