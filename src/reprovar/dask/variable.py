@@ -270,7 +270,8 @@ def write_zarr(
     regular (one size per dimension, the largest given), as Zarr requires. The store is
     written beside ``path`` and renamed into place: a complete store or none. Its attributes
     name the variable (``reprovar`` key: name, version, id, seed, digest, algorithm, ...).
-    Zarr has no bfloat16 data type: such variables are refused.
+    Zarr has no bfloat16 data type: such variables are refused. ``path`` is a local path, on a
+    file system the workers share with this process.
 
     Example:
         >>> import reprovar, reprovar.dask, tempfile, os, zarr
