@@ -130,9 +130,12 @@ class PhiloxBoxMuller:
         from numba import get_num_threads
 
         from . import kernels  # loads Numba: deferred so that `import reprovar` (and the CLI) stays light
+        from ._jit import parallel_allowed
 
         bfloat = dtype.name == "bfloat16"
-        parallel = target.size >= PARALLEL_MIN_ELEMENTS and get_num_threads() > 1
+        # A child forked after the parent's threads started runs serially: the same bits. So
+        # does a thread allowed one Numba thread (see "Threads" above).
+        parallel = target.size >= PARALLEL_MIN_ELEMENTS and parallel_allowed() and get_num_threads() > 1
         fill = kernels.fill_blocks_parallel if parallel else kernels.fill_blocks
         fill(target, np.uint64(first_block), n_blocks, key0, key1, mean, scale, bfloat)
 

@@ -31,7 +31,7 @@ def parse_chunks(text: str):
 @click.argument("name", required=False)
 @click.option("--version", "version", type=click.IntRange(min=1), help="Version of NAME (default: latest).")
 @click.option("--id", "row_id", type=click.IntRange(min=1), help="Ledger row id instead of NAME.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the values to this .npy file.")
+@click.option("-o", "--output", type=click.Path(), help="Write the values to this .npy file (a regular file).")
 @click.option("--zarr", "zarr_path", type=click.Path(), metavar="PATH",
               help="Write the values to this Zarr store through Dask (needs reprovar[zarr]).")
 @click.option("--chunks", default="auto", show_default=True,
