@@ -84,9 +84,7 @@ def spec_of_record(record) -> VariableSpec:
     from ..algorithms import get_algorithm
 
     get_algorithm(record.algorithm, record.algorithm_version)
-    params = getattr(record, "params", None)
-    if params is None:
-        params = {"mean": float(record.mean), "scale": float(record.scale)}
+    params = record.params
     return VariableSpec(
         record.algorithm, int(record.algorithm_version), tuple(record.shape), record.dtype,
         int(record.seed), tuple(params.items()),

@@ -118,14 +118,17 @@ def _check_size(shape: tuple[int, ...]) -> None:
         raise ArgumentValueError(f"shape={shape} has {math.prod(shape)} elements; at most 2**63 - 1 are supported")
 
 
-def _create(algorithm, params: dict, shape, dtype, name, seed, chunks, record, ledger, on_record_error) -> DaskVariable:
+def _create(distribution: str, algorithm, params: dict, shape, dtype, name, seed, chunks, record, ledger,
+            on_record_error) -> DaskVariable:
     # Arguments already checked; records the variable unless recording is off.
     seed_source = "os" if seed is None else "user"
     seed = fresh_seed() if seed is None else check_seed(seed)
     name = default_name() if name is None else name
     spec = VariableSpec(algorithm.name, algorithm.version, shape, dtype.name, seed, tuple(params.items()))
     array = chunk_array(spec, normalize_chunks(chunks, spec))
-    provenance = Provenance(algorithm.name, algorithm.version, seed=seed, seed_source=seed_source, **params)
+    provenance = Provenance(
+        algorithm.name, algorithm.version, seed=seed, distribution=distribution, seed_source=seed_source, **params
+    )
     variable = DaskVariable(array, name, provenance, spec)
     if record is not False:
         from ..recorder import record_checked_variable, will_record
@@ -176,7 +179,7 @@ def random_normal_variable(
     if seed is not None:
         check_seed(seed)
     return _create(
-        algorithms.DEFAULT_ALGORITHM, {"mean": mean, "scale": scale}, shape, dtype, name, seed,
+        "normal", algorithms.DEFAULT_ALGORITHM, {"mean": mean, "scale": scale}, shape, dtype, name, seed,
         chunks, record, ledger, on_record_error,
     )
 
