@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 import zarr
 from click.testing import CliRunner
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 import reprovar
 import reprovar.dask
 from reprovar.cli import main
 from reprovar.errors import DigestMismatchError
 from reprovar.ledger.models import variables_table
+from reprovar.ledger.seal import compute_seal
 
 
 @pytest.fixture
@@ -28,10 +29,18 @@ def address(client):
     return client.scheduler.address
 
 
-def _tamper(path, name, **values):
+def _tamper(path, name, reseal=True, **values):
+    # Edit a row behind reprovar's back; with reseal, recompute its (unkeyed) seal too, as
+    # someone who can write the database can: then only the values give it away.
     led = reprovar.Ledger(path)
+    t = variables_table
     with led.engine.begin() as c:
-        c.execute(update(variables_table).where(variables_table.c.name == name).values(**values))
+        c.execute(update(t).where(t.c.name == name).values(**values))
+    if reseal:
+        record = led.get(name)
+        with led.engine.begin() as c:
+            c.execute(update(t).where(t.c.id == record.id).values(
+                seal=compute_seal(record.__dict__, record.previous_seal, None)))
     led.close()
 
 
@@ -67,13 +76,23 @@ def test_verify_on_the_cluster_counts_each_outcome(client, path):
     _tamper(path, "w1", seed=99)
     _tamper(path, "w2", algorithm="no-such-algorithm")
     _tamper(path, "w3", digest="md4:00")
+    _tamper(path, "big", reseal=False, mean=0.5)
     summary = led.verify(client=client)
-    assert (summary.verified, summary.mismatched, summary.failed) == (2, 1, 2)
+    assert (summary.verified, summary.mismatched, summary.failed, summary.broken_seal) == (1, 1, 2, 1)
     by_name = {o.record.name: o for o in summary.outcomes}
     assert "does not match" in by_name["w1"].detail and by_name["w1"].status == "mismatched"
     assert "no-such-algorithm" in by_name["w2"].detail and "md4" in by_name["w3"].detail
+    assert by_name["big"].status == "broken_seal"
+    local = led.verify()  # the same outcomes as verifying here
+    assert [(o.record.name, o.status) for o in local.outcomes] == [(o.record.name, o.status) for o in summary.outcomes]
     with pytest.raises(DigestMismatchError):
         reprovar.dask.replay("w1", ledger=path, verify=True)
+    reprovar.random_normal_variable((5,), 0.0, 1.0, name="c", seed=1, ledger=path)
+    reprovar.random_normal_variable((5,), 0.0, 1.0, name="c", seed=2, ledger=path)
+    with led.engine.begin() as c:
+        c.execute(delete(variables_table).where(variables_table.c.name == "c", variables_table.c.version == 1))
+    [outcome] = led.verify(["c"], client=client).outcomes
+    assert outcome.status == "broken_chain" and "missing" in outcome.detail
     led.close()
 
 

@@ -1,14 +1,26 @@
-"""Whole-ledger verification: make recorded variables again and check every digest.
+"""Whole-ledger verification: check every row's seal and chain, make the variables again and
+check every digest.
 
-Each record gets one of three outcomes: ``verified`` (same bytes), ``mismatched`` (made
-again, different digest: the sampler changed or the row was tampered with) or ``failed``
-(could not be made again at all: unknown algorithm, unknown digest scheme, out of memory).
+Each record gets one outcome, the first that applies:
+
+* ``broken_seal``: the row's seal does not match its fields (the row was edited after it was
+  recorded), it has none, or it was not made with the key given; the row is not replayed;
+* ``broken_chain``: the row is intact but the version before it is missing, or is not the one
+  this row was chained to (it was deleted, or changed and re-sealed);
+* ``mismatched``: made again, different digest (the sampler changed, or the row was changed
+  and re-sealed by someone who could compute its seal);
+* ``failed``: could not be checked at all (a malformed row, unknown algorithm or digest
+  scheme, out of memory);
+* ``unchecked``: the values verify, but the row is sealed with a key and none was given;
+* ``verified``: seal, chain and values all check.
+
 One bad record never stops the others.
 
 With a ``distributed.Client`` the digests are computed on the cluster instead: each 4 MiB
 leaf is generated and hashed on a worker and only leaf digests come back, so variables of
-any size are verified without ever existing in one place. Several records are in flight at
-once (:data:`CLUSTER_WINDOW`), so small variables do not wait on one round trip each.
+any size are verified without ever existing in one place. Seals and chains, which need no
+values, are checked here as always. Several records are in flight at once
+(:data:`CLUSTER_WINDOW`), so small variables do not wait on one round trip each.
 """
 
 from __future__ import annotations
@@ -19,13 +31,20 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Literal
 
 from ..errors import DigestMismatchError
-from ..ledger.records import VariableRecord
+from ..ledger.records import MalformedRow, VariableRecord
+from ..ledger.seal import SealKey, check_seal
 
-Status = Literal["verified", "mismatched", "failed"]
+Status = Literal["verified", "mismatched", "failed", "broken_seal", "broken_chain", "unchecked"]
+#: Where a version's predecessor is absent from the ledger (see :func:`verify_record`).
+MISSING = object()
+#: The default of :func:`verify_record`: the chain is not checked.
+NOT_LOOKED_UP = object()
 #: Called after each record: ``progress(done, total, outcome)``; ``total`` may be None.
 ProgressCallback = Callable[[int, "int | None", "VerifyOutcome"], None]
 #: Records whose digest tasks are on the cluster at once.
 CLUSTER_WINDOW = 32
+#: Seal states that stop a record before its values are made.
+_BROKEN_SEALS = ("broken", "wrong_key", "unkeyed")
 
 
 @dataclass(frozen=True)
@@ -37,7 +56,7 @@ class VerifyOutcome:
         True
     """
 
-    record: VariableRecord
+    record: VariableRecord | MalformedRow
     status: Status
     detail: str = ""
     seconds: float = 0.0
@@ -67,16 +86,20 @@ class VerifySummary:
     verified: int = 0
     mismatched: int = 0
     failed: int = 0
+    broken_seal: int = 0
+    broken_chain: int = 0
+    unchecked: int = 0
     nbytes: int = 0
     seconds: float = 0.0
 
     @property
     def total(self) -> int:
-        return self.verified + self.mismatched + self.failed
+        return (self.verified + self.mismatched + self.failed + self.broken_seal
+                + self.broken_chain + self.unchecked)
 
     @property
     def ok(self) -> bool:
-        return self.mismatched == 0 and self.failed == 0
+        return self.total == self.verified
 
     @property
     def problems(self) -> list[VerifyOutcome]:
@@ -84,19 +107,34 @@ class VerifySummary:
         return [o for o in self.outcomes if not o.ok]
 
     def line(self) -> str:
-        """The summary line the CLI prints."""
-        return f"{self.verified} verified, {self.mismatched} mismatched, {self.failed} failed"
+        """The summary line the CLI prints; seal counts appear when not zero."""
+        line = f"{self.verified} verified, {self.mismatched} mismatched, {self.failed} failed"
+        if self.broken_seal:
+            line += f", {self.broken_seal} broken seal{'s' if self.broken_seal != 1 else ''}"
+        if self.broken_chain:
+            line += f", {self.broken_chain} broken chain{'s' if self.broken_chain != 1 else ''}"
+        if self.unchecked:
+            line += f", {self.unchecked} unchecked (sealed with a key; none given)"
+        return line
 
     def add(self, outcome: VerifyOutcome, keep: bool) -> None:
         setattr(self, outcome.status, getattr(self, outcome.status) + 1)
         if outcome.ok:
-            self.nbytes += outcome.record.nbytes
+            self.nbytes += outcome.record.nbytes or 0
         if keep or not outcome.ok:
             self.outcomes.append(outcome)
 
 
-def verify_record(record: VariableRecord) -> VerifyOutcome:
-    """Make ``record`` again and compare digests; never raises for a bad record.
+def verify_record(
+    record: VariableRecord, *, key: SealKey | None = None, previous_seal: object = NOT_LOOKED_UP
+) -> VerifyOutcome:
+    """Check ``record``'s seal and chain, make it again and compare digests; never raises for a bad record.
+
+    Args:
+        key: the key seals are checked with (None: keyed seals are ``unchecked``).
+        previous_seal: the seal the ledger holds for the version before ``record`` (None for
+            version 1; :data:`MISSING` when that version is absent), as :func:`verify_selection`
+            looks it up; by default the chain is not checked.
 
     Example:
         >>> import reprovar, tempfile, os
@@ -108,29 +146,80 @@ def verify_record(record: VariableRecord) -> VerifyOutcome:
     from ..ledger.replay import replay_record
 
     start = time.perf_counter()
+    seal = check_seal(record.__dict__, record.previous_seal, record.seal, key)
+    if seal.status in _BROKEN_SEALS:
+        return VerifyOutcome(record, "broken_seal", f"{seal.detail} (not replayed)", time.perf_counter() - start)
+    chain = "" if previous_seal is NOT_LOOKED_UP else check_chain(record, previous_seal)
     try:
         replay_record(record)
     except DigestMismatchError as e:
-        return VerifyOutcome(record, "mismatched", str(e), time.perf_counter() - start)
+        values = ("mismatched", str(e))
     except Exception as e:  # any reason it cannot be made again (MemoryError too) is a failure
-        detail = f"{type(e).__name__}: {e}".splitlines()[0]
-        return VerifyOutcome(record, "failed", detail, time.perf_counter() - start)
-    return VerifyOutcome(record, "verified", "", time.perf_counter() - start)
+        values = _failure(e)
+    else:
+        values = ("verified", "")
+    return _outcome(record, seal, chain, values, start)
+
+
+def _failure(error: BaseException) -> tuple[str, str]:
+    return "failed", f"{type(error).__name__}: {error}".splitlines()[0]
+
+
+def _outcome(record: VariableRecord, seal, chain: str, values: tuple[str, str], start: float) -> VerifyOutcome:
+    # The first outcome that applies, once the seal held and the values were checked.
+    def outcome(status: Status, detail: str = "") -> VerifyOutcome:
+        return VerifyOutcome(record, status, detail, time.perf_counter() - start)
+
+    if chain:
+        return outcome("broken_chain", chain + ("" if values[0] == "verified" else f"; {values[1]}"))
+    if values[0] != "verified":
+        return outcome(*values)
+    if seal.status == "no_key":
+        return outcome("unchecked", seal.detail)
+    return outcome("verified")
+
+
+def check_chain(record: VariableRecord, previous_seal: object) -> str:
+    """Why ``record`` does not link to the version before it (whose seal the ledger holds
+    as ``previous_seal``, or :data:`MISSING`); empty when it does.
+
+    Example:
+        >>> r = VariableRecord(1, "w", 2, (1,), "float32", "normal", 0.0, 1.0, 1, "a", 1, "d", 4,
+        ...                    None, 1, previous_seal="rs1:sha256:00")
+        >>> check_chain(r, MISSING)
+        'version 1 of this name is missing from the ledger (deleted)'
+    """
+    if record.version == 1:
+        if record.previous_seal is not None:
+            return "version 1 is chained to a previous seal, but no version comes before it"
+        return ""
+    if previous_seal is MISSING:
+        return f"version {record.version - 1} of this name is missing from the ledger (deleted)"
+    if record.previous_seal != previous_seal:
+        return (f"version {record.version - 1} is not the row this version was chained to "
+                "(it was changed and re-sealed, or replaced)")
+    return ""
 
 
 def verify_records(
-    records: Iterable[VariableRecord],
+    records: Iterable[VariableRecord | MalformedRow],
     *,
     total: int | None = None,
     progress: ProgressCallback | None = None,
     keep_verified: bool = True,
+    key: SealKey | None = None,
+    previous_seals: Callable[[VariableRecord], object] | None = None,
     client=None,
 ) -> VerifySummary:
     """Verify each record; return the counts and outcomes.
 
     Args:
         records: any iterable, e.g. a streaming query (verified one at a time, so memory
-            holds one variable at most).
+            holds one variable at most); a :class:`~reprovar.ledger.records.MalformedRow`
+            in it is a ``failed`` outcome that gives the reason.
+        key: the key seals are checked with (None: keyed seals are ``unchecked``).
+        previous_seals: gives the seal the ledger holds for a record's previous version
+            (see :func:`verify_record`); None: chains are not checked.
         total: how many records there are, for progress reporting.
         progress: called after each record as ``progress(done, total, outcome)``.
         keep_verified: keep the outcomes of verified records too (mismatches and failures are
@@ -146,9 +235,18 @@ def verify_records(
         >>> verify_records(led.find()).line()
         '3 verified, 0 mismatched, 0 failed'
     """
+    def checked(record) -> VerifyOutcome:
+        if isinstance(record, MalformedRow):
+            return VerifyOutcome(record, "failed", f"malformed row: {record.reason}")
+        previous = NOT_LOOKED_UP if previous_seals is None else previous_seals(record)
+        return verify_record(record, key=key, previous_seal=previous)
+
     summary = VerifySummary()
     start = time.perf_counter()
-    outcomes = map(verify_record, records) if client is None else _verify_on_cluster(records, client)
+    if client is None:
+        outcomes = map(checked, records)
+    else:
+        outcomes = _verify_on_cluster(records, client, key, previous_seals)
     for done, outcome in enumerate(outcomes, 1):
         summary.add(outcome, keep_verified)
         if progress is not None:
@@ -157,48 +255,53 @@ def verify_records(
     return summary
 
 
-def _verify_on_cluster(records: Iterable[VariableRecord], client) -> Iterator[VerifyOutcome]:
+def _verify_on_cluster(records, client, key, previous_seals) -> Iterator[VerifyOutcome]:
     # Outcomes in the records' order; up to CLUSTER_WINDOW records computing meanwhile.
     from ..dask.graph import finish_digest, submit_digest
     from ..dask.tasks import spec_of_record
     from ..ledger.digest import SCHEME, scheme_of
     from ..ledger.replay import mismatch_message
 
-    pending: deque = deque()
-
-    def submit(record):
-        started = time.perf_counter()
+    def submit(record) -> Callable[[], VerifyOutcome]:
+        # Seal and chain here; the values on the cluster. Returns what finishes the record.
+        start = time.perf_counter()
+        if isinstance(record, MalformedRow):
+            outcome = VerifyOutcome(record, "failed", f"malformed row: {record.reason}")
+            return lambda: outcome
+        seal = check_seal(record.__dict__, record.previous_seal, record.seal, key)
+        if seal.status in _BROKEN_SEALS:
+            outcome = VerifyOutcome(record, "broken_seal", f"{seal.detail} (not replayed)", time.perf_counter() - start)
+            return lambda: outcome
+        previous = NOT_LOOKED_UP if previous_seals is None else previous_seals(record)
+        chain = "" if previous is NOT_LOOKED_UP else check_chain(record, previous)
         try:
             scheme = scheme_of(record.digest)
             if scheme != SCHEME:
                 raise ValueError(f"digest scheme {scheme!r} cannot be computed on a cluster")
             spec = spec_of_record(record)
-            return record, spec, submit_digest(client, spec), started
+            futures = submit_digest(client, spec)
         except Exception as e:  # any reason it cannot be made again is a failure of this record
-            return record, None, _failed(record, e, started), started
+            outcome = _outcome(record, seal, chain, _failure(e), start)
+            return lambda: outcome
 
-    def finish(record, spec, futures, started) -> VerifyOutcome:
-        if spec is None:
-            return futures  # the failure outcome made at submission
-        try:
-            actual = finish_digest(spec, client.gather(futures))
-        except Exception as e:
-            return _failed(record, e, started)
-        if actual != record.digest:
-            return VerifyOutcome(record, "mismatched", mismatch_message(record, actual), time.perf_counter() - started)
-        return VerifyOutcome(record, "verified", "", time.perf_counter() - started)
+        def finish() -> VerifyOutcome:
+            try:
+                actual = finish_digest(spec, client.gather(futures))
+            except Exception as e:  # a task that failed on its worker
+                return _outcome(record, seal, chain, _failure(e), start)
+            if actual != record.digest:
+                return _outcome(record, seal, chain, ("mismatched", mismatch_message(record, actual)), start)
+            return _outcome(record, seal, chain, ("verified", ""), start)
 
+        return finish
+
+    pending: deque = deque()
     for record in records:
         pending.append(submit(record))
         if len(pending) >= CLUSTER_WINDOW:
-            yield finish(*pending.popleft())
+            yield pending.popleft()()
     while pending:
-        yield finish(*pending.popleft())
-
-
-def _failed(record: VariableRecord, error: BaseException, started: float) -> VerifyOutcome:
-    detail = f"{type(error).__name__}: {error}".splitlines()[0]
-    return VerifyOutcome(record, "failed", detail, time.perf_counter() - started)
+        yield pending.popleft()()
 
 
 def verify_selection(
@@ -210,10 +313,11 @@ def verify_selection(
     keep_verified: bool = True,
     client=None,
 ) -> VerifySummary:
-    """Verify every version of ``names``, or the variables of ``run``, or the whole ledger.
+    """Verify every version of ``names``, or the variables of ``run``, or the whole ledger:
+    seals (with the ledger's key), chains and values.
 
-    Unknown names and runs raise before anything is verified. ``client``: verify on a Dask
-    cluster (see :func:`verify_records`).
+    Unknown names and runs raise before anything is verified. ``client``: the values are
+    checked on that Dask cluster (see :func:`verify_records`).
 
     Example:
         >>> import reprovar, tempfile, os
@@ -222,15 +326,22 @@ def verify_selection(
         0
     """
     from ..errors import ArgumentValueError
-    from .query import VariableFilter, count, history, iter_variables
+    from .query import VariableFilter, count, history_rows, iter_rows, seal_of
 
     if names and run is not None:
         raise ArgumentValueError("verify either names or a run, not both")
+
+    def previous_seals(record: VariableRecord) -> object:
+        if record.version <= 1:
+            return None
+        found = seal_of(ledger, record.name, record.version - 1)
+        return MISSING if found is None else found
+
+    options = dict(progress=progress, keep_verified=keep_verified, key=ledger.key,
+                   previous_seals=previous_seals, client=client)
     if names:
-        selected = [record for name in dict.fromkeys(names) for record in history(ledger, name)]
-        return verify_records(selected, total=len(selected), progress=progress,
-                              keep_verified=keep_verified, client=client)
+        selected = [row for name in dict.fromkeys(names) for row in history_rows(ledger, name)]
+        return verify_records(selected, total=len(selected), **options)
     flt = VariableFilter.create(run=run)
     total = count(ledger, flt)
-    return verify_records(iter_variables(ledger, flt), total=total, progress=progress,
-                          keep_verified=keep_verified, client=client)
+    return verify_records(iter_rows(ledger, flt), total=total, **options)
