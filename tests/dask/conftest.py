@@ -15,10 +15,13 @@ DTYPES = ("float32", "float64", "float16", "bfloat16")
 
 
 def _warm_kernels() -> None:
-    from reprovar.dask.tasks import VariableSpec, make_chunk
+    # The serial kernels of every distribution and dtype, compiled (or loaded) here first.
+    import reprovar
 
     for dtype in DTYPES:
-        make_chunk(VariableSpec("philox4x32-10/box-muller", 1, (4,), dtype, 1, (("mean", 0.0), ("scale", 1.0))), ((0, 4),))
+        reprovar.random_normal_variable((4,), 0.0, 1.0, dtype=dtype, seed=1, record=False)
+        reprovar.random_uniform_variable((4,), 0.0, 1.0, dtype=dtype, seed=1, record=False)
+        reprovar.truncated_normal_variable((4,), 0.0, 1.0, dtype=dtype, seed=1, record=False)
 
 
 @pytest.fixture(scope="module")

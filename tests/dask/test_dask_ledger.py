@@ -57,6 +57,17 @@ def test_replay_in_any_chunks(client, path):
     assert a.compute().tobytes() == v.numpy().tobytes()
 
 
+def test_replay_of_every_distribution(client, path):
+    made = [
+        reprovar.random_uniform_variable((30, 8), -1.0, 1.0, name="u", seed=1, dtype="bfloat16", ledger=path),
+        reprovar.truncated_normal_variable((30, 8), 0.0, 1.0, name="t", seed=2, high=float("inf"), low=3.0, ledger=path),
+        reprovar.variance_scaling_variable((30, 8), 1.0, "fan_in", "untruncated_normal", name="n", seed=3, ledger=path),
+    ]
+    for v in made:
+        a = reprovar.dask.replay(v.name, ledger=path, chunks=(7, 3), verify=True)
+        assert a.compute().tobytes() == v.numpy().tobytes()
+
+
 def test_replay_of_a_dask_variable_equals_it(client, path):
     v = reprovar.dask.random_normal_variable((1000, 1100), 0.0, 1.0, name="big", seed=2, chunks=(300, 700), ledger=path)
     replayed = reprovar.replay("big", ledger=path)  # in memory, checked against the cluster's digest
@@ -68,17 +79,19 @@ def test_verify_on_the_cluster_counts_each_outcome(client, path):
     for i, dtype in enumerate(("float32", "float64", "float16", "bfloat16")):
         reprovar.random_normal_variable((50, 3 + i), 0.0, 1.0, name=f"w{i}", seed=i, dtype=dtype, ledger=path)
     reprovar.dask.random_normal_variable((1100, 1000), 0.0, 1.0, name="big", seed=9, chunks=(512, 999), ledger=path)
+    reprovar.dask.random_uniform_variable((40, 7), -2.0, 2.0, name="u", seed=3, chunks=5, ledger=path)
+    reprovar.truncated_normal_variable((40, 7), 1.0, 0.5, name="t", seed=4, low=1.2, ledger=path)
     led = reprovar.Ledger(path)
     calls = []
     summary = led.verify(client=client, progress=lambda done, total, o: calls.append((done, total, o.status)))
-    assert summary.line() == "5 verified, 0 mismatched, 0 failed"
-    assert calls == [(i, 5, "verified") for i in range(1, 6)]
+    assert summary.line() == "7 verified, 0 mismatched, 0 failed"
+    assert calls == [(i, 7, "verified") for i in range(1, 8)]
     _tamper(path, "w1", seed=99)
     _tamper(path, "w2", algorithm="no-such-algorithm")
     _tamper(path, "w3", digest="md4:00")
     _tamper(path, "big", reseal=False, mean=0.5)
     summary = led.verify(client=client)
-    assert (summary.verified, summary.mismatched, summary.failed, summary.broken_seal) == (1, 1, 2, 1)
+    assert (summary.verified, summary.mismatched, summary.failed, summary.broken_seal) == (3, 1, 2, 1)
     by_name = {o.record.name: o for o in summary.outcomes}
     assert "does not match" in by_name["w1"].detail and by_name["w1"].status == "mismatched"
     assert "no-such-algorithm" in by_name["w2"].detail and "md4" in by_name["w3"].detail

@@ -28,6 +28,10 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 # Each distribution: the in-memory constructor, the Dask one, and parameters.
 DISTRIBUTIONS = {
     "normal": (reprovar.random_normal_variable, reprovar.dask.random_normal_variable, (0.5, 2.0)),
+    "uniform": (reprovar.random_uniform_variable, reprovar.dask.random_uniform_variable, (-1.5, 3.0)),
+    "truncated_normal": (reprovar.truncated_normal_variable, reprovar.dask.truncated_normal_variable, (0.5, 2.0)),
+    "variance_scaling": (reprovar.variance_scaling_variable, reprovar.dask.variance_scaling_variable,
+                         (2.0, "fan_avg", "truncated_normal")),
 }
 
 SHAPE = (23, 17)
@@ -121,11 +125,12 @@ def test_tasks_run_the_serial_kernels(client):
         client.run(_refuse_parallel_kernels, False)
 
 
-def test_digest_on_the_workers_equals_the_in_memory_digest(client, tmp_path):
+@pytest.mark.parametrize("distribution", sorted(DISTRIBUTIONS))
+def test_digest_on_the_workers_equals_the_in_memory_digest(client, tmp_path, distribution):
     # > 4 MiB, with chunk edges that fall inside leaves (and rows that straddle them).
     shape = (1101, 1203)
     assert 4 * shape[0] * shape[1] > LEAF_BYTES
-    expected, v = pair("normal", shape, "float32", 7, (333, 500), name="big", ledger=str(tmp_path / "l.db"))
+    expected, v = pair(distribution, shape, "float32", 7, (333, 500), name="big", ledger=str(tmp_path / "l.db"))
     assert v.record.digest == in_memory_digest(expected)
     assert v.record.digest == reprovar.Ledger(str(tmp_path / "l.db")).get("big").digest
     assert reprovar.dask.digest(v, client=client) == v.record.digest

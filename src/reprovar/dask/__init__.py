@@ -1,8 +1,9 @@
 """Variables larger than one machine: chunk-invariant Dask arrays, recorded and verified on a cluster.
 
-``reprovar.dask.random_normal_variable(shape, mean, scale, ..., chunks="auto")`` takes the
-arguments of :func:`reprovar.random_normal_variable` plus any Dask ``chunks`` (irregular
-too) and returns a :class:`DaskVariable`. Its ``.array`` computes to the in-memory variable
+``reprovar.dask.random_normal_variable``, ``random_uniform_variable``,
+``truncated_normal_variable`` and ``variance_scaling_variable`` take the arguments of the
+in-memory functions plus any Dask ``chunks`` (irregular too, default ``"auto"``) and return a
+:class:`DaskVariable`. Its ``.array`` computes to the in-memory variable
 bit for bit, for every dtype and chunking: each chunk is made from its global index ranges
 alone (:mod:`reprovar.region`), so no chunk depends on another or on the chunking.
 
@@ -42,7 +43,10 @@ from .variable import (
     connect,
     digest,
     random_normal_variable,
+    random_uniform_variable,
     replay,
+    truncated_normal_variable,
+    variance_scaling_variable,
     write_zarr,
 )
 
@@ -51,6 +55,9 @@ __all__ = [
     "connect",
     "digest",
     "random_normal_variable",
+    "random_uniform_variable",
     "replay",
+    "truncated_normal_variable",
+    "variance_scaling_variable",
     "write_zarr",
 ]

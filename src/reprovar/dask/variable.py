@@ -170,18 +170,137 @@ def random_normal_variable(
         >>> v.record.digest == led.get("w").digest, bool((v.array.compute() == w.numpy()).all())
         (True, True)
     """
-    _check_record_options(record, ledger, on_record_error)
-    shape = check_shape(shape)
-    dtype = resolve_dtype(dtype)
-    _check_size(shape)
+    shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
     mean, scale = check_location_scale(mean, scale, dtype)
-    name = None if name is None else check_name(name)
-    if seed is not None:
-        check_seed(seed)
+    name, seed = _name_seed(name, seed)
     return _create(
         "normal", algorithms.DEFAULT_ALGORITHM, {"mean": mean, "scale": scale}, shape, dtype, name, seed,
         chunks, record, ledger, on_record_error,
     )
+
+
+def _common(shape, dtype, record, ledger, on_record_error):
+    # The checks every constructor shares, in the in-memory order (so the same first error).
+    _check_record_options(record, ledger, on_record_error)
+    shape = check_shape(shape)
+    dtype = resolve_dtype(dtype)
+    _check_size(shape)
+    return shape, dtype
+
+
+def _name_seed(name, seed):
+    name = None if name is None else check_name(name)
+    if seed is not None:
+        check_seed(seed)
+    return name, seed
+
+
+def random_uniform_variable(
+    shape,
+    low,
+    high,
+    dtype=None,
+    name=None,
+    seed=None,
+    *,
+    chunks="auto",
+    record: bool | None = None,
+    ledger: Any = None,
+    on_record_error: str = "raise",
+) -> DaskVariable:
+    """:func:`reprovar.random_uniform_variable` as a Dask array, in any ``chunks``.
+
+    Example:
+        >>> import reprovar, reprovar.dask
+        >>> v = reprovar.dask.random_uniform_variable((5, 4), -1.0, 1.0, seed=3, chunks=2, record=False)
+        >>> w = reprovar.random_uniform_variable((5, 4), -1.0, 1.0, seed=3, record=False)
+        >>> bool((v.array.compute() == w.numpy()).all())
+        True
+    """
+    from ..distributions import check_uniform
+
+    shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
+    low, high = check_uniform(low, high, dtype)
+    name, seed = _name_seed(name, seed)
+    return _create("uniform", algorithms.default_algorithm("uniform"), {"low": low, "high": high},
+                   shape, dtype, name, seed, chunks, record, ledger, on_record_error)
+
+
+def truncated_normal_variable(
+    shape,
+    mean,
+    scale,
+    dtype=None,
+    name=None,
+    seed=None,
+    *,
+    low=None,
+    high=None,
+    chunks="auto",
+    record: bool | None = None,
+    ledger: Any = None,
+    on_record_error: str = "raise",
+) -> DaskVariable:
+    """:func:`reprovar.truncated_normal_variable` as a Dask array, in any ``chunks``.
+
+    Example:
+        >>> import reprovar, reprovar.dask
+        >>> v = reprovar.dask.truncated_normal_variable((5, 4), 0.0, 1.0, seed=3, chunks=2, record=False)
+        >>> w = reprovar.truncated_normal_variable((5, 4), 0.0, 1.0, seed=3, record=False)
+        >>> bool((v.array.compute() == w.numpy()).all())
+        True
+    """
+    from ..distributions import check_truncated_normal
+
+    shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
+    mean, scale, low, high = check_truncated_normal(mean, scale, low, high, dtype)
+    name, seed = _name_seed(name, seed)
+    params = {"mean": mean, "scale": scale, "low": low, "high": high}
+    return _create("truncated_normal", algorithms.default_algorithm("truncated_normal"), params,
+                   shape, dtype, name, seed, chunks, record, ledger, on_record_error)
+
+
+def variance_scaling_variable(
+    shape,
+    scale=1.0,
+    mode="fan_in",
+    distribution="truncated_normal",
+    dtype=None,
+    name=None,
+    seed=None,
+    *,
+    chunks="auto",
+    record: bool | None = None,
+    ledger: Any = None,
+    on_record_error: str = "raise",
+) -> DaskVariable:
+    """:func:`reprovar.variance_scaling_variable` as a Dask array, in any ``chunks``: the
+    same resolved distribution and parameters (:func:`reprovar.variance_scaling.resolve`).
+
+    Example:
+        >>> import reprovar, reprovar.dask
+        >>> v = reprovar.dask.variance_scaling_variable((6, 4), 2.0, "fan_avg", "uniform", seed=3, chunks=3, record=False)
+        >>> w = reprovar.variance_scaling_variable((6, 4), 2.0, "fan_avg", "uniform", seed=3, record=False)
+        >>> bool((v.array.compute() == w.numpy()).all()), v.provenance.distribution
+        (True, 'uniform')
+    """
+    from ..distributions import check_truncated_normal, check_uniform
+    from ..variance_scaling import resolve
+
+    shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
+    resolved, params = resolve(shape, scale, mode, distribution)
+    if resolved == "uniform":
+        low, high = check_uniform(params["low"], params["high"], dtype)
+        params = {"low": low, "high": high}
+    elif resolved == "normal":
+        mean, sd = check_location_scale(params["mean"], params["scale"], dtype)
+        params = {"mean": mean, "scale": sd}
+    else:
+        mean, sd, low, high = check_truncated_normal(params["mean"], params["scale"], params["low"], params["high"], dtype)
+        params = {"mean": mean, "scale": sd, "low": low, "high": high}
+    name, seed = _name_seed(name, seed)
+    return _create(resolved, algorithms.default_algorithm(resolved), params,
+                   shape, dtype, name, seed, chunks, record, ledger, on_record_error)
 
 
 def digest(variable: DaskVariable, *, client=None) -> str:
