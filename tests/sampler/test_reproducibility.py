@@ -88,6 +88,25 @@ def test_one_thread_equals_all_threads(dtype):
     assert make(BIG, dtype).tobytes() == one.tobytes()
 
 
+def test_one_numba_thread_means_the_serial_kernel(monkeypatch):
+    # Dask tasks rely on this: with one thread allowed, no parallel region is ever launched.
+    from reprovar import kernels
+
+    all_threads = numba.get_num_threads()
+    expected = make(BIG, np.dtype("float32"))
+
+    def refuse(*args):
+        raise AssertionError("the parallel kernel ran with numba.set_num_threads(1)")
+
+    monkeypatch.setattr(kernels, "fill_blocks_parallel", refuse)
+    try:
+        numba.set_num_threads(1)
+        one = make(BIG, np.dtype("float32"))
+    finally:
+        numba.set_num_threads(all_threads)
+    assert one.tobytes() == expected.tobytes()
+
+
 def _digests_in_subprocess(env_extra: dict, cases: list) -> list[str]:
     script = textwrap.dedent(
         """
