@@ -68,6 +68,7 @@ def translate(exc: BaseException, where: str, action: str) -> LedgerError:
     ("open", "record a variable in", ...).
 
     Example:
+        >>> from sqlalchemy.exc import SQLAlchemyError
         >>> translate(SQLAlchemyError("boom"), "x.db", "read").args[0]
         'cannot read ledger x.db: boom'
     """
