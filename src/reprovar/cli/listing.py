@@ -6,8 +6,10 @@ import click
 
 from .options import ledger_option, open_ledger
 from .output import emit, output_options
+from .rows import variable_columns, variable_row
 
-COLUMNS = ("id", "name", "version", "shape", "dtype", "seed", "created")
+#: The table's columns; --json and --csv carry every field, as ``find`` does.
+COLUMNS = ("id", "name", "version", "shape", "dtype", "distribution", "params", "seed", "created")
 
 
 @click.command("list")
@@ -25,4 +27,5 @@ def list_(limit, ledger_url, output_format):
         reprovar list --limit 5 --json
     """
     records = open_ledger(ledger_url).latest(limit or None)
-    emit([r.to_dict() if output_format != "table" else r.__dict__ for r in records], output_format, COLUMNS)
+    columns = COLUMNS if output_format == "table" else variable_columns(output_format)
+    emit([variable_row(r, output_format) for r in records], output_format, columns)

@@ -8,6 +8,7 @@ import numpy as np
 from ..atomic_file import write_atomically
 from .options import check_variable_choice, ledger_option, open_ledger
 from .output import emit_record, output_options
+from .rows import variable_row
 
 
 @click.command()
@@ -21,8 +22,8 @@ from .output import emit_record, output_options
 def replay(name, version, row_id, output, force, ledger_url, output_format):
     """Regenerate a recorded variable and verify it against its recorded digest.
 
-    Prints name, version, shape, dtype, seed, digest and verified; exits 0 only when the
-    bytes match. With -o, writes a .npy file atomically (never a half-written file).
+    Prints name, version, shape, dtype, distribution and its parameters, seed, digest and
+    verified; exits 0 only when the bytes match. With -o, writes a .npy file atomically (never a half-written file).
 
     \b
     Example:
@@ -32,12 +33,15 @@ def replay(name, version, row_id, output, force, ledger_url, output_format):
     ledger = open_ledger(ledger_url)
     variable = ledger.replay(name, version, id=row_id)
     record = variable.record
+    row = variable_row(record, output_format)
     summary = {
         "name": record.name,
         "version": record.version,
         "id": record.id,
         "shape": record.shape,
         "dtype": record.dtype,
+        "distribution": record.distribution,
+        "params": row["params"],
         "seed": record.seed,
         "digest": record.digest,
         "verified": True,
