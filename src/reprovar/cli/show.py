@@ -76,8 +76,13 @@ def _describe(previous, record, shown: dict, diff: dict) -> str:
     if previous is None:
         return "(first version)"
     if "distribution" in shown:  # other parameters: each side's own, not field by field
-        shown = {k: v for k, v in shown.items() if k not in PARAMETER_FIELDS}
-        shown["params"] = (params_text(previous), params_text(record))
+        described = {}
+        for key, value in shown.items():
+            if key not in PARAMETER_FIELDS:
+                described[key] = value
+            if key == "distribution":
+                described["params"] = (params_text(previous), params_text(record))
+        shown = described
     if shown:
         return "; ".join(f"{k} {_fmt(k, old)} -> {_fmt(k, new)}" for k, (old, new) in shown.items())
     if "digest" in diff:  # same inputs, different bytes: the sampler itself changed
