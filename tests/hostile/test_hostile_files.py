@@ -62,6 +62,10 @@ def _every_output(ledger_url: str, tmp_path) -> str:
         result = runner.invoke(main, [*args, "--ledger", ledger_url], catch_exceptions=False)
         assert result.exit_code == 0, result.output
         out.append(result.output)
+    html = tmp_path / "report.html"
+    result = runner.invoke(main, ["report", "--no-verify", "--force", "-o", str(html), "--ledger", ledger_url])
+    assert result.exit_code == 0, result.output
+    out.append(html.read_text(encoding="utf-8"))
     return "\n".join(out)
 
 
@@ -99,43 +103,44 @@ def ledger_path(tmp_path):
     return path
 
 
-def _specials(tmp_path):
-    target = tmp_path / "target.npy"
+def _specials(tmp_path, suffix):
+    target = tmp_path / f"target{suffix}"
     target.write_bytes(b"precious")
-    (tmp_path / "link").symlink_to(target)
-    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
-    (tmp_path / "dirlink").symlink_to(tmp_path)
-    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / f"link{suffix}").symlink_to(target)
+    (tmp_path / f"dangling{suffix}").symlink_to(tmp_path / "nowhere")
+    (tmp_path / f"dirlink{suffix}").symlink_to(tmp_path)
+    os.mkfifo(tmp_path / f"fifo{suffix}")
     sock = socket.socket(socket.AF_UNIX)
-    sock.bind(str(tmp_path / "sock"))
-    return sock, {
-        "link": "symbolic link", "dangling": "symbolic link", "dirlink": "symbolic link",
-        "fifo": "FIFO", "sock": "socket", "/dev/null": "character device",
-    }
+    sock.bind(str(tmp_path / f"sock{suffix}"))
+    specials = {f"{tmp_path}/{name}{suffix}": kind for name, kind in (
+        ("link", "symbolic link"), ("dangling", "symbolic link"), ("dirlink", "symbolic link"),
+        ("fifo", "FIFO"), ("sock", "socket"))}
+    if not suffix:  # commands that take the format from the name need one
+        specials["/dev/null"] = "character device"
+    return sock, target, specials
 
 
-@pytest.mark.parametrize("command", [["replay", "w"], ["export"]])
-def test_output_never_replaces_or_writes_through_a_special_file(tmp_path, ledger_path, command):
-    sock, specials = _specials(tmp_path)
+@pytest.mark.parametrize("command, suffix", [(["replay", "w"], ""), (["export"], ""),
+                                             (["plot", "w"], ".svg"), (["report", "--no-verify"], ".html")])
+def test_output_never_replaces_or_writes_through_a_special_file(tmp_path, ledger_path, command, suffix):
+    sock, target, specials = _specials(tmp_path, suffix)
     try:
-        for name, kind in specials.items():
-            path = name if name.startswith("/") else str(tmp_path / name)
+        for path, kind in specials.items():
             before = os.lstat(path)
             for force in ([], ["--force"]):
                 result = CliRunner().invoke(main, [*command, "-o", path, *force, "--ledger", ledger_path])
-                assert result.exit_code == 1, (name, force, result.output)
+                assert result.exit_code == 1, (path, force, result.output)
                 lines = result.output.strip().splitlines()
                 assert len(lines) == 1 and lines[0].startswith("Error: ") and kind in lines[0], lines
                 assert "regular file" in lines[0]
             after = os.lstat(path)
             assert (after.st_mode, after.st_ino, after.st_dev) == (before.st_mode, before.st_ino, before.st_dev)
-        assert (tmp_path / "target.npy").read_bytes() == b"precious"
+        assert target.read_bytes() == b"precious"
         assert not (tmp_path / "nowhere").exists()
         assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
     finally:
         sock.close()
     # A regular file is still replaced with --force.
-    regular = tmp_path / "target.npy"
-    result = CliRunner().invoke(main, [*command, "-o", str(regular), "--force", "--ledger", ledger_path])
+    result = CliRunner().invoke(main, [*command, "-o", str(target), "--force", "--ledger", ledger_path])
     assert result.exit_code == 0, result.output
-    assert regular.read_bytes() != b"precious"
+    assert target.read_bytes() != b"precious"

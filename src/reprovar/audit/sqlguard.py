@@ -198,11 +198,13 @@ def check_query(statement: str, backend: str, *, tables: Iterable[str] | None) -
 
 def _check_part(node, exp, ctes: set[str], tables: set[str] | None) -> None:
     kind = type(node).__name__
-    if isinstance(node, exp.Func) and not isinstance(node, exp.Binary) or kind in ("Anonymous", "AnonymousAggFunc"):
-        name = node.name if kind.startswith("Anonymous") else kind
-        allowed = (name.lower() in _ALLOWED_FUNCTION_NAMES) if kind.startswith("Anonymous") \
-            else (name in _ALLOWED_FUNCTION_CLASSES)
-        shown = node.name if kind.startswith("Anonymous") else (node.sql_name() or kind).lower()
+    anonymous = kind in ("Anonymous", "AnonymousAggFunc")  # a function sqlglot does not know
+    # Operators that sqlglot models as functions too (JSON ->, ||) are checked as operators.
+    if anonymous or (isinstance(node, exp.Func) and not isinstance(node, exp.Binary)):
+        if anonymous:
+            allowed, shown = node.name.lower() in _ALLOWED_FUNCTION_NAMES, node.name
+        else:
+            allowed, shown = kind in _ALLOWED_FUNCTION_CLASSES, (node.sql_name() or kind).lower()
         if not allowed:
             raise ReadOnlyViolationError(_refused(
                 f"function {shown}() is not on its list of allowed functions"))

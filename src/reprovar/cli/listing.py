@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import ledger_option, open_ledger
+from .options import MalformedRows, ledger_option, open_ledger
 from .output import emit, output_options
 from .rows import variable_columns, variable_row
 
@@ -26,6 +26,8 @@ def list_(limit, ledger_url, output_format):
     Example:
         reprovar list --limit 5 --json
     """
-    records = open_ledger(ledger_url).latest(limit or None)
+    malformed = MalformedRows()
+    records = open_ledger(ledger_url).latest(limit or None, on_malformed=malformed)
     columns = COLUMNS if output_format == "table" else variable_columns(output_format)
     emit([variable_row(r, output_format) for r in records], output_format, columns)
+    malformed.report()
