@@ -162,9 +162,11 @@ class PhiloxUniform(_BlockAlgorithm):
     """Philox4x32-10 bits, uniform on [low, high): 24 random bits per float32 value (and per
     float16/bfloat16 value, rounded from float32), 53 per float64 value.
 
-    ``value = 2 (low/2 + u (high/2 - low/2))`` in the compute type (float32, or float64 for
+    ``value = 2 (a/2 + u (b/2 - a/2))`` in the compute type (float32, or float64 for
     float64), then clamped to [first, last], the smallest and largest values of the output
     format in [low, high): rounding can never give ``high`` or anything below ``low``.
+    ``[a, b) = [low, high)``, except for float16 and bfloat16, where it is narrowed to the
+    reals that round into [first, last] (see :func:`reprovar.distributions.uniform_constants`).
     """
 
     name: str = "philox4x32-10/uniform"

@@ -147,17 +147,36 @@ def check_uniform(low, high, dtype: np.dtype) -> tuple[float, float]:
     return low, high
 
 
+def _rounding_cell(value: float, dtype: np.dtype) -> tuple[float, float]:
+    # [lower, upper]: the reals that round to ``value`` in ``dtype`` (ties aside), as midpoints
+    # to its neighbours; exact in float64 for float16 and bfloat16.
+    x = np.array([value], dtype)
+    below, above = float(_step(x, up=False)[0]), float(_step(x, up=True)[0])
+    return (value + below) / 2, (value + above) / 2
+
+
 @functools.lru_cache(maxsize=1024)
 def _uniform_constants(low: float, high: float, dtype: np.dtype):
     ft = _compute_type(dtype)
     lo, hi = format_bounds(low, high, dtype, high_inclusive=False)
-    h = ft(low / 2)
-    w = ft(ft(high / 2) - h)
+    a, b = low, high
+    if dtype.itemsize == 2:
+        # Half precisions round a float32 uniform: draw it from the reals that round into
+        # [lo, hi] only, so that every value gets its whole rounding cell (within [low, high))
+        # and none gets the cell of a value outside as well.
+        a = max(low, _rounding_cell(lo, dtype)[0])
+        b = min(high, _rounding_cell(hi, dtype)[1])
+    h = ft(a / 2)
+    w = ft(ft(b / 2) - h)
     return (h, w, ft(lo), ft(hi))
 
 
 def uniform_constants(low: float, high: float, dtype: np.dtype) -> tuple:
-    """``(low/2, high/2 - low/2, first value, last value)`` in the compute type (checked arguments).
+    """``(a/2, b/2 - a/2, first value, last value)`` in the compute type (checked arguments).
+
+    ``[a, b)`` is ``[low, high)``, narrowed for float16 and bfloat16 to the reals that round to
+    a value of the format inside it: the values are then the uniform on ``[low, high)``
+    rounded to the format, conditioned on landing in ``[low, high)``.
 
     Example:
         >>> import numpy as np

@@ -20,9 +20,10 @@ coefficients are selected per region, so the loop stays branch-free and vectoriz
 
     delta (2 alpha + delta) / 2 = E - log(1 + delta/alpha) + log(S(alpha + delta) / S(alpha)),
 
-solved by fixed-point iteration from ``delta = E / alpha``; the right side depends on
-``delta`` only through terms of order ``1/alpha**2``, so each iteration gains a factor of
-at least ``alpha**2`` (>= 100) in accuracy. Working with ``delta`` instead of
+solved by fixed-point iteration on the right side ``g``: ``delta = 2 g / (alpha +
+sqrt(alpha**2 + 2 g))`` (the quadratic's stable root), starting from ``g = E``; ``g`` depends
+on ``delta`` only through terms of order ``delta/alpha**2``, so each iteration gains a
+factor of at least ``alpha**2`` (>= 100) in accuracy. Working with ``delta`` instead of
 ``z = alpha + delta`` keeps full relative precision however large ``alpha`` is (``z**2``
 would swamp ``E``). The series is cut at ``k = 4`` (float32) or ``8`` (float64); its
 truncation error cancels in the ratio ``S(alpha + delta) / S(alpha)`` to below the
@@ -95,7 +96,7 @@ SERIES_TERMS_F32 = 5
 SERIES_TERMS_F64 = 9
 #: Fixed-point iterations of :func:`tail_offset`: each gains a factor >= FAR**2.
 ITERATIONS_F32 = 4
-ITERATIONS_F64 = 8
+ITERATIONS_F64 = 6
 
 
 def series_coefficients(terms: int) -> tuple[int, ...]:
@@ -160,11 +161,15 @@ def _make(ft, log_split, log_join, terms, iterations):
         return s
 
     @inline_kernel
+    def root(g, alpha):
+        # delta (2 alpha + delta) / 2 = g, without cancellation; 0 where alpha**2 overflows.
+        return two * g / (alpha + np.sqrt(alpha * alpha + two * g))
+
+    @inline_kernel
     def tail_offset(e, alpha, s_alpha):
-        delta = e / alpha
+        delta = root(e, alpha)
         for _ in range(iterations):
-            g = e - log(one + delta / alpha) + log(series(alpha + delta) / s_alpha)
-            delta = two * g / (two * alpha + delta)
+            delta = root(e - log(one + delta / alpha) + log(series(alpha + delta) / s_alpha), alpha)
         return delta
 
     return log, (upper_quantile_two_regions if ft is np.float32 else upper_quantile), tail_offset
