@@ -21,7 +21,7 @@ import reprovar
 from reprovar.audit.report import write_report
 from reprovar.ledger.models import variables_table
 
-WIDTH, HEIGHT = 1200, 1400
+WIDTH, HEIGHT = 1200, 1600
 
 
 def make_ledger(path: Path) -> reprovar.Ledger:
@@ -31,9 +31,13 @@ def make_ledger(path: Path) -> reprovar.Ledger:
     for i, (name, shape, dtype) in enumerate(layers):
         fan_in = math.prod(shape[:-1])
         seed = 2024 if name in ("conv_2", "dense_1") else 11 + i  # a seed copied between layers
-        reprovar.random_normal_variable(shape, 0.0, math.sqrt(2.0 / fan_in), dtype=dtype,
-                                        name=f"{name}/kernel", seed=seed, ledger=led)
-        reprovar.random_normal_variable(shape[-1:], 0.0, 0.01, dtype=dtype, name=f"{name}/bias", ledger=led)
+        if i % 2:  # Keras' default truncation, mean ± 2 scale
+            reprovar.truncated_normal_variable(shape, 0.0, math.sqrt(2.0 / fan_in), dtype=dtype,
+                                               name=f"{name}/kernel", seed=seed, ledger=led)
+        else:
+            reprovar.random_normal_variable(shape, 0.0, math.sqrt(2.0 / fan_in), dtype=dtype,
+                                            name=f"{name}/kernel", seed=seed, ledger=led)
+        reprovar.random_uniform_variable(shape[-1:], -0.05, 0.05, dtype=dtype, name=f"{name}/bias", ledger=led)
     reprovar.random_normal_variable((1000, 32), 0.0, 0.05, dtype="float16", name="embedding", seed=7, ledger=led)
     with led.engine.begin() as c:
         c.execute(update(variables_table).where(variables_table.c.name == "logits/kernel")

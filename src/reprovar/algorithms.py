@@ -28,6 +28,21 @@ from .errors import ArgumentValueError, OutOfMemoryError, UnknownAlgorithmError
 #: parallel kernel costs more than it saves (its values are the same either way).
 PARALLEL_MIN_ELEMENTS = 1 << 17
 
+# Threads: the parallel kernel runs only where the calling thread may use more than one
+# Numba thread (``numba.get_num_threads()``, a per-thread setting). Code that brings its own
+# parallelism, such as a Dask task, calls ``numba.set_num_threads(1)`` and so gets the serial
+# kernel: no Numba pool under each of its threads, and no concurrent launches of one pool.
+
+
+def _parallel(target: np.ndarray) -> bool:
+    # Large outputs on all threads; a child forked after the parent's threads started runs
+    # serially, and so does a thread allowed one Numba thread: the same bits either way.
+    from numba import get_num_threads
+
+    from ._jit import parallel_allowed
+
+    return target.size >= PARALLEL_MIN_ELEMENTS and parallel_allowed() and get_num_threads() > 1
+
 
 class _BlockAlgorithm:
     """What every Philox block algorithm shares: allocation, and filling any slice of the
@@ -116,14 +131,6 @@ class _BlockAlgorithm:
 
     def _runner(self, dtype: np.dtype, params: dict):
         raise NotImplementedError
-
-
-def _parallel(target: np.ndarray) -> bool:
-    # Large runs use the parallel kernels, except in a child forked after the parent's
-    # threads started (it runs serially): the same bits either way.
-    from ._jit import parallel_allowed
-
-    return target.size >= PARALLEL_MIN_ELEMENTS and parallel_allowed()
 
 
 @dataclass(frozen=True)

@@ -141,8 +141,7 @@ def _make(distribution, params, shape, dtype, name, seed, seed_source, record, l
     algorithm = algorithms.default_algorithm(distribution)
     values = algorithm.generate(shape, dtype, seed=seed, **params)
     provenance = Provenance(
-        algorithm.name, algorithm.version, seed=seed, distribution=distribution, params=params,
-        seed_source=seed_source,
+        algorithm.name, algorithm.version, seed=seed, distribution=distribution, seed_source=seed_source, **params
     )
     variable = Variable(values, name, provenance)
     if record is not False:

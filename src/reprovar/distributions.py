@@ -35,13 +35,6 @@ from .transforms.normal_quantile import (
     series_coefficients,
 )
 
-#: Distributions a variable can have, and the parameters each is recorded with.
-PARAMETERS = {
-    "normal": ("mean", "scale"),
-    "uniform": ("low", "high"),
-    "truncated_normal": ("mean", "scale", "low", "high"),
-}
-
 _CONTEXT = decimal.Context(prec=60, Emin=-999999999, Emax=999999999)
 _PI = decimal.Decimal("3.14159265358979323846264338327950288419716939937510582097494459")
 _HALF_LOG_2PI = (2 * _PI).ln(_CONTEXT) / 2

@@ -27,6 +27,10 @@ class OutputExistsError(ReprovarError, FileExistsError):
     """An output file exists and overwriting it was not asked for (``--force``, ``force=True``)."""
 
 
+class MissingExtraError(ReprovarError, ImportError):
+    """A feature needs an optional dependency that is not installed; the message names the extra."""
+
+
 class OutOfMemoryError(ReprovarError, MemoryError):
     """The variable's array could not be allocated; the message gives its size in bytes."""
 

@@ -314,22 +314,34 @@ def record_variable(
     return record_checked_variable(variable, record=record, ledger=ledger, on_record_error=on_record_error)
 
 
+def will_record(record: bool | None) -> bool:
+    """Whether a variable made with ``record=record`` is recorded (``None``: the current setting).
+
+    Example:
+        >>> will_record(False), will_record(True)
+        (False, True)
+    """
+    return record is True or (record is None and recording_enabled())
+
+
 def record_checked_variable(
     variable: Variable,
     *,
     record: bool | None,
     ledger: Ledger | str | os.PathLike | URL | None,
     on_record_error: str,
+    digest: str | None = None,
 ) -> VariableRecord | None:
     """:func:`record_variable` for options already passed through :func:`check_recording_options`.
 
     ``random_normal_variable`` checks them before making the variable; this spares the
-    per-variable hot path a second check.
+    per-variable hot path a second check. ``digest``: the variable's digest where it was
+    computed elsewhere (on a cluster); by default it is computed from ``variable.numpy()``.
     """
-    if record is False or (record is None and not recording_enabled()):
+    if not will_record(record):
         return None
     try:
-        return get_ledger(ledger).record(variable)
+        return get_ledger(ledger).record(variable, digest=digest)
     except (ReprovarError, SQLAlchemyError, OSError) as e:
         failure = RecordingError(f"variable {variable.name!r} was created but not recorded: {e}")
         if on_record_error == "raise":

@@ -1,11 +1,11 @@
-"""The :class:`Variable` returned by ``reprovar.random_normal_variable`` and its siblings."""
+"""The :class:`Variable` returned by :func:`reprovar.random_normal_variable`."""
 
 from __future__ import annotations
 
 import itertools
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,14 +48,9 @@ class Provenance:
     """Everything needed to make a variable again: the inputs of a pure function.
 
     ``distribution`` names what the values follow, and ``params`` holds that distribution's
-    own parameters (:data:`DISTRIBUTION_PARAMETERS`), a dict of floats: ``{"mean", "scale"}``
-    (normal), ``{"low", "high"}`` (uniform) or ``{"mean", "scale", "low", "high"}``
-    (truncated normal, bounds possibly infinite). They may be given either as ``params`` or
-    as the attributes ``mean``, ``scale``, ``low``, ``high``; each form is filled in from the
-    other, and attributes of parameters the distribution does not have are ``None``.
-
-    ``seed_source`` is ``"user"`` when the caller gave the seed and ``"os"`` when it was drawn
-    from the OS entropy pool (``seed=None``): audits flag the latter.
+    own parameters (:data:`DISTRIBUTION_PARAMETERS`); attributes of parameters it does not
+    have are ``None``. ``seed_source`` is ``"user"`` when the caller gave the seed and
+    ``"os"`` when it was drawn from the OS entropy pool (``seed=None``): audits flag the latter.
 
     Example:
         >>> p = Provenance("philox4x32-10/box-muller", 1, seed=7, mean=0.0, scale=1.0)
@@ -63,10 +58,6 @@ class Provenance:
         ('philox4x32-10/box-muller', 1, 'user', {'mean': 0.0, 'scale': 1.0})
         >>> Provenance("philox4x32-10/uniform", 1, seed=7, distribution="uniform", low=-1.0, high=1.0).params
         {'low': -1.0, 'high': 1.0}
-        >>> u = Provenance("philox4x32-10/uniform", 1, seed=7, distribution="uniform",
-        ...                params={"low": -1.0, "high": 1.0})
-        >>> u.mean, u.params["high"]
-        (None, 1.0)
     """
 
     algorithm: str
@@ -78,16 +69,11 @@ class Provenance:
     seed_source: str = "user"
     low: float | None = None
     high: float | None = None
-    params: dict[str, float] = field(default=None, hash=False)  # type: ignore[assignment]
 
-    def __post_init__(self):
-        if self.params is None:
-            object.__setattr__(self, "params", distribution_params(self.distribution, self))
-            return
-        params = {key: float(value) for key, value in self.params.items()}
-        object.__setattr__(self, "params", params)
-        for key in ("mean", "scale", "low", "high"):
-            object.__setattr__(self, key, params.get(key))
+    @property
+    def params(self) -> dict[str, float]:
+        """The distribution's parameters by name (the keywords of its algorithm)."""
+        return distribution_params(self.distribution, self)
 
 
 class Variable:

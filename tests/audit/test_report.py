@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ from click.testing import CliRunner
 from sqlalchemy import update
 
 import reprovar
+from reprovar.audit.densities import law_of
 from reprovar.audit.plots import BAR_COLOR
 from reprovar.audit.report import write_report
 from reprovar.audit.samples import SAMPLE_LIMIT
@@ -39,6 +41,7 @@ TAMPERED = "tampered/kernel"
 UNKNOWN_ALGORITHM = "future/kernel"
 SHARED_SEED = 4242
 EMPTY = "empty/kernel"
+MALFORMED = "malformed/kernel"  # its shape edited into text that is no shape
 
 
 @pytest.fixture
@@ -51,9 +54,15 @@ def _make_variables(ledger):
     """Every (distribution, dtype), a shared seed, a large variable; returns the records."""
     made = []
     for i, dtype in enumerate(DTYPES):
-        v = reprovar.random_normal_variable((40, 25), 0.5 * i, 1.0 + i, dtype=dtype, name=f"normal/{dtype}",
-                                            seed=100 + i, ledger=ledger)
-        made.append(v.record)
+        made.append(reprovar.random_normal_variable((40, 25), 0.5 * i, 1.0 + i, dtype=dtype, name=f"normal/{dtype}",
+                                                    seed=100 + i, ledger=ledger).record)
+        made.append(reprovar.random_uniform_variable((40, 25), -1.0 - i, 2.0 + i, dtype=dtype,
+                                                     name=f"uniform/{dtype}", seed=200 + i, ledger=ledger).record)
+        made.append(reprovar.truncated_normal_variable((40, 25), 0.5, 1.0 + i, dtype=dtype,
+                                                       name=f"truncated_normal/{dtype}", seed=300 + i,
+                                                       ledger=ledger).record)
+    made.append(reprovar.truncated_normal_variable((500,), 1.0, 0.5, low=1.0, high=math.inf,
+                                                   name="truncated_normal/half", seed=400, ledger=ledger).record)
     for name in ("shared/a", "shared/b"):
         made.append(reprovar.random_normal_variable((64,), 0.0, 0.1, name=name, seed=SHARED_SEED, ledger=ledger).record)
     made.append(reprovar.random_normal_variable((1100, 1000), 0.0, 0.05, name="large/kernel", seed=7,
@@ -62,11 +71,13 @@ def _make_variables(ledger):
     made.append(reprovar.random_normal_variable((8, 8), 0.0, 1.0, name=UNKNOWN_ALGORITHM, seed=9, ledger=ledger).record)
     made.append(reprovar.random_normal_variable((), 2.0, 0.0, name="scalar <&> \"quoted\"", seed=10, ledger=ledger).record)
     made.append(reprovar.random_normal_variable((0, 3), 0.0, 1.0, name=EMPTY, seed=11, ledger=ledger).record)
+    made.append(reprovar.random_normal_variable((2,), 0.0, 1.0, name=MALFORMED, seed=12, ledger=ledger).record)
     with ledger.engine.begin() as c:
         c.execute(update(variables_table).where(variables_table.c.name == TAMPERED)
                   .values(digest="xxh3-128-tree4m:" + "0" * 32))
         c.execute(update(variables_table).where(variables_table.c.name == UNKNOWN_ALGORITHM)
                   .values(algorithm="philox4x32-10/from-the-future"))
+        c.execute(update(variables_table).where(variables_table.c.name == MALFORMED).values(shape="[2, 3"))
     return made
 
 
@@ -181,9 +192,10 @@ def test_report_marks_tampering_and_shared_seeds(ledger, tmp_path):
     made = _make_variables(ledger)
     path = tmp_path / "report.html"
     summary = write_report(ledger, path)
-    assert (summary.variables, summary.verified) == (len(made), len(made) - 2)
+    assert (summary.variables, summary.verified) == (len(made), len(made) - 3)
     assert summary.shared_seeds == 1 and not summary.ok
-    assert sorted(p.split(":")[0] for p in summary.problems) == sorted(f"{n} v1" for n in (TAMPERED, UNKNOWN_ALGORITHM))
+    assert sorted(p.split(":")[0] for p in summary.problems) == sorted(
+        f"{n} v1" for n in (TAMPERED, UNKNOWN_ALGORITHM, MALFORMED))
 
     text = path.read_text(encoding="utf-8")
     page = StrictPage(text)
@@ -193,12 +205,15 @@ def test_report_marks_tampering_and_shared_seeds(ledger, tmp_path):
     rows = _variables(page)
     assert set(rows) == {r.name for r in made}
     # A changed digest is a mismatch (or, where rows are sealed, a broken seal): ✗ either way.
-    assert rows[TAMPERED]["verified"] in ("✗ digest mismatch", "✗ broken seal (row changed)")
+    assert rows[TAMPERED]["verified"] in ("✗ digest mismatch", "✗ broken seal")
     assert rows[TAMPERED]["attrs"]["data-status"] in ("mismatched", "broken_seal")
     assert rows[UNKNOWN_ALGORITHM]["verified"].startswith("✗")
     assert rows[UNKNOWN_ALGORITHM]["attrs"]["data-status"] not in ("verified", "unverified")
+    assert rows[MALFORMED]["verified"] == "✗ malformed row" and rows[MALFORMED]["shape"] == "–"
+    for name in (TAMPERED, UNKNOWN_ALGORITHM, MALFORMED):
+        assert rows[name]["attrs"]["class"] == "problem"
     for name, row in rows.items():
-        if name not in (TAMPERED, UNKNOWN_ALGORITHM):
+        if name not in (TAMPERED, UNKNOWN_ALGORITHM, MALFORMED):
             assert row["verified"] == "✓ verified", name
     for name, other in (("shared/a", "shared/b"), ("shared/b", "shared/a")):
         assert rows[name]["attrs"]["data-shared-seed"] == str(SHARED_SEED)
@@ -208,12 +223,15 @@ def test_report_marks_tampering_and_shared_seeds(ledger, tmp_path):
     assert [r[0] for r in shared] == [str(SHARED_SEED)]
 
     by_name = {r.name: r for r in made}
-    for dtype in DTYPES:
-        row = rows[f"normal/{dtype}"]
-        r = by_name[f"normal/{dtype}"]
-        assert (row["dtype"], row["shape"], row["seed"]) == (dtype, "40×25", str(r.seed))
-        assert row["distribution"] == f"normal(mean={r.mean:g}, scale={r.scale:g})"
-        assert row["digest"].startswith(r.digest.split(":")[1][:12])
+    for distribution in ("normal", "uniform", "truncated_normal"):
+        for dtype in DTYPES:
+            row = rows[f"{distribution}/{dtype}"]
+            r = by_name[f"{distribution}/{dtype}"]
+            assert (row["dtype"], row["shape"], row["seed"]) == (dtype, "40×25", str(r.seed))
+            params = ", ".join(f"{k}={v:g}" for k, v in r.params.items())
+            assert row["distribution"] == f"{distribution}({params})"
+            assert row["digest"].startswith(r.digest.split(":")[1][:12])
+    assert rows["truncated_normal/half"]["distribution"] == "truncated_normal(mean=1, scale=0.5, low=1, high=inf)"
     assert "scalar &lt;&amp;&gt; &#34;quoted&#34;" in text and "scalar <&>" not in text  # ledger text is escaped
 
     runs = page.table("runs")["rows"]
@@ -221,8 +239,9 @@ def test_report_marks_tampering_and_shared_seeds(ledger, tmp_path):
 
     # One histogram per variable that has values (not the empty one, nor the one whose
     # algorithm is unknown), as SVG.
-    assert len(page.images) == len(made) - 2
+    assert len(page.images) == len(made) - 3
     assert "no values (empty)" in text and "no values: UnknownAlgorithmError" in text
+    assert "malformed row: shape &#39;[2, 3&#39; is not a list of sizes" in text
     assert all(src.startswith("data:image/svg+xml;base64,") for src in page.images)
     for src in page.images:
         root = ET.fromstring(base64.b64decode(src.split(",", 1)[1]))
@@ -231,20 +250,29 @@ def test_report_marks_tampering_and_shared_seeds(ledger, tmp_path):
 
 def test_sections_show_sample_and_expected_moments(sqlite_ledger, tmp_path):
     ledger = sqlite_ledger
-    v = reprovar.random_normal_variable((1100, 1000), 0.25, 0.5, name="large", seed=3, ledger=ledger)
-    small = reprovar.random_normal_variable((300,), -1.0, 2.0, dtype="float64", name="small", seed=4, ledger=ledger)
+    made = [
+        (reprovar.random_uniform_variable((1100, 1000), -2.0, 1.0, name="large", seed=3, ledger=ledger), SAMPLE_LIMIT),
+        (reprovar.random_normal_variable((300,), -1.0, 2.0, dtype="float64", name="normal", seed=4, ledger=ledger), 300),
+        (reprovar.truncated_normal_variable((2000,), 0.0, 1.0, dtype="float16", name="truncated", seed=5,
+                                            ledger=ledger), 2000),
+        (reprovar.truncated_normal_variable((2000,), 0.0, 1.0, low=0.5, high=math.inf, dtype="bfloat16",
+                                            name="one-sided", seed=6, ledger=ledger), 2000),
+    ]
     path = tmp_path / "r.html"
     write_report(ledger, path, verify=False)
     page = StrictPage(path.read_text(encoding="utf-8"))
     stats = [t for t in page.tables if t["class"] == "stats"]
-    assert len(stats) == 2
-    for table, variable, n in ((stats[0], v, SAMPLE_LIMIT), (stats[1], small, 300)):
+    assert len(stats) == len(made)
+    for table, (variable, n) in zip(stats, made):
         rows = {r[0]: r for r in table["rows"]}
         piece = variable.numpy().reshape(-1)[:n].astype(np.float64)
-        assert float(rows["mean"][1]) == pytest.approx(piece.mean(), rel=1e-5)
+        law = law_of(variable.record)
+        assert float(rows["mean"][1]) == pytest.approx(piece.mean(), rel=1e-5, abs=1e-9)
         assert float(rows["std"][1]) == pytest.approx(piece.std(ddof=1), rel=1e-5)
-        assert float(rows["mean"][2]) == variable.record.mean
-        assert float(rows["std"][2]) == variable.record.scale
+        assert float(rows["mean"][2]) == pytest.approx(law.mean, rel=1e-5, abs=1e-12)
+        assert float(rows["std"][2]) == pytest.approx(law.std, rel=1e-5)
+        # The values follow the drawn law: sample mean within 5 standard errors of the expected.
+        assert abs(piece.mean() - law.mean) < 5 * law.std / math.sqrt(n)
     assert stats[0]["rows"][-1][1] == f"{SAMPLE_LIMIT:,} of 1,100,000 (first elements)"
     assert stats[1]["rows"][-1][1] == "300"
 
@@ -255,8 +283,9 @@ def test_no_verify_and_filters_through_the_cli(ledger, ledger_url, tmp_path):
     out = tmp_path / "nv.html"
     result = runner.invoke(main, ["report", "--ledger", ledger_url, "--no-verify", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert f"{len(made)} not verified" in result.output
+    assert f"{len(made) - 1} not verified, 1 failed;" in result.output  # a malformed row fails unchecked
     rows = _variables(StrictPage(out.read_text(encoding="utf-8")))
+    assert rows.pop(MALFORMED)["verified"] == "✗ malformed row"
     assert {r["verified"] for r in rows.values()} == {"– not verified (--no-verify)"}
 
     out = tmp_path / "normal.html"
@@ -332,7 +361,7 @@ def test_plot_writes_png_and_svg(sqlite_ledger, tmp_path):
     assert pixels.std() > 0.05  # something is drawn
 
     for record in made:
-        if record.name == UNKNOWN_ALGORITHM:
+        if record.name in (UNKNOWN_ALGORITHM, MALFORMED):
             continue
         svg = tmp_path / f"{record.id}.svg"
         result = runner.invoke(main, ["plot", "--id", str(record.id), "--ledger", ledger_url, "-o", str(svg)])
@@ -403,9 +432,12 @@ def _run(browser: str, profile, *args: str) -> subprocess.CompletedProcess:
 def test_report_renders_in_chromium(tmp_path):
     browser = _chromium()
     ledger = reprovar.Ledger(tmp_path / "l.db")
-    for i, dtype in enumerate(("float32", "float64", "float16", "bfloat16")):
-        reprovar.random_normal_variable((50, 20), 0.0, 1.0 + i, dtype=dtype, name=f"layer{i}/kernel", seed=i,
-                                        ledger=ledger)
+    makers = (lambda **kw: reprovar.random_normal_variable((50, 20), 0.0, 1.0, **kw),
+              lambda **kw: reprovar.random_uniform_variable((50, 20), -1.0, 1.0, **kw),
+              lambda **kw: reprovar.truncated_normal_variable((50, 20), 0.0, 1.0, **kw),
+              lambda **kw: reprovar.truncated_normal_variable((50, 20), 0.0, 1.0, low=0.0, high=math.inf, **kw))
+    for i, (dtype, make) in enumerate(zip(("float32", "float64", "float16", "bfloat16"), makers)):
+        make(dtype=dtype, name=f"layer{i}/kernel", seed=i, ledger=ledger)
     reprovar.random_normal_variable((16,), 0.0, 1.0, name="tampered", seed=99, ledger=ledger)
     with ledger.engine.begin() as c:
         c.execute(update(variables_table).where(variables_table.c.name == "tampered")
@@ -420,7 +452,7 @@ def test_report_renders_in_chromium(tmp_path):
     table = parsed.table("variables")
     names = [row[1] for row in table["rows"][1:]]
     assert names == ["layer0/kernel", "layer1/kernel", "layer2/kernel", "layer3/kernel", "tampered"]
-    assert table["rows"][-1][-1] in ("✗ digest mismatch", "✗ broken seal (row changed)")
+    assert table["rows"][-1][-1] in ("✗ digest mismatch", "✗ broken seal")
     assert len(parsed.images) == 5
 
     shot = tmp_path / "shot.png"

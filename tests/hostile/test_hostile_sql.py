@@ -68,7 +68,7 @@ def test_postgresql_probes_are_refused(ledger_with_rows, marker, reader_url):
     before = snapshot(ledger)
     probes = [
         f"COPY (SELECT 1) TO PROGRAM 'touch {marker}'",
-        f"COPY (SELECT 1) TO PROGRAM 'psql -c \"DELETE FROM reprovar_variables\"'",
+        "COPY (SELECT 1) TO PROGRAM 'psql -c \"DELETE FROM reprovar_variables\"'",
         f"COPY reprovar_variables TO '{marker}'",
         f"COPY reprovar_variables FROM '{marker}'",
         "SELECT pg_read_file('/etc/passwd')",

@@ -19,7 +19,6 @@ from reprovar.cli import main
 from reprovar import Ledger
 from reprovar.ledger.schema import head_revision
 from reprovar.ledger.models import variables_table
-from reprovar.ledger.schema import head_revision
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ import reprovar.algorithms
 from reprovar import Ledger
 from reprovar.ledger.schema import head_revision
 from reprovar.ledger.models import variables_table
-from reprovar.ledger.schema import head_revision
 
 PROCESSES = 8
 PER_PROCESS = 500

@@ -54,3 +54,15 @@ def test_matches_detects_a_single_flipped_bit():
 def test_unknown_scheme_is_a_clear_error():
     with pytest.raises(LedgerError, match="scheme 'sha1', unknown"):
         digests.matches(np.zeros(2), "sha1:abcd")
+
+
+@pytest.mark.parametrize("nbytes", [0, 5, digests.LEAF_BYTES, 2 * digests.LEAF_BYTES + 9])
+def test_leaves_hashed_apart_combine_to_the_digest(nbytes):
+    data = np.random.default_rng(nbytes + 1).integers(0, 256, nbytes, dtype=np.uint8).tobytes()
+    ranges = digests.leaf_ranges(nbytes)
+    assert len(ranges) == digests.leaf_count(nbytes) and ranges[-1][1] == nbytes
+    leaves = [digests.leaf_digest(data[lo:hi]) for lo, hi in ranges]
+    expected = _reference(data)
+    assert digests.combine(leaves, nbytes) == digests.combine(b"".join(leaves), nbytes) == expected
+    with pytest.raises(ValueError, match="leaf_digests must hold"):
+        digests.combine(leaves + [leaves[0]], nbytes)

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata

@@ -24,6 +24,7 @@ otherwise.
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -48,6 +49,8 @@ class FrozenCase(NamedTuple):
 
 
 BOX_MULLER = "philox4x32-10/box-muller"
+UNIFORM = "philox4x32-10/uniform"
+TRUNCATED_NORMAL = "philox4x32-10/truncated-normal"
 
 FROZEN: list[FrozenCase] = [
     # philox4x32-10/box-muller v1 (normal), frozen at its release.
@@ -63,6 +66,35 @@ FROZEN: list[FrozenCase] = [
                "bc4c36ab4643ebd8faf01ddd7d96f9be8204b8fa2ba6dddb341c075612dfa6a9"),
     FrozenCase(BOX_MULLER, 1, (300_001,), "float64", 31337, {"mean": 1e-3, "scale": 1e3},
                "b2390b9590efb65ffa9c4076a5fc067c0617c321200d3f07aaece208c7936a5e"),
+    # philox4x32-10/uniform v1 and philox4x32-10/truncated-normal v1, frozen at their release;
+    # the truncated-normal rows reach each method: the +-2 sigma rational, the general
+    # inversion, the far-tail offset solve, float64 arithmetic for a narrow interval.
+    FrozenCase(UNIFORM, 1, (2, 3), "float32", 0, {"low": 0.0, "high": 1.0},
+               "95a9c4274210a39a7bf02ecaf70bb5e9b907b8e5e288daa31e8a4f4a80c55600"),
+    FrozenCase(UNIFORM, 1, (300_001,), "float64", 2**32 + 5, {"low": -3.0, "high": 1e-3},
+               "eb2e92ea1585b56a5b4f1a79a99817e6f56cef247ba7e73bea4809e577358ff1"),
+    FrozenCase(UNIFORM, 1, (999,), "float16", 2**64 - 1, {"low": 0.0, "high": 1.0},
+               "b7b0f7d8b25b6812ac5f89d9e8364a4e117019e5bb0a086ef4372e4f9768d90a"),
+    FrozenCase(UNIFORM, 1, (513, 3), "bfloat16", 42, {"low": -0.5, "high": 0.5},
+               "8f961e0bfefa581ccc8d1fea561830c64daabd107760a1e230f03a5a9f228e7b"),
+    FrozenCase(UNIFORM, 1, (300_001,), "float32", 31337, {"low": -1e30, "high": 3e38},
+               "08fb55057d5bd3a6e24d3f98e6638d7b56fcfa52b5b11974c5f61feccd5f345a"),
+    FrozenCase(TRUNCATED_NORMAL, 1, (1000, 37), "float32", 42, {"mean": 0.0, "scale": 1.0, "low": -2.0, "high": 2.0},
+               "4bacafe9d89d61963dd87f8d9474fdb9411dd6440c362af1d5ec61ecf2356f53"),
+    FrozenCase(TRUNCATED_NORMAL, 1, (300_001,), "float64", 2**32 + 5, {"mean": 0.0, "scale": 1.0, "low": -2.0, "high": 2.0},
+               "ee97e7d824f88ab1df786a41f759d84ce670f35591850cc0bdc29af39c20ad9a"),
+    FrozenCase(TRUNCATED_NORMAL, 1, (300_001,), "float32", 7, {"mean": 1.0, "scale": 3.0, "low": 8.5, "high": 13.0},
+               "35d080bba14d8affe123d5d7968eb61c77f94e19d3af01f37a21eae3ecd77cdc"),
+    FrozenCase(TRUNCATED_NORMAL, 1, (999,), "float16", 2**64 - 1, {"mean": 0.0, "scale": 1.0, "low": -math.inf, "high": -1.0},
+               "55245debc8346eced3e919f580ef921372a905c39f117edaf464a96f2876a79f"),
+    FrozenCase(TRUNCATED_NORMAL, 1, (513, 3), "bfloat16", 3, {"mean": 0.0, "scale": 0.1, "low": -0.2, "high": 0.2},
+               "4ae39db77407c15a20d2dafd765b2a16a289f796ce1d759eb78d63bb96190e75"),
+    FrozenCase(TRUNCATED_NORMAL, 1, (4097,), "float64", 11, {"mean": -1.0, "scale": 2.0, "low": 60.0, "high": 61.0},
+               "3bbceacfde628036a9d0973623a62868b1c460c8cb0900036427d132c07d703a"),
+    FrozenCase(TRUNCATED_NORMAL, 1, (4097,), "float32", 11, {"mean": 0.0, "scale": 1.0, "low": 25.0, "high": math.inf},
+               "5b541d9749405c324d33de3ba637093ef5c4a161b574d6c73c5e89cefeb604b6"),
+    FrozenCase(TRUNCATED_NORMAL, 1, (4097,), "float16", 11, {"mean": 0.0, "scale": 1.0, "low": 0.25, "high": 0.26},
+               "bbb500f8cd9e122b8760585c34a9fcae9998df17b714643d1431c328717a2cfa"),
 ]
 
 

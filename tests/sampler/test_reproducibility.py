@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import ml_dtypes
 import numba
@@ -87,6 +88,25 @@ def test_one_thread_equals_all_threads(dtype):
     assert make(BIG, dtype).tobytes() == one.tobytes()
 
 
+def test_one_numba_thread_means_the_serial_kernel(monkeypatch):
+    # Dask tasks rely on this: with one thread allowed, no parallel region is ever launched.
+    from reprovar import kernels
+
+    all_threads = numba.get_num_threads()
+    expected = make(BIG, np.dtype("float32"))
+
+    def refuse(*args):
+        raise AssertionError("the parallel kernel ran with numba.set_num_threads(1)")
+
+    monkeypatch.setattr(kernels, "fill_blocks_parallel", refuse)
+    try:
+        numba.set_num_threads(1)
+        one = make(BIG, np.dtype("float32"))
+    finally:
+        numba.set_num_threads(all_threads)
+    assert one.tobytes() == expected.tobytes()
+
+
 def _digests_in_subprocess(env_extra: dict, cases: list) -> list[str]:
     script = textwrap.dedent(
         """
@@ -135,6 +155,8 @@ def _without_avx512(features: list[str]) -> str:
     return ",".join("-" + f[1:] if f[1:].startswith(wide) else f for f in features)
 
 
+CHECK_FROZEN = Path(__file__).resolve().parents[2] / "tools" / "check_frozen_digests.py"
+
 _AVX512_NEEDS = {"avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512cd"}
 
 # label -> (NUMBA_CPU_NAME, NUMBA_CPU_FEATURES, host features it needs to run). Named targets
@@ -159,7 +181,13 @@ def target_digests(tmp_path_factory):
     def run(label):
         cpu, features, _ = CPU_TARGETS[label]
         env = {"NUMBA_CPU_NAME": cpu, "NUMBA_CPU_FEATURES": features, "NUMBA_CACHE_DIR": str(tmp_path_factory.mktemp(label))}
-        return label, _digests_in_subprocess(env, CROSS_PROCESS_CASES)
+        digests = _digests_in_subprocess(env, CROSS_PROCESS_CASES)
+        # Every registered algorithm's frozen digests, compiled for the same target (the
+        # normal kernels come from the cache the first run filled).
+        frozen = subprocess.run(
+            [sys.executable, str(CHECK_FROZEN)], env={**os.environ, **env}, capture_output=True, text=True, timeout=900
+        )
+        return label, (digests, frozen.returncode, frozen.stdout + frozen.stderr)
 
     runnable = [label for label, (_, _, needs) in CPU_TARGETS.items() if not _missing_on_host(needs)]
     with ThreadPoolExecutor(2) as pool:
@@ -175,7 +203,9 @@ def test_cpu_target_equals_host_target(target, target_digests):
     missing = _missing_on_host(CPU_TARGETS[target][2])
     if missing:
         pytest.skip(f"this host cannot run {target} code (lacks {', '.join(sorted(missing))})")
-    assert target_digests[target] == _local_digests()
+    digests, frozen_status, frozen_output = target_digests[target]
+    assert digests == _local_digests()
+    assert frozen_status == 0, frozen_output  # every algorithm's frozen digests, on this target
 
 
 # --- chunking ----------------------------------------------------------------------------------

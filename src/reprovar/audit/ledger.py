@@ -159,9 +159,13 @@ class Ledger(_ledger.Ledger):
         run: int | None = None,
         progress: ProgressCallback | None = None,
         keep_verified: bool = True,
+        client=None,
     ) -> VerifySummary:
         """Make variables again and check their digests: every version of ``names``, the
         variables of ``run``, or (neither given) the whole ledger.
+
+        With ``client`` (a ``distributed.Client``) the digests are computed on its workers,
+        each 4 MiB leaf generated and hashed where it is made; nothing is gathered here.
 
         Example:
             >>> import reprovar, tempfile, os
@@ -172,7 +176,8 @@ class Ledger(_ledger.Ledger):
         """
         from .verify import verify_selection
 
-        return verify_selection(self, names, run=run, progress=progress, keep_verified=keep_verified)
+        return verify_selection(self, names, run=run, progress=progress, keep_verified=keep_verified,
+                                client=client)
 
     def export(
         self,

@@ -36,14 +36,14 @@ from typing import TYPE_CHECKING, Any, Iterator
 from .densities import Law
 from .errors import MissingExtraError
 from .plots import EXTRA_HINT, Thumbnails, record_law, require_matplotlib
-from .query import VariableFilter, iter_variables, runs
+from .query import VariableFilter, iter_rows, runs
 from .samples import SAMPLE_LIMIT, sample_piece, summarize
 from .seeds import audit_seeds
-from .verify import verify_record
+from .verify import ledger_checks, verify_records
 
 if TYPE_CHECKING:
     from ..ledger import Ledger
-    from ..ledger.records import VariableRecord
+    from ..ledger.records import MalformedRow, VariableRecord
 
 #: How each verification status is shown: (mark, CSS class, words). A status not listed
 #: here (a newer verifier's) is shown as a failure under its own name.
@@ -51,7 +51,7 @@ MARKS = {
     "verified": ("✓", "ok", "verified"),
     "mismatched": ("✗", "bad", "digest mismatch"),
     "failed": ("✗", "bad", "could not be made again"),
-    "broken_seal": ("✗", "bad", "broken seal (row changed)"),
+    "broken_seal": ("✗", "bad", "broken seal"),
     "broken_chain": ("✗", "bad", "broken chain"),
     "unchecked": ("?", "warn", "values verify; keyed seal not checked"),
     None: ("–", "skip", "not verified (--no-verify)"),
@@ -117,10 +117,10 @@ class ReportSummary:
 
     def line(self) -> str:
         """One line for the CLI."""
-        if self.unverified:
-            checked = f"{self.unverified} not verified"
-        else:
-            checked = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in self.counts())
+        counts = self.counts()
+        if self.unverified:  # then only what is wrong without checking (malformed rows)
+            counts = [("not_verified", self.unverified)] + [(s, n) for s, n in counts if n and s != "verified"]
+        checked = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts)
         return f"{self.variables} variables: {checked}; {self.shared_seeds} shared seeds"
 
 
@@ -197,9 +197,14 @@ def render_report(
     """
     import jinja2
 
-    records = list(iter_variables(ledger, flt))
+    from ..ledger.records import MalformedRow
+
+    items = list(iter_rows(ledger, flt))  # records, and rows that cannot be read as one
+    records = [r for r in items if not isinstance(r, MalformedRow)]
+    checks = _verify(ledger, items) if verify else [(None, "")] * len(items)
     shared = _shared_seeds(ledger, {r.id for r in records})
-    rows = [_row(r, verify, shared) for r in records]
+    rows = [_row(item, status, detail, shared) if not isinstance(item, MalformedRow)
+            else _malformed_row(item, status, detail) for item, (status, detail) in zip(items, checks)]
     for row in rows:
         summary.count(row["status"])
         if row["status"] not in (None, "verified"):
@@ -232,15 +237,14 @@ def render_report(
         "runs": selected_runs,
         "rows": rows,
         "shared": [_shared_row(s, records) for s in shared.values()],
-        "sections": _sections(records, rows, sample_limit),
+        "sections": _sections(items, rows, sample_limit),
         "sample_limit": sample_limit,
     }
     yield from template.generate(**context)
 
 
-def _row(record: VariableRecord, verify: bool, shared: dict[int, Any]) -> dict[str, Any]:
+def _row(record: VariableRecord, status: str | None, detail: str, shared: dict[int, Any]) -> dict[str, Any]:
     law = record_law(record)
-    status, detail = _verify(record) if verify else (None, "")
     symbol, css, words = mark(status)
     group = shared.get(record.seed)
     others = [n for n in group.names if n != record.name] if group is not None else []
@@ -275,16 +279,35 @@ def _status_box(status: str, n: int) -> dict[str, Any]:
             "css": css if n and status != "verified" else "ok"}
 
 
-def _verify(record: VariableRecord) -> tuple[str, str]:
-    """(status, detail) of making ``record`` again: verified, mismatched or failed."""
-    outcome = verify_record(record)
-    return outcome.status, outcome.detail
+def _malformed_row(row: MalformedRow, status: str | None, detail: str) -> dict[str, Any]:
+    """A row that cannot be read as a record: what is known of it, and why."""
+    symbol, css, words = mark(status or "failed")
+    unknown = "–"
+    return {
+        "id": row.id, "anchor": f"v{row.id}", "name": str(row.name), "version": row.version,
+        "shape": unknown, "size": 0, "dtype": unknown, "distribution": unknown, "seed": unknown,
+        "seed_source": unknown, "shared_with": [], "digest": str(row.digest or unknown),
+        "short_digest": _short_digest(str(row.digest or unknown)), "created": unknown, "run_id": unknown,
+        "algorithm": unknown, "status": status or "failed", "mark": symbol, "mark_class": css,
+        "status_words": "malformed row", "detail": detail or f"malformed row: {row.reason}",
+        "malformed": row.reason,
+    }
 
 
-def _sections(records, rows, sample_limit: int) -> Iterator[dict[str, Any]]:
+def _verify(ledger: Ledger, items: list) -> list[tuple[str, str]]:
+    """(status, detail) of each row, checked as ``reprovar verify`` checks it: seal with the
+    ledger's key, chain to the version before, values made again against the digest."""
+    summary = verify_records(items, keep_verified=True, **ledger_checks(ledger))
+    return [(o.status, o.detail) for o in summary.outcomes]
+
+
+def _sections(items, rows, sample_limit: int) -> Iterator[dict[str, Any]]:
     thumbnails = Thumbnails()
-    for record, row in zip(records, rows):
-        yield _section(record, row, thumbnails, sample_limit)
+    for item, row in zip(items, rows):
+        if "malformed" in row:
+            yield {**row, "image": None, "stats": None, "why": f"malformed row: {row['malformed']}"}
+        else:
+            yield _section(item, row, thumbnails, sample_limit)
 
 
 def _section(record: VariableRecord, row: dict[str, Any], thumbnails: Thumbnails, sample_limit: int) -> dict[str, Any]:

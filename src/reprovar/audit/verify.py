@@ -15,13 +15,20 @@ Each record gets one outcome, the first that applies:
 * ``verified``: seal, chain and values all check.
 
 One bad record never stops the others.
+
+With a ``distributed.Client`` the digests are computed on the cluster instead: each 4 MiB
+leaf is generated and hashed on a worker and only leaf digests come back, so variables of
+any size are verified without ever existing in one place. Seals and chains, which need no
+values, are checked here as always. Several records are in flight at once
+(:data:`CLUSTER_WINDOW`), so small variables do not wait on one round trip each.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Literal
+from typing import Callable, Iterable, Iterator, Literal
 
 from ..errors import DigestMismatchError
 from ..ledger.records import MalformedRow, VariableRecord
@@ -34,6 +41,10 @@ MISSING = object()
 NOT_LOOKED_UP = object()
 #: Called after each record: ``progress(done, total, outcome)``; ``total`` may be None.
 ProgressCallback = Callable[[int, "int | None", "VerifyOutcome"], None]
+#: Records whose digest tasks are on the cluster at once.
+CLUSTER_WINDOW = 32
+#: Seal states that stop a record before its values are made.
+_BROKEN_SEALS = ("broken", "wrong_key", "unkeyed")
 
 
 @dataclass(frozen=True)
@@ -135,22 +146,30 @@ def verify_record(
     from ..ledger.replay import replay_record
 
     start = time.perf_counter()
-
-    def outcome(status: Status, detail: str = "") -> VerifyOutcome:
-        return VerifyOutcome(record, status, detail, time.perf_counter() - start)
-
     seal = check_seal(record.__dict__, record.previous_seal, record.seal, key)
-    if seal.status in ("broken", "wrong_key", "unkeyed"):
-        return outcome("broken_seal", f"{seal.detail} (not replayed)")
+    if seal.status in _BROKEN_SEALS:
+        return VerifyOutcome(record, "broken_seal", f"{seal.detail} (not replayed)", time.perf_counter() - start)
     chain = "" if previous_seal is NOT_LOOKED_UP else check_chain(record, previous_seal)
     try:
         replay_record(record)
     except DigestMismatchError as e:
         values = ("mismatched", str(e))
     except Exception as e:  # any reason it cannot be made again (MemoryError too) is a failure
-        values = ("failed", f"{type(e).__name__}: {e}".splitlines()[0])
+        values = _failure(e)
     else:
         values = ("verified", "")
+    return _outcome(record, seal, chain, values, start)
+
+
+def _failure(error: BaseException) -> tuple[str, str]:
+    return "failed", f"{type(error).__name__}: {error}".splitlines()[0]
+
+
+def _outcome(record: VariableRecord, seal, chain: str, values: tuple[str, str], start: float) -> VerifyOutcome:
+    # The first outcome that applies, once the seal held and the values were checked.
+    def outcome(status: Status, detail: str = "") -> VerifyOutcome:
+        return VerifyOutcome(record, status, detail, time.perf_counter() - start)
+
     if chain:
         return outcome("broken_chain", chain + ("" if values[0] == "verified" else f"; {values[1]}"))
     if values[0] != "verified":
@@ -190,6 +209,7 @@ def verify_records(
     keep_verified: bool = True,
     key: SealKey | None = None,
     previous_seals: Callable[[VariableRecord], object] | None = None,
+    client=None,
 ) -> VerifySummary:
     """Verify each record; return the counts and outcomes.
 
@@ -204,6 +224,8 @@ def verify_records(
         progress: called after each record as ``progress(done, total, outcome)``.
         keep_verified: keep the outcomes of verified records too (mismatches and failures are
             always kept); turn off for very large ledgers.
+        client: a ``distributed.Client``: compute the digests on its workers, leaf by leaf
+            (needs ``reprovar[dask]``); None: make each variable here, one at a time.
 
     Example:
         >>> import reprovar, tempfile, os
@@ -213,19 +235,95 @@ def verify_records(
         >>> verify_records(led.find()).line()
         '3 verified, 0 mismatched, 0 failed'
     """
+    def checked(record) -> VerifyOutcome:
+        if isinstance(record, MalformedRow):
+            return VerifyOutcome(record, "failed", f"malformed row: {record.reason}")
+        previous = NOT_LOOKED_UP if previous_seals is None else previous_seals(record)
+        return verify_record(record, key=key, previous_seal=previous)
+
     summary = VerifySummary()
     start = time.perf_counter()
-    for done, record in enumerate(records, 1):
-        if isinstance(record, MalformedRow):
-            outcome = VerifyOutcome(record, "failed", f"malformed row: {record.reason}")
-        else:
-            previous = NOT_LOOKED_UP if previous_seals is None else previous_seals(record)
-            outcome = verify_record(record, key=key, previous_seal=previous)
+    if client is None:
+        outcomes = map(checked, records)
+    else:
+        outcomes = _verify_on_cluster(records, client, key, previous_seals)
+    for done, outcome in enumerate(outcomes, 1):
         summary.add(outcome, keep_verified)
         if progress is not None:
             progress(done, total, outcome)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def ledger_checks(ledger) -> dict:
+    """The ``key`` and ``previous_seals`` keywords of :func:`verify_records` that check
+    ``ledger``'s rows fully: seals with the ledger's key, and each version's chain to the
+    version before it.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "lc.db"))
+        >>> sorted(ledger_checks(led))
+        ['key', 'previous_seals']
+    """
+    from .query import seal_of
+
+    def previous_seals(record: VariableRecord) -> object:
+        if record.version <= 1:
+            return None
+        found = seal_of(ledger, record.name, record.version - 1)
+        return MISSING if found is None else found
+
+    return {"key": ledger.key, "previous_seals": previous_seals}
+
+
+def _verify_on_cluster(records, client, key, previous_seals) -> Iterator[VerifyOutcome]:
+    # Outcomes in the records' order; up to CLUSTER_WINDOW records computing meanwhile.
+    from ..dask.graph import finish_digest, submit_digest
+    from ..dask.tasks import spec_of_record
+    from ..ledger.digest import SCHEME, scheme_of
+    from ..ledger.replay import mismatch_message
+
+    def submit(record) -> Callable[[], VerifyOutcome]:
+        # Seal and chain here; the values on the cluster. Returns what finishes the record.
+        start = time.perf_counter()
+        if isinstance(record, MalformedRow):
+            outcome = VerifyOutcome(record, "failed", f"malformed row: {record.reason}")
+            return lambda: outcome
+        seal = check_seal(record.__dict__, record.previous_seal, record.seal, key)
+        if seal.status in _BROKEN_SEALS:
+            outcome = VerifyOutcome(record, "broken_seal", f"{seal.detail} (not replayed)", time.perf_counter() - start)
+            return lambda: outcome
+        previous = NOT_LOOKED_UP if previous_seals is None else previous_seals(record)
+        chain = "" if previous is NOT_LOOKED_UP else check_chain(record, previous)
+        try:
+            scheme = scheme_of(record.digest)
+            if scheme != SCHEME:
+                raise ValueError(f"digest scheme {scheme!r} cannot be computed on a cluster")
+            spec = spec_of_record(record)
+            futures = submit_digest(client, spec)
+        except Exception as e:  # any reason it cannot be made again is a failure of this record
+            outcome = _outcome(record, seal, chain, _failure(e), start)
+            return lambda: outcome
+
+        def finish() -> VerifyOutcome:
+            try:
+                actual = finish_digest(spec, client.gather(futures))
+            except Exception as e:  # a task that failed on its worker
+                return _outcome(record, seal, chain, _failure(e), start)
+            if actual != record.digest:
+                return _outcome(record, seal, chain, ("mismatched", mismatch_message(record, actual)), start)
+            return _outcome(record, seal, chain, ("verified", ""), start)
+
+        return finish
+
+    pending: deque = deque()
+    for record in records:
+        pending.append(submit(record))
+        if len(pending) >= CLUSTER_WINDOW:
+            yield pending.popleft()()
+    while pending:
+        yield pending.popleft()()
 
 
 def verify_selection(
@@ -235,11 +333,13 @@ def verify_selection(
     run: int | None = None,
     progress: ProgressCallback | None = None,
     keep_verified: bool = True,
+    client=None,
 ) -> VerifySummary:
     """Verify every version of ``names``, or the variables of ``run``, or the whole ledger:
     seals (with the ledger's key), chains and values.
 
-    Unknown names and runs raise before anything is verified.
+    Unknown names and runs raise before anything is verified. ``client``: the values are
+    checked on that Dask cluster (see :func:`verify_records`).
 
     Example:
         >>> import reprovar, tempfile, os
@@ -248,19 +348,11 @@ def verify_selection(
         0
     """
     from ..errors import ArgumentValueError
-    from .query import VariableFilter, count, history_rows, iter_rows, seal_of
+    from .query import VariableFilter, count, history_rows, iter_rows
 
     if names and run is not None:
         raise ArgumentValueError("verify either names or a run, not both")
-
-    def previous_seals(record: VariableRecord) -> object:
-        if record.version <= 1:
-            return None
-        found = seal_of(ledger, record.name, record.version - 1)
-        return MISSING if found is None else found
-
-    options = dict(progress=progress, keep_verified=keep_verified, key=ledger.key,
-                   previous_seals=previous_seals)
+    options = dict(progress=progress, keep_verified=keep_verified, client=client, **ledger_checks(ledger))
     if names:
         selected = [row for name in dict.fromkeys(names) for row in history_rows(ledger, name)]
         return verify_records(selected, total=len(selected), **options)

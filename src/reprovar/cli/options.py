@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import click
 
 from ..errors import ArgumentValueError
@@ -50,3 +53,27 @@ def check_variable_choice(name: str | None, version: int | None, row_id: int | N
         raise ArgumentValueError("give a variable NAME or --id ID (not both)")
     if row_id is not None and version is not None:
         raise ArgumentValueError("--version goes with NAME, not with --id")
+
+
+scheduler_option = click.option(
+    "--scheduler",
+    "scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Dask scheduler address (tcp://host:8786): compute on that cluster (needs reprovar[dask]).",
+)
+
+
+@contextmanager
+def cluster_client(address: str | None) -> Iterator[object]:
+    """A ``distributed.Client`` for ``--scheduler ADDRESS`` (None when no address), closed after."""
+    if address is None:
+        yield None
+        return
+    from ..dask import connect
+
+    client = connect(address)
+    try:
+        yield client
+    finally:
+        client.close()

@@ -6,9 +6,26 @@ import click
 import numpy as np
 
 from ..atomic_file import write_atomically
-from .options import check_variable_choice, ledger_option, open_ledger
+from ..errors import ArgumentValueError
+from .options import check_variable_choice, cluster_client, ledger_option, open_ledger, scheduler_option
 from .output import emit_record, output_options
 from .rows import variable_row
+
+
+def parse_chunks(text: str):
+    """``--chunks``: ``auto``, one size for every dimension (``1000``), or one per dimension
+    (``1000,500``; ``-1`` spans the dimension whole). One size per dimension: Zarr's rule."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        sizes = tuple(int(part) for part in text.replace("x", ",").split(","))
+    except ValueError:
+        raise ArgumentValueError(
+            f"--chunks must be 'auto', a size, or one size per dimension such as 1000,500; got {text!r}"
+        ) from None
+    if any(s == 0 or s < -1 for s in sizes):
+        raise ArgumentValueError(f"--chunks sizes must be positive (or -1 for a whole dimension), got {text!r}")
+    return sizes[0] if len(sizes) == 1 else sizes
 
 
 @click.command()
@@ -16,23 +33,43 @@ from .rows import variable_row
 @click.option("--version", "version", type=click.IntRange(min=1), help="Version of NAME (default: latest).")
 @click.option("--id", "row_id", type=click.IntRange(min=1), help="Ledger row id instead of NAME.")
 @click.option("-o", "--output", type=click.Path(), help="Write the values to this .npy file (a regular file).")
-@click.option("--force", is_flag=True, help="Overwrite the --output file if it exists.")
+@click.option("--zarr", "zarr_path", type=click.Path(), metavar="PATH",
+              help="Write the values to this Zarr store through Dask (needs reprovar[zarr]).")
+@click.option("--chunks", default="auto", show_default=True,
+              help="Zarr chunk sizes: auto, one size, or one per dimension (1000,500; -1: whole).")
+@scheduler_option
+@click.option("--force", is_flag=True, help="Overwrite the --output file or --zarr store if it exists.")
 @ledger_option
 @output_options
-def replay(name, version, row_id, output, force, ledger_url, output_format):
+def replay(name, version, row_id, output, zarr_path, chunks, scheduler, force, ledger_url, output_format):
     """Regenerate a recorded variable and verify it against its recorded digest.
 
     Prints name, version, shape, dtype, distribution and its parameters, seed, digest and
-    verified; exits 0 only when the bytes match. With -o, writes a .npy file atomically (never a half-written file).
+    verified; exits 0 only when the bytes match. With -o, writes a .npy file atomically (never
+    a half-written file). With --zarr, writes a Zarr store chunk by chunk on Dask workers
+    (--scheduler ADDRESS, else local threads): the digest is checked there first, leaf by
+    leaf, and the variable never exists in one place.
 
     \b
     Example:
         reprovar replay dense/kernel --version 2 -o kernel.npy
+        reprovar replay embeddings --zarr emb.zarr --chunks 65536,-1 --scheduler tcp://10.0.0.5:8786
     """
     check_variable_choice(name, version, row_id)
+    if output is not None and zarr_path is not None:
+        raise ArgumentValueError("give -o/--output or --zarr, not both")
+    if zarr_path is None and (scheduler is not None or chunks != "auto"):
+        raise ArgumentValueError("--scheduler and --chunks go with --zarr")
     ledger = open_ledger(ledger_url)
-    variable = ledger.replay(name, version, id=row_id)
-    record = variable.record
+    if zarr_path is not None:
+        from ..dask import write_zarr
+
+        with cluster_client(scheduler) as client:
+            record = write_zarr(name, zarr_path, version, ledger=ledger, chunks=parse_chunks(chunks),
+                                client=client, force=force, id=row_id)
+    else:
+        variable = ledger.replay(name, version, id=row_id)
+        record = variable.record
     row = variable_row(record, output_format)
     summary = {
         "name": record.name,
@@ -50,6 +87,8 @@ def replay(name, version, row_id, output, force, ledger_url, output_format):
         # np.save writes bfloat16 as opaque 2-byte records ('|V2'); np.load gives them back.
         write_atomically(output, lambda f: np.save(f, variable.numpy(), allow_pickle=False), force=force)
         summary["output"] = output
+    if zarr_path is not None:
+        summary["zarr"] = zarr_path
     if output_format == "table":
         summary["verified"] = "yes (digest matches)"
     emit_record(summary, output_format)

@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..errors import ArgumentValueError
-from .options import ledger_option, open_ledger
+from .options import cluster_client, ledger_option, open_ledger, scheduler_option
 from .output import emit, output_options
 
 OUTCOME_COLUMNS = ("status", "name", "version", "id", "detail")
@@ -20,21 +20,24 @@ OUTCOME_COLUMNS = ("status", "name", "version", "id", "detail")
 @click.option("--run", "run", metavar="ID", help="Verify the variables of one run.")
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar on stderr (default: when stderr is a terminal).")
+@scheduler_option
 @ledger_option
 @output_options
-def verify(names, all_, run, progress, ledger_url, output_format):
+def verify(names, all_, run, progress, scheduler, ledger_url, output_format):
     """Check seals and chains, replay variables and check them against their recorded
     digests: every version of each NAME, the variables of --run ID, or --all.
 
     Prints the variables that did not verify, then `N verified, N mismatched, N failed`
     (followed by broken seals, broken chains and unchecked keyed seals when there are any);
     exits 1 unless everything verified. Keyed seals are checked with $REPROVAR_LEDGER_KEY
-    or the file $REPROVAR_LEDGER_KEY_FILE names.
+    or the file $REPROVAR_LEDGER_KEY_FILE names. With --scheduler the digests are computed
+    on that Dask cluster, leaf by leaf, without gathering any variable here.
 
     \b
     Example:
         reprovar verify --all
         reprovar verify dense/kernel dense/bias
+        reprovar verify --all --scheduler tcp://10.0.0.5:8786
     """
     if sum((bool(names), all_, run is not None)) != 1:
         raise ArgumentValueError("give NAME..., --all or --run ID (exactly one)")
@@ -42,10 +45,11 @@ def verify(names, all_, run, progress, ledger_url, output_format):
     if progress is None:
         progress = sys.stderr.isatty()
     keep = output_format != "table"
-    if progress:
-        summary = _with_bar(ledger, list(names) or None, run, keep)
-    else:
-        summary = ledger.verify(list(names) or None, run=run, keep_verified=keep)
+    with cluster_client(scheduler) as client:
+        if progress:
+            summary = _with_bar(ledger, list(names) or None, run, keep, client)
+        else:
+            summary = ledger.verify(list(names) or None, run=run, keep_verified=keep, client=client)
     outcomes = summary.outcomes if keep else summary.problems
     if output_format == "json":
         emit([o.to_dict() for o in outcomes], "json")
@@ -59,7 +63,7 @@ def verify(names, all_, run, progress, ledger_url, output_format):
         raise SystemExit(1)
 
 
-def _with_bar(ledger, names, run, keep):
+def _with_bar(ledger, names, run, keep, client):
     # The bar is made on the first callback, when the total is known.
     with contextlib.ExitStack() as stack:
         bar = None
@@ -71,4 +75,4 @@ def _with_bar(ledger, names, run, keep):
                     length=total or 0, label="verifying", file=sys.stderr, show_pos=True))
             bar.update(1)
 
-        return ledger.verify(names, run=run, progress=progress, keep_verified=keep)
+        return ledger.verify(names, run=run, progress=progress, keep_verified=keep, client=client)

@@ -12,6 +12,15 @@ if TYPE_CHECKING:
     from ..variable import Variable
 
 
+def mismatch_message(record: VariableRecord, actual: str) -> str:
+    """What a :class:`~reprovar.errors.DigestMismatchError` for ``record`` says."""
+    return (
+        f"replayed {record.name!r} version {record.version} does not match its record: "
+        f"digest {actual} != recorded {record.digest} (algorithm {record.algorithm} "
+        f"v{record.algorithm_version}, seed {record.seed})"
+    )
+
+
 def replay_record(record: VariableRecord) -> Variable:
     """Regenerate the variable ``record`` describes; raise if its bytes differ from the digest.
 
@@ -35,11 +44,7 @@ def replay_record(record: VariableRecord) -> Variable:
     )
     ok, actual = digests.matches(values, record.digest)
     if not ok:
-        raise DigestMismatchError(
-            f"replayed {record.name!r} version {record.version} does not match its record: "
-            f"digest {actual} != recorded {record.digest} (algorithm {record.algorithm} "
-            f"v{record.algorithm_version}, seed {record.seed})"
-        )
+        raise DigestMismatchError(mismatch_message(record, actual))
     provenance = Provenance(
         record.algorithm,
         record.algorithm_version,
