@@ -61,7 +61,7 @@ def test_history_says_what_changed(cli, filled):
     assert r.exit_code == 0
     lines = r.stdout.splitlines()
     assert "(first version)" in lines[2] and "seed 1 -> 2" in lines[3]
-    assert "shape (2, 3) -> (4,)" in lines[4] and "mean 0.0 -> 1.0" in lines[4]
+    assert "shape (2, 3) -> (4,)" in lines[4] and "mean 0 -> 1" in lines[4]
     doc = json.loads(cli("history", "w", "--json").stdout)
     assert [v["version"] for v in doc] == [1, 2, 3]
     assert doc[1]["changed"] == {"seed": [1, 2]} and doc[2]["changed"]["shape"] == [[2, 3], [4]]

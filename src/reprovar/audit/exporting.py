@@ -4,6 +4,13 @@ JSON keeps the structure: ``{"format": "reprovar-ledger-export", "format_version
 "ledger": ..., "exported": ..., "filter": ..., "variables": [...], "runs": [...]}`` with the
 runs the exported variables belong to. CSV is one row per variable with its run's fields as
 ``run_*`` columns. Seeds are exact decimal integers in both; times are ISO 8601 in UTC.
+
+Each variable carries its distribution's parameters twice: as the ledger's typed columns
+``mean``, ``scale``, ``low``, ``high`` (null in JSON, empty in CSV, where the distribution has
+no such parameter and for a truncated normal's infinite bound, as the ledger stores it), and
+as ``params``, exactly the distribution's own parameters: in JSON an object whose infinite
+bound is the string ``"inf"`` or ``"-inf"`` (JSON has no infinity), in CSV the text
+``mean=0 scale=1 low=-2 high=inf``. Every value reads back exactly with ``float()``.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import TYPE_CHECKING, Callable, TextIO
 
 from ..atomic_file import write_atomically
 from ..errors import ReprovarError
-from ..ledger.records import MalformedRow, RunRecord, VariableRecord
+from ..ledger.records import MalformedRow, RunRecord, VariableRecord, format_params
 from .errors import ExportError
 from .query import VariableFilter, iter_variables, runs
 
@@ -29,6 +36,7 @@ FORMAT_NAME = "reprovar-ledger-export"
 FORMAT_VERSION = 1
 
 _VARIABLE_FIELDS = [f.name for f in dataclasses.fields(VariableRecord)]
+_VARIABLE_FIELDS.insert(_VARIABLE_FIELDS.index("distribution") + 1, "params")
 _RUN_FIELDS = [f.name for f in dataclasses.fields(RunRecord) if f.name != "id"]
 
 
@@ -169,6 +177,8 @@ def _write_csv(ledger: Ledger, flt: VariableFilter, f: TextIO, on_malformed) -> 
     n = 0
     for record in iter_variables(ledger, flt, on_malformed=on_malformed):
         d = record.to_dict()
+        if d["params"] is not None:
+            d["params"] = format_params(record.params)
         run = by_id.get(record.run_id, {})
         row = [_cell(d[k]) for k in _VARIABLE_FIELDS]
         row += [_cell(run.get(k)) for k in _RUN_FIELDS]

@@ -47,6 +47,7 @@ class Ledger(_ledger.Ledger):
         since: str | dt.date | dt.datetime | None = None,
         until: str | dt.date | dt.datetime | None = None,
         shape: str | int | tuple[int, ...] | None = None,
+        distribution: str | None = None,
         limit: int | None = None,
     ) -> Records:
         """Recorded variables (every version) that match all the given filters, oldest first.
@@ -60,6 +61,8 @@ class Ledger(_ledger.Ledger):
             since, until: ISO 8601 strings, dates or datetimes; ``since`` inclusive,
                 ``until`` exclusive (a bare date includes that day); naive times are UTC.
             shape: a tuple or text such as ``"2x3"``.
+            distribution: ``"normal"``, ``"uniform"`` or ``"truncated_normal"`` (what
+                :func:`reprovar.variance_scaling_variable` resolved to is recorded).
             limit: at most this many records.
 
         The result is a list with ``.to_dataframe()`` (needs pandas) and ``.to_dicts()``.
@@ -71,11 +74,14 @@ class Ledger(_ledger.Ledger):
             ...     _ = reprovar.random_normal_variable((2,), 0.0, 1.0, name=n, seed=1, ledger=led)
             >>> [r.name for r in led.find("dense/*")]
             ['dense/w', 'dense/b']
+            >>> _ = reprovar.random_uniform_variable((2,), -1.0, 1.0, name="u", seed=1, ledger=led)
+            >>> [r.name for r in led.find(distribution="uniform")]
+            ['u']
         """
         from .query import VariableFilter, find
 
         flt = VariableFilter.create(name=name, run=run, seed=seed, dtype=dtype, algorithm=algorithm,
-                                    since=since, until=until, shape=shape)
+                                    since=since, until=until, shape=shape, distribution=distribution)
         return find(self, flt, limit=limit)
 
     def query(self, flt: VariableFilter | None = None) -> Iterator[VariableRecord]:

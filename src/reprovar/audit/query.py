@@ -76,11 +76,15 @@ class VariableFilter:
     ``?`` (one character); matching is case-sensitive on every backend. ``since`` is
     inclusive and ``until`` exclusive; build one with :meth:`create` to accept ISO 8601
     strings (naive times are UTC; ``until`` as a bare date includes that whole day).
+    ``distribution`` is one of :data:`reprovar.variable.DISTRIBUTION_PARAMETERS`
+    (``"normal"``, ``"uniform"``, ``"truncated_normal"``).
 
     Example:
         >>> f = VariableFilter.create(name="dense_*", since="2026-11-29", shape="2x3")
         >>> f.shape, f.since.isoformat()
         ((2, 3), '2026-11-29T00:00:00+00:00')
+        >>> VariableFilter.create(distribution="uniform").distribution
+        'uniform'
     """
 
     name: str | None = None
@@ -91,6 +95,7 @@ class VariableFilter:
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     shape: tuple[int, ...] | None = None
+    distribution: str | None = None
 
     @classmethod
     def create(
@@ -104,6 +109,7 @@ class VariableFilter:
         since: str | dt.date | dt.datetime | None = None,
         until: str | dt.date | dt.datetime | None = None,
         shape: str | int | tuple[int, ...] | list[int] | None = None,
+        distribution: str | None = None,
     ) -> VariableFilter:
         """Validate and normalize filter values; raises :class:`BadFilterError` on bad input.
 
@@ -120,10 +126,12 @@ class VariableFilter:
             dtype = _check_dtype(dtype)
         if algorithm is not None and not isinstance(algorithm, str):
             raise BadFilterError(f"algorithm must be a str, got {type(algorithm).__name__}")
+        if distribution is not None:
+            distribution = _check_distribution(distribution)
         since_t = None if since is None else parse_time(since)
         until_t = None if until is None else parse_time(until, end_of_day=True)
         return cls(name, run, seed, dtype, algorithm, since_t, until_t,
-                   None if shape is None else parse_shape(shape))
+                   None if shape is None else parse_shape(shape), distribution)
 
     def conditions(self, dialect: str | None = None) -> list[ColumnElement[bool]]:
         """The SQL conditions on the ``variables`` table (names still need :meth:`accepts`).
@@ -161,6 +169,8 @@ class VariableFilter:
             out.append(_V.created < self.until)
         if self.shape is not None:
             out.append(_V.shape == json.dumps(list(self.shape)))  # as the ledger writes it
+        if self.distribution is not None:
+            out.append(_V.distribution == self.distribution)
         return out
 
     def accepts(self, record: VariableRecord) -> bool:
@@ -376,13 +386,19 @@ def seal_of(ledger: Ledger, name: str, version: int) -> str | None:
     return None
 
 
+#: Distribution parameters, compared as the distribution has them (see :func:`changes`).
+PARAMETER_FIELDS = ("mean", "scale", "low", "high")
 #: Fields compared between consecutive versions by :func:`changes`.
-COMPARED_FIELDS = ("seed", "seed_source", "shape", "dtype", "distribution", "mean", "scale", "algorithm",
+COMPARED_FIELDS = ("seed", "seed_source", "shape", "dtype", "distribution", *PARAMETER_FIELDS, "algorithm",
                    "algorithm_version", "digest", "run_id")
 
 
 def changes(older: VariableRecord, newer: VariableRecord) -> dict[str, tuple[Any, Any]]:
     """What differs between two records: ``{field: (old, new)}`` over :data:`COMPARED_FIELDS`.
+
+    A parameter (:data:`PARAMETER_FIELDS`) is compared as the record's distribution has it
+    (:attr:`~reprovar.ledger.VariableRecord.params`): ``None`` where the distribution has no
+    such parameter, ``inf``/``-inf`` for a truncated normal's infinite bound.
 
     Example:
         >>> import reprovar, tempfile, os
@@ -392,13 +408,29 @@ def changes(older: VariableRecord, newer: VariableRecord) -> dict[str, tuple[Any
         >>> a, b = led.history("w")
         >>> changes(a, b)["seed"]
         (1, 2)
+        >>> for high in (0.1, 0.2):
+        ...     _ = reprovar.random_uniform_variable((2,), -0.1, high, name="u", seed=1, ledger=led)
+        >>> a, b = led.history("u")
+        >>> changes(a, b)["high"]
+        (0.1, 0.2)
     """
+    old_params, new_params = _params_or_none(older), _params_or_none(newer)
     out = {}
     for field in COMPARED_FIELDS:
-        old, new = getattr(older, field), getattr(newer, field)
+        if field in PARAMETER_FIELDS and old_params is not None and new_params is not None:
+            old, new = old_params.get(field), new_params.get(field)
+        else:
+            old, new = getattr(older, field), getattr(newer, field)
         if old != new:
             out[field] = (old, new)
     return out
+
+
+def _params_or_none(record: VariableRecord) -> dict[str, float] | None:
+    try:
+        return record.params
+    except ValueError:  # a distribution this version does not know: compare the stored columns
+        return None
 
 
 def runs(ledger: Ledger, *, since=None, until=None) -> RunRecords:
@@ -484,6 +516,17 @@ def _check_dtype(dtype: Any) -> str:
     if dtype not in SUPPORTED_DTYPES:
         raise BadFilterError(f"unknown dtype {dtype!r}; known: {', '.join(SUPPORTED_DTYPES)}")
     return dtype
+
+
+def _check_distribution(distribution: Any) -> str:
+    from ..variable import DISTRIBUTION_PARAMETERS
+
+    if not isinstance(distribution, str):
+        raise BadFilterError(f"distribution must be a str, got {type(distribution).__name__}")
+    if distribution not in DISTRIBUTION_PARAMETERS:
+        known = ", ".join(sorted(DISTRIBUTION_PARAMETERS))
+        raise BadFilterError(f"unknown distribution {distribution!r}; known: {known}")
+    return distribution
 
 
 def _literal_prefix(pattern: str) -> str:

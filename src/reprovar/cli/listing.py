@@ -6,8 +6,10 @@ import click
 
 from .options import MalformedRows, ledger_option, open_ledger
 from .output import emit, output_options
+from .rows import variable_columns, variable_row
 
-COLUMNS = ("id", "name", "version", "shape", "dtype", "seed", "created")
+#: The table's columns; --json and --csv carry every field, as ``find`` does.
+COLUMNS = ("id", "name", "version", "shape", "dtype", "distribution", "params", "seed", "created")
 
 
 @click.command("list")
@@ -26,5 +28,6 @@ def list_(limit, ledger_url, output_format):
     """
     malformed = MalformedRows()
     records = open_ledger(ledger_url).latest(limit or None, on_malformed=malformed)
-    emit([r.to_dict() if output_format != "table" else r.__dict__ for r in records], output_format, COLUMNS)
+    columns = COLUMNS if output_format == "table" else variable_columns(output_format)
+    emit([variable_row(r, output_format) for r in records], output_format, columns)
     malformed.report()

@@ -28,10 +28,12 @@ def filter_options(command: Callable) -> Callable:
     @click.option("--dtype", metavar="DTYPE", help="Data type: float32, float64, float16 or bfloat16.")
     @click.option("--algorithm", metavar="NAME", help="Sampler algorithm name.")
     @click.option("--shape", metavar="SHAPE", help="Exact shape, e.g. 2x3, '(2, 3)' or () for a scalar.")
+    @click.option("--distribution", metavar="NAME",
+                  help="Distribution: normal, uniform or truncated_normal.")
     @functools.wraps(command)
-    def wrapper(*args, name, seed, run, since, until, dtype, algorithm, shape, **kwargs):
+    def wrapper(*args, name, seed, run, since, until, dtype, algorithm, shape, distribution, **kwargs):
         filters = dict(name=name, seed=seed, run=run, since=since, until=until, dtype=dtype,
-                       algorithm=algorithm, shape=shape)
+                       algorithm=algorithm, shape=shape, distribution=distribution)
         return command(*args, filters=filters, **kwargs)
 
     return wrapper

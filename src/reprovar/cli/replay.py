@@ -9,6 +9,7 @@ from ..atomic_file import write_atomically
 from ..errors import ArgumentValueError
 from .options import check_variable_choice, cluster_client, ledger_option, open_ledger, scheduler_option
 from .output import emit_record, output_options
+from .rows import variable_row
 
 
 def parse_chunks(text: str):
@@ -43,11 +44,11 @@ def parse_chunks(text: str):
 def replay(name, version, row_id, output, zarr_path, chunks, scheduler, force, ledger_url, output_format):
     """Regenerate a recorded variable and verify it against its recorded digest.
 
-    Prints name, version, shape, dtype, seed, digest and verified; exits 0 only when the
-    bytes match. With -o, writes a .npy file atomically (never a half-written file). With
-    --zarr, writes a Zarr store chunk by chunk on Dask workers (--scheduler ADDRESS, else
-    local threads): the digest is checked there first, leaf by leaf, and the variable never
-    exists in one place.
+    Prints name, version, shape, dtype, distribution and its parameters, seed, digest and
+    verified; exits 0 only when the bytes match. With -o, writes a .npy file atomically (never
+    a half-written file). With --zarr, writes a Zarr store chunk by chunk on Dask workers
+    (--scheduler ADDRESS, else local threads): the digest is checked there first, leaf by
+    leaf, and the variable never exists in one place.
 
     \b
     Example:
@@ -69,12 +70,15 @@ def replay(name, version, row_id, output, zarr_path, chunks, scheduler, force, l
     else:
         variable = ledger.replay(name, version, id=row_id)
         record = variable.record
+    row = variable_row(record, output_format)
     summary = {
         "name": record.name,
         "version": record.version,
         "id": record.id,
         "shape": record.shape,
         "dtype": record.dtype,
+        "distribution": record.distribution,
+        "params": row["params"],
         "seed": record.seed,
         "digest": record.digest,
         "verified": True,

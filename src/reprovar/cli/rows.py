@@ -8,24 +8,38 @@ import decimal
 import shlex
 from typing import Any
 
-from ..ledger.records import RunRecord, VariableRecord
+from ..ledger.records import RunRecord, VariableRecord, format_params
 
-#: Columns of a variable in a table; --json and --csv carry every field.
-VARIABLE_COLUMNS = ("id", "name", "version", "shape", "dtype", "seed", "run_id", "created")
+#: Columns of a variable in a table; --json and --csv carry every field. A table shows a
+#: distribution's parameters as one ``params`` cell (``low=-0.1 high=0.1``), never the
+#: mean and scale columns of a distribution that has none.
+VARIABLE_COLUMNS = ("id", "name", "version", "shape", "dtype", "distribution", "params", "seed", "run_id",
+                    "created")
+#: The parameter columns of a ledger row: --json and --csv keep them (null or empty where
+#: the distribution has no such parameter, and for an infinite bound) beside ``params``.
+PARAMETER_COLUMNS = ("mean", "scale", "low", "high")
 #: Columns of a run in a table; --json and --csv carry every field.
 RUN_COLUMNS = ("id", "started", "host", "user", "pid", "variables", "git_commit", "command")
 
 
 def variable_columns(output_format: str) -> tuple[str, ...]:
-    """The table's short list, or every recorded field for machine-readable output.
+    """The table's short list, or every recorded field (and ``params``, after
+    ``distribution``) for machine-readable output.
 
     Example:
         >>> "digest" in variable_columns("json"), "digest" in variable_columns("table")
         (True, False)
+        >>> variable_columns("csv")[5:8]
+        ('distribution', 'params', 'mean')
     """
     if output_format == "table":
         return VARIABLE_COLUMNS
-    return tuple(f.name for f in dataclasses.fields(VariableRecord))
+    columns: list[str] = []
+    for f in dataclasses.fields(VariableRecord):
+        columns.append(f.name)
+        if f.name == "distribution":
+            columns.append("params")
+    return tuple(columns)
 
 
 def run_columns(output_format: str) -> tuple[str, ...]:
@@ -41,8 +55,51 @@ def run_columns(output_format: str) -> tuple[str, ...]:
 
 
 def variable_row(record: VariableRecord, output_format: str) -> dict[str, Any]:
-    """A variable as a row: JSON-ready for --json/--csv, native values for the table."""
-    return record.to_dict() if output_format != "table" else dict(record.__dict__)
+    """A variable as a row: JSON-ready for --json (``params`` an object, an infinite bound
+    ``"inf"``), the same for --csv with ``params`` as text, native values for the table,
+    where ``params`` (text) replaces the parameter columns.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "vr.db"))
+        >>> r = reprovar.random_uniform_variable((2,), -0.1, 0.1, seed=1, ledger=led).record
+        >>> variable_row(r, "json")["params"], variable_row(r, "csv")["params"]
+        ({'low': -0.1, 'high': 0.1}, 'low=-0.1 high=0.1')
+        >>> row = variable_row(r, "table")
+        >>> row["params"], "mean" in row
+        ('low=-0.1 high=0.1', False)
+    """
+    if output_format == "json":
+        return record.to_dict()
+    if output_format == "csv":
+        row = record.to_dict()
+        row["params"] = params_text(record)
+        return row
+    row = {}
+    for key, value in record.__dict__.items():
+        if key in PARAMETER_COLUMNS:
+            continue
+        row[key] = value
+        if key == "distribution":
+            row["params"] = params_text(record)
+    return row
+
+
+def params_text(record: VariableRecord) -> str:
+    """The record's parameters as one line (``mean=0 scale=0.05``); for a distribution this
+    version does not know, its stored parameter columns that are set.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "pt.db"))
+        >>> params_text(reprovar.random_normal_variable((2,), 0.0, 0.05, seed=1, ledger=led).record)
+        'mean=0 scale=0.05'
+    """
+    try:
+        params = record.params
+    except ValueError:
+        params = {k: getattr(record, k) for k in PARAMETER_COLUMNS if getattr(record, k) is not None}
+    return format_params(params)
 
 
 def run_row(run: RunRecord, output_format: str, variables: int | None = None) -> dict[str, Any]:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import click
 
-from ..audit.query import changes
+from ..audit.query import PARAMETER_FIELDS, changes
+from ..ledger.records import format_number, json_number
 from .options import check_variable_choice, ledger_option, open_ledger
 from .output import emit, emit_record, output_options
-from .rows import prefixed, run_row, variable_row
+from .rows import params_text, prefixed, run_row, variable_row
 
 #: What ``history`` reports as changed between versions (the digest follows from these).
-HISTORY_FIELDS = ("seed", "seed_source", "shape", "dtype", "distribution", "mean", "scale", "algorithm", "algorithm_version")
-HISTORY_COLUMNS = ("version", "id", "created", "seed", "shape", "dtype", "mean", "scale", "run_id", "changed")
+HISTORY_FIELDS = ("seed", "seed_source", "shape", "dtype", "distribution", *PARAMETER_FIELDS, "algorithm",
+                  "algorithm_version")
+HISTORY_COLUMNS = ("version", "id", "created", "seed", "shape", "dtype", "distribution", "params", "run_id",
+                   "changed")
 
 
 @click.command()
@@ -43,7 +46,7 @@ def show(name, version, row_id, ledger_url, output_format):
 @output_options
 def history(name, ledger_url, output_format):
     """List every version of NAME and what changed from the version before
-    (seed, shape, dtype, mean, scale, algorithm).
+    (seed, shape, dtype, distribution or any of its parameters, algorithm).
 
     \b
     Example:
@@ -56,32 +59,40 @@ def history(name, ledger_url, output_format):
         row = variable_row(record, output_format)
         diff = {} if previous is None else changes(previous, record)
         shown = {k: v for k, v in diff.items() if k in HISTORY_FIELDS}
-        if output_format == "table":
-            row["changed"] = _describe(previous, shown, diff)
-        else:
+        if output_format == "json":
             row["changed"] = {k: [_plain(old), _plain(new)] for k, (old, new) in shown.items()}
-            if output_format == "csv":
-                row["changed"] = _describe(previous, shown, diff)
+        else:
+            row["changed"] = _describe(previous, record, shown, diff)
         rows.append(row)
         previous = record
     emit(rows, output_format, HISTORY_COLUMNS)
 
 
 def _plain(value):
-    return list(value) if isinstance(value, tuple) else value
+    return list(value) if isinstance(value, tuple) else json_number(value)
 
 
-def _describe(previous, shown: dict, diff: dict) -> str:
+def _describe(previous, record, shown: dict, diff: dict) -> str:
     if previous is None:
         return "(first version)"
+    if "distribution" in shown:  # other parameters: each side's own, not field by field
+        described = {}
+        for key, value in shown.items():
+            if key not in PARAMETER_FIELDS:
+                described[key] = value
+            if key == "distribution":
+                described["params"] = (params_text(previous), params_text(record))
+        shown = described
     if shown:
-        return "; ".join(f"{k} {_fmt(old)} -> {_fmt(new)}" for k, (old, new) in shown.items())
+        return "; ".join(f"{k} {_fmt(k, old)} -> {_fmt(k, new)}" for k, (old, new) in shown.items())
     if "digest" in diff:  # same inputs, different bytes: the sampler itself changed
         return "digest only (same inputs, different values!)"
     return "nothing (made again)"
 
 
-def _fmt(value) -> str:
+def _fmt(key: str, value) -> str:
+    if key in PARAMETER_FIELDS and value is not None:
+        return format_number(value)
     if isinstance(value, tuple):
         return "(" + ", ".join(map(str, value)) + ("," if len(value) == 1 else "") + ")"
     return str(value)

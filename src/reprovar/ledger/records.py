@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -90,11 +91,86 @@ class VariableRecord:
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready values: shape as a list, ``created`` as ISO 8601 with its UTC offset."""
-        d = asdict(self)
+        """JSON-ready values: every field, shape as a list, ``created`` as ISO 8601 with its
+        UTC offset, and ``params`` after ``distribution``: the distribution's own parameters
+        (:func:`params_json`; an infinite bound is ``"inf"``/``"-inf"``, while the ``low`` and
+        ``high`` fields stay as stored, ``None`` for an infinite bound).
+
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "td.db"))
+            >>> v = reprovar.truncated_normal_variable((2,), 0.0, 1.0, seed=3, low=-2.0,
+            ...                                        high=float("inf"), ledger=led)
+            >>> d = v.record.to_dict()
+            >>> d["params"], d["low"], d["high"]
+            ({'mean': 0.0, 'scale': 1.0, 'low': -2.0, 'high': 'inf'}, -2.0, None)
+        """
+        d = {}
+        for key, value in asdict(self).items():
+            d[key] = value
+            if key == "distribution":
+                d["params"] = self._json_params()
         d["shape"] = list(self.shape)
         d["created"] = self.created.isoformat()
         return d
+
+    def _json_params(self) -> dict[str, float | str | None] | None:
+        try:
+            return params_json(self.params)
+        except ValueError:  # a distribution this version does not know: no parameters to name
+            return None
+
+
+def format_number(value: float | None) -> str:
+    """A parameter as short, exact text: integral values without ``.0``, others as Python's
+    shortest round-trip form, infinities as ``inf``/``-inf``; ``float(text)`` gives it back.
+
+    Example:
+        >>> format_number(0.0), format_number(-2.0), format_number(0.05), format_number(-math.inf)
+        ('0', '-2', '0.05', '-inf')
+    """
+    if value is None:
+        return "None"
+    value = float(value)
+    if math.isfinite(value) and value == int(value) and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
+
+
+def format_params(params: dict[str, float]) -> str:
+    """A distribution's parameters as one readable line, ``key=value`` separated by spaces
+    (as tables and CSV show them); each value reads back exactly with ``float()``.
+
+    Example:
+        >>> format_params({"mean": 0.0, "scale": 0.05})
+        'mean=0 scale=0.05'
+        >>> format_params({"mean": 0.0, "scale": 1.0, "low": -2.0, "high": math.inf})
+        'mean=0 scale=1 low=-2 high=inf'
+    """
+    return " ".join(f"{key}={format_number(value)}" for key, value in params.items())
+
+
+def params_json(params: dict[str, float]) -> dict[str, float | str | None]:
+    """``params`` for JSON, which has no infinity: an infinite bound is the string ``"inf"``
+    or ``"-inf"`` (``float()`` reads either back); finite values stay numbers.
+
+    Example:
+        >>> params_json({"mean": 0.0, "scale": 1.0, "low": -math.inf, "high": 2.0})
+        {'mean': 0.0, 'scale': 1.0, 'low': '-inf', 'high': 2.0}
+    """
+    return {key: json_number(value) for key, value in params.items()}
+
+
+def json_number(value: Any) -> Any:
+    """``value``, or ``"inf"``/``"-inf"`` for an infinite float (JSON has no infinity).
+
+    Example:
+        >>> json_number(math.inf), json_number(1.5), json_number(None)
+        ('inf', 1.5, None)
+    """
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
 
 
 @dataclass(frozen=True)
