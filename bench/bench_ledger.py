@@ -8,7 +8,7 @@
 2. What recording adds to a (2, 3) variable: median of ``random_normal_variable`` with
    recording on minus with it off, interleaved in blocks so both see the same machine load.
 3. 10^8 float32 elements: throughput of generation + digest + ledger write over generation
-   alone (the issue asks for >= 0.8).
+   alone (the target is >= 0.8).
 
 A measuring script, not a test: it prints figures and asserts nothing.
 """

@@ -179,7 +179,7 @@ def ledger_url(request, tmp_path):
 @pytest.fixture
 def ledger(ledger_url):
     """A :class:`reprovar.Ledger` on each backend, closed after the test."""
-    from reprovar.ledger import Ledger
+    from reprovar import Ledger
 
     led = Ledger(ledger_url)
     yield led
@@ -187,8 +187,8 @@ def ledger(ledger_url):
 
 
 def _forget_ledgers() -> None:
-    # Close what the recording module opened so the test database can be dropped.
-    recording = sys.modules.get("reprovar.ledger.recording")
+    # Close what the recorder opened so the test database can be dropped.
+    recording = sys.modules.get("reprovar.recorder")
     if recording is not None:
         recording.forget_ledgers()
 
@@ -199,7 +199,7 @@ def _isolated_ledger_state(tmp_path, monkeypatch):
     monkeypatch.setenv("REPROVAR_LEDGER", str(tmp_path / "reprovar.db"))
     monkeypatch.delenv("REPROVAR_RECORD", raising=False)
     yield
-    recording = sys.modules.get("reprovar.ledger.recording")
+    recording = sys.modules.get("reprovar.recorder")
     if recording is not None:
         recording.forget_ledgers()
         recording._process_setting = None

@@ -13,7 +13,8 @@ from .variable import Provenance, Variable
 
 __version__ = "0.1.0"
 
-# The ledger (SQLAlchemy, Alembic) is imported on first use, keeping `import reprovar` light.
+# The ledger (SQLAlchemy) is imported on first use, keeping `import reprovar` light. Ledger is
+# the audit layer's class (the ledger layer's plus queries); the rest live in .recorder.
 _LEDGER_NAMES = (
     "Ledger",
     "replay",
@@ -28,13 +29,13 @@ _LEDGER_NAMES = (
 
 def __getattr__(name: str):
     if name in _LEDGER_NAMES:
-        from .ledger import recording
+        if name == "Ledger":
+            from .audit.ledger import Ledger
 
-        if name == "recording":
-            return recording.recording
-        from . import ledger
+            return Ledger
+        from . import recorder
 
-        return getattr(ledger, name)
+        return getattr(recorder, name)
     raise AttributeError(f"module 'reprovar' has no attribute {name!r}")
 
 

@@ -61,7 +61,7 @@ def random_normal_variable(
         True
     """
     if record is not False:  # checked before anything is made; the ledger loads only when used
-        from .ledger.recording import check_recording_options, record_checked_variable
+        from .recorder import check_recording_options, record_checked_variable
 
         check_recording_options(record, ledger, on_record_error)
     elif on_record_error not in ON_RECORD_ERROR:

@@ -12,7 +12,7 @@ from reprovar.errors import (
     MissingDriverError,
     NotALedgerError,
 )
-from reprovar.ledger import Ledger
+from reprovar import Ledger
 
 
 def test_missing_directory(tmp_path):

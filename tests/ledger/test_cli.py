@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 import reprovar
 from reprovar.cli import main
-from reprovar.ledger import Ledger
+from reprovar import Ledger
 from reprovar.ledger.models import variables_table
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 import reprovar
 import reprovar.algorithms
-from reprovar.ledger import Ledger
+from reprovar import Ledger
 from reprovar.ledger.models import variables_table
 
 PROCESSES = 8
@@ -31,7 +31,7 @@ WORKER = textwrap.dedent(
     """
     import json, os, sys, time
     import numpy as np
-    from reprovar.ledger import Ledger
+    from reprovar import Ledger
     from reprovar.variable import Provenance, Variable
     url, index, count, go, values, algorithm, version = sys.argv[1:8]
     index, count, version = int(index), int(count), int(version)
@@ -100,7 +100,7 @@ def test_processes_writing_one_ledger_lose_and_duplicate_nothing(ledger_url, tmp
 OPENER = textwrap.dedent(
     """
     import sys, time, os
-    from reprovar.ledger import Ledger
+    from reprovar import Ledger
     go = sys.argv[2]
     while not os.path.exists(go):
         time.sleep(0.002)

@@ -20,9 +20,9 @@ from reprovar.errors import (
     RecordingError,
     RecordingWarning,
 )
-from reprovar.ledger import Ledger
+from reprovar import Ledger
 from reprovar.ledger.models import variables_table
-from reprovar.ledger.recording import check_recording_options, record_variable
+from reprovar.recorder import check_recording_options, record_variable
 from reprovar.ledger.runinfo import git_commit
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select, column, create_engine, insert, inspect, table, te
 
 import reprovar
 from reprovar.errors import LedgerError, LedgerTooNewError
-from reprovar.ledger import Ledger
+from reprovar import Ledger
 from reprovar.ledger.digest import digest
 from reprovar.ledger.models import Base, variables_table
 from reprovar.ledger.schema import VERSION_TABLE, alembic_config, head_revision, migrations_dir

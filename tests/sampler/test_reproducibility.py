@@ -122,12 +122,58 @@ def test_seven_threads_on_two_cores_in_a_fresh_process():
     assert _digests_in_subprocess({"NUMBA_NUM_THREADS": "7"}, CROSS_PROCESS_CASES) == _local_digests()
 
 
+def _host_features() -> list[str]:
+    from numba.core.codegen import get_host_cpu_features
+
+    return get_host_cpu_features().split(",")
+
+
+def _without_avx512(features: list[str]) -> str:
+    wide = ("avx512", "avx10", "evex512", "amx")
+    return ",".join("-" + f[1:] if f[1:].startswith(wide) else f for f in features)
+
+
+_AVX512_NEEDS = {"avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512cd"}
+
+# label -> (NUMBA_CPU_NAME, NUMBA_CPU_FEATURES, host features it needs to run). Named targets
+# keep the host's feature list (minus AVX-512 for the AVX2 one), so their code runs here; a
+# target the host cannot execute is skipped, and covered on the hosts that can.
+CPU_TARGETS = {
+    "generic": ("generic", "", set()),
+    "avx2": ("haswell", _without_avx512(_host_features()), {"avx2", "fma", "f16c"}),
+    "avx512-intel": ("skylake-avx512", ",".join(_host_features()), _AVX512_NEEDS),
+    "avx512-amd": ("znver4", ",".join(_host_features()), _AVX512_NEEDS),
+}
+
+
+def _missing_on_host(needs: set[str]) -> set[str]:
+    return {f for f in needs if f"+{f}" not in _host_features()}
+
+
+@pytest.fixture(scope="module")
+def target_digests(tmp_path_factory):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(label):
+        cpu, features, _ = CPU_TARGETS[label]
+        env = {"NUMBA_CPU_NAME": cpu, "NUMBA_CPU_FEATURES": features, "NUMBA_CACHE_DIR": str(tmp_path_factory.mktemp(label))}
+        return label, _digests_in_subprocess(env, CROSS_PROCESS_CASES)
+
+    runnable = [label for label, (_, _, needs) in CPU_TARGETS.items() if not _missing_on_host(needs)]
+    with ThreadPoolExecutor(2) as pool:
+        return dict(pool.map(run, runnable))
+
+
 @pytest.mark.slow
-def test_generic_cpu_target_equals_host_target(tmp_path):
-    # A generic x86-64 target has no AVX and no FMA: equal bits show that no instruction-set
-    # feature (vector width, fused multiply-add, libm) leaks into the values.
-    env = {"NUMBA_CPU_NAME": "generic", "NUMBA_CPU_FEATURES": "", "NUMBA_CACHE_DIR": str(tmp_path)}
-    assert _digests_in_subprocess(env, CROSS_PROCESS_CASES) == _local_digests()
+@pytest.mark.parametrize("target", list(CPU_TARGETS))
+def test_cpu_target_equals_host_target(target, target_digests):
+    # Generic x86-64 has no AVX and no FMA; the AVX2 and AVX-512 targets vectorize at 256 and
+    # 512 bits with their own tuning. Equal bits show that no instruction-set feature (vector
+    # width, fused multiply-add, libm) leaks into the values.
+    missing = _missing_on_host(CPU_TARGETS[target][2])
+    if missing:
+        pytest.skip(f"this host cannot run {target} code (lacks {', '.join(sorted(missing))})")
+    assert target_digests[target] == _local_digests()
 
 
 # --- chunking ----------------------------------------------------------------------------------

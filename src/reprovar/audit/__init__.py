@@ -1,11 +1,15 @@
 """The audit layer: ask the ledger questions and check its answers.
 
+* :mod:`.ledger`: :class:`Ledger`, the public :class:`reprovar.Ledger`: the ledger layer's
+  :class:`reprovar.ledger.Ledger` with all of the below as methods;
 * :mod:`.query`: filters (:class:`VariableFilter`), ``find``, ``history``, ``runs``;
 * :mod:`.seeds`: seeds shared by different variables, seeds drawn from the OS;
 * :mod:`.verify`: make variables again and check digests, with progress;
-* :mod:`.export`: JSON and CSV, written atomically;
-* :mod:`.readonly`: SQL on a connection that cannot write;
-* :mod:`.methods`: all of it as :class:`reprovar.Ledger` methods.
+* :mod:`.exporting`: ``export`` to JSON and CSV, written atomically;
+* :mod:`.readonly`: SQL on a connection that cannot write.
+
+The audit layer builds on :mod:`reprovar.ledger`, never the reverse. Its names load with
+their module on first use, so that opening a ledger to record variables costs no audit code.
 
 Example:
     >>> import reprovar, tempfile, os
@@ -15,20 +19,43 @@ Example:
     (['w'], True)
 """
 
-from .errors import AuditError, BadFilterError, ExportError, ReadOnlyViolationError, SQLQueryError
-from .export import FORMATS, atomic_write, export
-from .query import Records, RunRecords, VariableFilter, changes, find, history, parse_shape, runs
-from .readonly import SQLResult, read_only_query
-from .seeds import SeedAudit, SharedSeed, audit_seeds
-from .times import parse_time
-from .verify import VerifyOutcome, VerifySummary, verify_record, verify_records, verify_selection
+from __future__ import annotations
 
-__all__ = [
-    "AuditError", "BadFilterError", "ExportError", "ReadOnlyViolationError", "SQLQueryError",
-    "FORMATS", "atomic_write", "export",
-    "Records", "RunRecords", "VariableFilter", "changes", "find", "history", "parse_shape", "runs",
-    "SQLResult", "read_only_query",
-    "SeedAudit", "SharedSeed", "audit_seeds",
-    "parse_time",
-    "VerifyOutcome", "VerifySummary", "verify_record", "verify_records", "verify_selection",
-]
+import importlib
+
+#: Each public name and the submodule that defines it. No submodule is named like a public
+#: name: importing a submodule sets the package attribute of its name to the module.
+_SOURCES = {
+    "Ledger": "ledger",
+    **dict.fromkeys(
+        ("AuditError", "BadFilterError", "ExportError", "ReadOnlyViolationError", "SQLQueryError"),
+        "errors",
+    ),
+    **dict.fromkeys(("FORMATS", "atomic_write", "export"), "exporting"),
+    **dict.fromkeys(
+        ("Records", "RunRecords", "VariableFilter", "changes", "find", "history", "parse_shape", "runs"),
+        "query",
+    ),
+    **dict.fromkeys(("SQLResult", "read_only_query"), "readonly"),
+    **dict.fromkeys(("SeedAudit", "SharedSeed", "audit_seeds"), "seeds"),
+    "parse_time": "times",
+    **dict.fromkeys(
+        ("VerifyOutcome", "VerifySummary", "verify_record", "verify_records", "verify_selection"),
+        "verify",
+    ),
+}
+
+__all__ = list(_SOURCES)
+
+
+def __getattr__(name: str):
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module 'reprovar.audit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{source}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -17,7 +17,7 @@ from .db import db
 from .errors import ReprovarGroup
 from .listing import list_
 from .replay import replay
-from . import audit, export, find, runs, show, sql, verify  # audit commands (issue 5)
+from . import audit, export, find, runs, show, sql, verify  # commands over reprovar.audit
 
 
 @click.group(cls=ReprovarGroup, context_settings={"help_option_names": ["-h", "--help"]})

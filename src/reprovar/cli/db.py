@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..ledger import Ledger
+from ..audit.ledger import Ledger
 from ..ledger.schema import head_revision
 from .options import ledger_option
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..audit.export import check_format
+from ..audit.exporting import check_format
 from ..audit.query import VariableFilter
 from .options import ledger_option, open_ledger
 from .params import filter_options

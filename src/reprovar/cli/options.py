@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import ArgumentValueError
-from ..ledger import Ledger
+from ..audit.ledger import Ledger
 
 ledger_option = click.option(
     "--ledger",

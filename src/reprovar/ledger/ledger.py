@@ -16,7 +16,6 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..audit.methods import AuditMethods
 from ..errors import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -43,8 +42,11 @@ T = TypeVar("T")
 _INSERT_RUN = insert(runs_table)
 
 
-class Ledger(AuditMethods):  # queries, verify, export, sql: reprovar.audit (issue 5)
+class Ledger:
     """A reproducibility ledger: a SQLite file or any SQLAlchemy database URL.
+
+    This class opens, records and reads single rows; the public :class:`reprovar.Ledger`
+    (:class:`reprovar.audit.Ledger`) adds the queries, verification, export and read-only SQL.
 
     Opening creates the schema at head, or upgrades an older ledger; a ledger written by a
     newer reprovar raises :class:`~reprovar.errors.LedgerTooNewError`. One engine and one
@@ -385,10 +387,10 @@ class Ledger(AuditMethods):  # queries, verify, export, sql: reprovar.audit (iss
 
     def __reduce__(self):
         # Send the location, not the connections, to other processes (multiprocessing).
-        return (Ledger, (self._url.render_as_string(hide_password=False),))
+        return (type(self), (self._url.render_as_string(hide_password=False),))
 
     def __repr__(self) -> str:
-        return f"Ledger({self.location!r})"
+        return f"{type(self).__name__}({self.location!r})"
 
 
 def _insert_run(connection: Connection) -> int:

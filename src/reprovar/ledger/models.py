@@ -39,8 +39,8 @@ NAMING_CONVENTION = {
 MYSQL_TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 
 #: Variable names compare byte-for-byte everywhere: MariaDB's default collations would make
-#: "W" and "w" (or "a" and "a ") one name and break version numbering. NOPAD: utf8mb4_bin
-#: still ignores trailing spaces in "=" on MariaDB (audit engineer, issue 5).
+#: "W" and "w" (or "a" and "a ") one name and break version numbering. NOPAD, because
+#: utf8mb4_bin still ignores trailing spaces in "=" on MariaDB.
 NAME_TYPE = String(MAX_NAME_LENGTH).with_variant(
     mysql.VARCHAR(MAX_NAME_LENGTH, charset="utf8mb4", collation="utf8mb4_nopad_bin"), "mysql", "mariadb"
 )

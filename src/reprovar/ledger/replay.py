@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
-
-from sqlalchemy.engine import URL
 
 from ..errors import DigestMismatchError
 from . import digest as digests
@@ -13,7 +10,6 @@ from .records import VariableRecord
 
 if TYPE_CHECKING:
     from ..variable import Variable
-    from .ledger import Ledger
 
 
 def replay_record(record: VariableRecord) -> Variable:
@@ -56,33 +52,3 @@ def replay_record(record: VariableRecord) -> Variable:
     )
     return Variable(values, record.name, provenance, record=record)
 
-
-def replay(
-    name: str | None = None,
-    version: int | None = None,
-    ledger: Ledger | str | os.PathLike | URL | None = None,
-    *,
-    id: int | None = None,
-) -> Variable:
-    """Make a recorded variable again, bit for bit, and check it against its recorded digest.
-
-    Args:
-        name: the variable's name.
-        version: which version of ``name`` (default: the latest).
-        ledger: a :class:`~reprovar.Ledger`, path or URL (default: the current ledger).
-        id: the row id instead of a name and version.
-
-    Raises :class:`~reprovar.errors.UnknownVariableError` (suggesting close names) and
-    :class:`~reprovar.errors.DigestMismatchError`.
-
-    Example:
-        >>> import reprovar, tempfile, os
-        >>> path = os.path.join(tempfile.mkdtemp(), "replay.db")
-        >>> v = reprovar.random_normal_variable((2, 2), 0.0, 1.0, name="w", ledger=path)
-        >>> w = reprovar.replay("w", ledger=path)
-        >>> bool((w.numpy() == v.numpy()).all()), w.seed == v.seed
-        (True, True)
-    """
-    from .recording import get_ledger
-
-    return get_ledger(ledger).replay(name, version, id=id)

@@ -1,11 +1,17 @@
-"""The audit API as methods of :class:`reprovar.Ledger` (a mixin, so the ledger's own module
-stays about opening, recording and reading single rows)."""
+"""The public :class:`reprovar.Ledger`: the ledger layer's :class:`~reprovar.ledger.Ledger`
+with the audit API as methods.
+
+Each method imports its audit module when first called, so opening a ledger and recording
+variables never loads the query, verification or export code.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 from typing import TYPE_CHECKING, Iterator, TextIO
+
+from ..ledger import ledger as _ledger
 
 if TYPE_CHECKING:
     from ..ledger.records import VariableRecord
@@ -15,9 +21,19 @@ if TYPE_CHECKING:
     from .verify import ProgressCallback, VerifySummary
 
 
+class Ledger(_ledger.Ledger):
+    """A reproducibility ledger with queries, verification, export and read-only SQL.
 
-class AuditMethods:
-    """Queries, verification, export and read-only SQL on a ledger."""
+    Opening, recording and reading single rows (``get``, ``latest``, ``run``, ``replay``)
+    are those of :class:`reprovar.ledger.Ledger`; see it for the arguments.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "audited.db"))
+        >>> _ = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=3, ledger=led)
+        >>> [(r.name, r.seed) for r in led.find(seed=3)], led.verify().ok
+        ([('w', 3)], True)
+    """
 
     def find(
         self,
@@ -167,7 +183,7 @@ class AuditMethods:
             >>> led.export(io.StringIO(), format="csv")
             0
         """
-        from .export import export
+        from .exporting import export
 
         return export(self, target, format=format, filter=filter, force=force)
 

@@ -1,4 +1,4 @@
-"""Recording policy: whether variables are recorded, in which ledger, and what a failure does.
+"""The recorder: whether variables are recorded, in which ledger, and what a failure does.
 
 Order of precedence for "record this variable?": the call's ``record=`` argument, then the
 innermost ``with reprovar.recording(...)`` block (per thread / async task), then
@@ -6,7 +6,8 @@ innermost ``with reprovar.recording(...)`` block (per thread / async task), then
 
 For "which ledger?": the call's ``ledger=``, then :func:`use_ledger`, then
 ``$REPROVAR_LEDGER``, then ``reprovar.db`` in the working directory. Ledgers are opened once
-per location and kept for the life of the process.
+per location and kept for the life of the process; they are :class:`reprovar.Ledger`
+objects (the audit layer's, with queries), so this module sits above :mod:`reprovar.audit`.
 """
 
 from __future__ import annotations
@@ -21,20 +22,24 @@ from typing import TYPE_CHECKING, Iterator
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..errors import (
+from .audit.ledger import Ledger
+from .errors import (
     ArgumentTypeError,
     ArgumentValueError,
     RecordingError,
     RecordingWarning,
     ReprovarError,
 )
-from ..validation import ON_RECORD_ERROR
-from .ledger import Ledger
-from .records import VariableRecord
-from .urls import DEFAULT_LEDGER_FILE, LEDGER_ENV, to_url
+from .ledger import ledger as _ledger
+from .ledger.records import VariableRecord
+from .ledger.urls import DEFAULT_LEDGER_FILE, LEDGER_ENV, to_url
+from .validation import ON_RECORD_ERROR
 
 if TYPE_CHECKING:
-    from ..variable import Variable
+    from .variable import Variable
+
+#: Any ledger a caller may pass: the public one or the ledger layer's own.
+AnyLedger = _ledger.Ledger
 
 #: Environment switch: ``0``/``false``/``no``/``off`` turns recording off by default.
 RECORD_ENV = "REPROVAR_RECORD"
@@ -170,7 +175,7 @@ def get_ledger(ledger: Ledger | str | os.PathLike | URL | None) -> Ledger:
         >>> get_ledger(path) is get_ledger(path)
         True
     """
-    if isinstance(ledger, Ledger):
+    if isinstance(ledger, AnyLedger):
         return ledger
     if ledger is None:
         if _selected is not None:
@@ -233,7 +238,7 @@ def check_recording_options(record: object, ledger: object, on_record_error: obj
             f"on_record_error must be one of {', '.join(map(repr, ON_RECORD_ERROR))}, "
             f"got {on_record_error!r}"
         )
-    if ledger is not None and not isinstance(ledger, (Ledger, str, os.PathLike, URL)):
+    if ledger is not None and not isinstance(ledger, (AnyLedger, str, os.PathLike, URL)):
         raise ArgumentTypeError(
             "ledger must be a reprovar.Ledger, a path, a SQLAlchemy URL or None, "
             f"got {type(ledger).__name__}"
@@ -288,3 +293,32 @@ def record_checked_variable(
             raise failure from e
         warnings.warn(str(failure), RecordingWarning, stacklevel=3)
         return None
+
+
+def replay(
+    name: str | None = None,
+    version: int | None = None,
+    ledger: Ledger | str | os.PathLike | URL | None = None,
+    *,
+    id: int | None = None,
+) -> Variable:
+    """Make a recorded variable again, bit for bit, and check it against its recorded digest.
+
+    Args:
+        name: the variable's name.
+        version: which version of ``name`` (default: the latest).
+        ledger: a :class:`~reprovar.Ledger`, path or URL (default: the current ledger).
+        id: the row id instead of a name and version.
+
+    Raises :class:`~reprovar.errors.UnknownVariableError` (suggesting close names) and
+    :class:`~reprovar.errors.DigestMismatchError`.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "replay.db")
+        >>> v = reprovar.random_normal_variable((2, 2), 0.0, 1.0, name="w", ledger=path)
+        >>> w = reprovar.replay("w", ledger=path)
+        >>> bool((w.numpy() == v.numpy()).all()), w.seed == v.seed
+        (True, True)
+    """
+    return get_ledger(ledger).replay(name, version, id=id)

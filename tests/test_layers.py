@@ -1,0 +1,102 @@
+"""The import arrows point one way: cli -> audit -> ledger; the recorder sits above audit.
+
+Checked twice: statically, every ``import`` in the source tree (also those inside functions
+and under ``TYPE_CHECKING``), and at run time, by what importing a layer loads.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import reprovar
+
+SOURCE = Path(reprovar.__file__).resolve().parent
+
+#: Package -> the packages and modules it must never import.
+FORBIDDEN = {
+    "reprovar.ledger": ("reprovar.audit", "reprovar.cli", "reprovar.recorder"),
+    "reprovar.audit": ("reprovar.cli", "reprovar.recorder"),
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SOURCE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module an ``import`` statement in ``path`` may load, as absolute names.
+
+    ``from X import y`` counts as importing ``X`` and ``X.y`` (``y`` may be a submodule).
+    """
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base_parts = package.split(".")
+                base_parts = base_parts[: len(base_parts) - node.level + 1]
+                base = ".".join(base_parts + ([node.module] if node.module else []))
+            else:
+                base = node.module
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _within(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def test_imported_modules_resolves_relative_imports(tmp_path):
+    modules = imported_modules(SOURCE / "audit" / "ledger.py")
+    assert "reprovar.ledger" in modules and "reprovar.ledger.ledger" in modules
+    assert "reprovar.audit.query" in modules  # a function-level import
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_layer_never_imports_the_layers_above(package):
+    folder = SOURCE.joinpath(*package.split(".")[1:])
+    files = sorted(folder.rglob("*.py"))
+    assert files, f"no source files under {folder}"
+    violations = [
+        f"{_module_name(path)} imports {module}"
+        for path in files
+        for module in sorted(imported_modules(path))
+        if any(_within(module, above) for above in FORBIDDEN[package])
+    ]
+    assert violations == []
+
+
+def _loaded_after(code: str) -> set[str]:
+    script = f"import sys\n{code}\nprint('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_importing_the_ledger_loads_no_layer_above(tmp_path):
+    loaded = _loaded_after(
+        "import reprovar.ledger\n"
+        "import reprovar.ledger.replay, reprovar.ledger.digest, reprovar.ledger.schema\n"
+        f"led = reprovar.ledger.Ledger({str(tmp_path / 'layer.db')!r})\n"
+        "led.record(reprovar.random_normal_variable((3,), 0.0, 1.0, name='w', seed=1, record=False))\n"
+        "reprovar.ledger.replay_record(led.get('w'))"
+    )
+    assert "reprovar.ledger.ledger" in loaded  # the check itself can see modules
+    above = sorted(m for m in loaded for p in FORBIDDEN["reprovar.ledger"] if _within(m, p))
+    assert above == []
+
+
+def test_importing_the_audit_layer_loads_no_cli():
+    loaded = _loaded_after("import reprovar.audit\nfrom reprovar.audit import *")
+    assert "reprovar.audit.query" in loaded
+    above = sorted(m for m in loaded for p in FORBIDDEN["reprovar.audit"] if _within(m, p))
+    assert above == []
