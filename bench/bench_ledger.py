@@ -7,7 +7,9 @@
    on the pool, and plain one-shot XXH3-128 and SHA-256 for scale.
 2. What recording adds to a (2, 3) variable: median of ``random_normal_variable`` with
    recording on minus with it off, interleaved in blocks so both see the same machine load.
-3. 10^8 float32 elements: throughput of generation + digest + ledger write over generation
+3. What recording adds per (2, 3) variable inside ``reprovar.transaction()`` with 1,000
+   variables per transaction: median per variable against unrecorded ones, interleaved rounds.
+4. 10^8 float32 elements: throughput of generation + digest + ledger write over generation
    alone (the target is >= 0.8).
 
 A measuring script, not a test: it prints figures and asserts nothing.
@@ -73,6 +75,37 @@ def small_overhead(ledger, blocks: int, per_block: int) -> None:
           f"on {m_on:.1f} us -> recording adds {m_on - m_off:.1f} us")
 
 
+def batch_overhead(ledger, count: int, rounds: int) -> None:
+    def make(i, record):
+        return reprovar.random_normal_variable((2, 3), 0.0, 1.0, name=f"batch/{i}", seed=i,
+                                               record=record)
+
+    samples = {"off": [], "batch": []}
+    whole = []
+    for r in range(rounds + 1):  # the first round warms up
+        off = []
+        for i in range(count):
+            start = time.perf_counter()
+            make(i, False)
+            off.append(time.perf_counter() - start)
+        batch = []
+        start_block = time.perf_counter()
+        with reprovar.transaction(ledger):
+            for i in range(count):
+                start = time.perf_counter()
+                make(i, None)
+                batch.append(time.perf_counter() - start)
+        whole.append(time.perf_counter() - start_block)
+        if r:
+            samples["off"].extend(off)
+            samples["batch"].extend(batch)
+    m_off, m_on = (statistics.median(samples[k]) * 1e6 for k in ("off", "batch"))
+    print(f"{count} (2, 3) float32 variables in one transaction, median of {rounds * count}: "
+          f"recording off {m_off:.1f} us, in the transaction {m_on:.1f} us -> recording adds "
+          f"{m_on - m_off:.1f} us per variable; whole block incl. commit {min(whole[1:]) * 1e3:.1f} ms "
+          f"(best of {rounds})")
+
+
 def large_ratio(ledger, n: int, repeat: int) -> None:
     gen = lambda: reprovar.random_normal_variable((n,), 0.0, 1.0, seed=3, record=False)  # noqa: E731
     rec = lambda: reprovar.random_normal_variable((n,), 0.0, 1.0, name="big", seed=3, ledger=ledger)  # noqa: E731
@@ -92,15 +125,19 @@ def main() -> None:
     parser.add_argument("--size", type=float, default=1e8)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    parser.add_argument("--small-only", action="store_true", help="only the small-variable costs")
     args = parser.parse_args()
     n = int(1e7 if args.quick else args.size)
     repeat = 2 if args.quick else args.repeat
     with tempfile.TemporaryDirectory() as tmp:
         ledger = reprovar.Ledger(args.ledger or os.path.join(tmp, "bench.db"))
         print(f"ledger: {ledger.location}; {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
-        digest_speed(n, repeat)
+        if not args.small_only:
+            digest_speed(n, repeat)
         small_overhead(ledger, blocks=4 if args.quick else 10, per_block=500)
-        large_ratio(ledger, n, repeat)
+        batch_overhead(ledger, count=1000, rounds=3 if args.quick else 7)
+        if not args.small_only:
+            large_ratio(ledger, n, repeat)
         ledger.close()
 
 

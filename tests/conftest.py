@@ -203,3 +203,76 @@ def _isolated_ledger_state(tmp_path, monkeypatch):
     if recording is not None:
         recording.forget_ledgers()
         recording._process_setting = None
+
+
+#: Read-only test accounts are named ``rpvtest_ro_<pid>_<random>``, like the test databases.
+READER_PREFIX = "rpvtest_ro_"
+
+
+@pytest.fixture
+def reader_url(request, ledger):
+    """A URL for ``ledger`` through a read-only account, made as the README's recipe says
+    (SQLite: the ledger's own URL; file permissions are its accounts). Dropped afterwards."""
+    backend = ledger.engine.dialect.name
+    url = ledger.url
+    if backend == "sqlite":
+        yield url.render_as_string(hide_password=False)
+        return
+    from sqlalchemy import text
+
+    admin = request.getfixturevalue("database_servers").admin_engine(backend)
+    _drop_stale_readers(admin, backend)
+    account = f"{READER_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
+    database = url.database
+    if backend == "postgresql":
+        with admin.connect() as c:
+            c.execute(text(f"CREATE ROLE {account} LOGIN"))
+        with ledger.engine.begin() as c:  # grants live in the ledger's database
+            c.execute(text(f"GRANT CONNECT ON DATABASE {database} TO {account}"))
+            c.execute(text(f"GRANT USAGE ON SCHEMA public TO {account}"))
+            c.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {account}"))
+    else:
+        with admin.connect() as c:
+            c.execute(text(f"CREATE USER '{account}'@'%'"))
+            c.execute(text(f"GRANT SELECT ON {database}.* TO '{account}'@'%'"))
+    try:
+        yield url.set(username=account, password=None).render_as_string(hide_password=False)
+    finally:
+        _drop_reader(admin, ledger.engine, backend, account)
+
+
+def _drop_reader(admin, engine, backend: str, account: str) -> None:
+    from sqlalchemy import text
+
+    if backend == "postgresql":
+        if engine is not None:
+            with engine.begin() as c:
+                c.execute(text(f"DROP OWNED BY {account}"))
+        with admin.connect() as c:
+            c.execute(text(f"DROP ROLE IF EXISTS {account}"))
+    else:
+        with admin.connect() as c:
+            c.execute(text(f"DROP USER IF EXISTS '{account}'@'%'"))
+
+
+def _drop_stale_readers(admin, backend: str) -> None:
+    # Accounts left by killed test sessions (their pid is gone). A PostgreSQL role's grants
+    # died with its test database.
+    from sqlalchemy import text
+
+    query = {
+        "postgresql": "SELECT rolname FROM pg_roles WHERE rolname LIKE 'rpvtest\\_ro\\_%'",
+        "mysql": "SELECT user FROM mysql.user WHERE user LIKE 'rpvtest\\_ro\\_%'",
+    }[backend]
+    with admin.connect() as c:
+        names = [r[0] for r in c.execute(text(query))]
+    for name in names:
+        try:
+            pid = int(name[len(READER_PREFIX):].split("_")[0])
+        except ValueError:
+            continue
+        if not _pid_alive(pid):
+            try:
+                _drop_reader(admin, None, backend, name)
+            except Exception:  # still owning something in a live database: leave it
+                pass

@@ -100,3 +100,18 @@ def test_importing_the_audit_layer_loads_no_cli():
     assert "reprovar.audit.query" in loaded
     above = sorted(m for m in loaded for p in FORBIDDEN["reprovar.audit"] if _within(m, p))
     assert above == []
+
+
+def test_recording_a_variable_loads_no_audit_code_no_alembic_no_orm(tmp_path):
+    path = str(tmp_path / "lazy.db")
+    reprovar.Ledger(path).close()  # created (and migrated) here, at head when reopened
+    loaded = _loaded_after(
+        "import reprovar\n"
+        f"v = reprovar.random_normal_variable((2, 3), 0.0, 1.0, ledger={path!r})\n"
+        "assert v.record.version == 1"
+    )
+    assert "reprovar.audit.ledger" in loaded  # the public Ledger class, without its modules
+    audit_code = sorted(m for m in loaded if _within(m, "reprovar.audit") and
+                        m not in ("reprovar.audit", "reprovar.audit.ledger"))
+    assert audit_code == []
+    assert sorted(m for m in loaded if _within(m, "alembic") or _within(m, "sqlalchemy.orm")) == []

@@ -24,6 +24,7 @@ _LEDGER_NAMES = (
     "recording_enabled",
     "enable_recording",
     "disable_recording",
+    "transaction",
 )
 
 

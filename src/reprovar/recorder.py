@@ -4,7 +4,8 @@ Order of precedence for "record this variable?": the call's ``record=`` argument
 innermost ``with reprovar.recording(...)`` block (per thread / async task), then
 :func:`enable_recording` / :func:`disable_recording`, then ``$REPROVAR_RECORD``, then on.
 
-For "which ledger?": the call's ``ledger=``, then :func:`use_ledger`, then
+For "which ledger?": the call's ``ledger=``, then the innermost ``with
+reprovar.transaction(...)`` block (per thread / async task), then :func:`use_ledger`, then
 ``$REPROVAR_LEDGER``, then ``reprovar.db`` in the working directory. Ledgers are opened once
 per location and kept for the life of the process; they are :class:`reprovar.Ledger`
 objects (the audit layer's, with queries), so this module sits above :mod:`reprovar.audit`.
@@ -49,6 +50,7 @@ _TRUE = {"1", "true", "yes", "on", ""}
 
 _process_setting: bool | None = None
 _scoped_setting: ContextVar[bool | None] = ContextVar("reprovar_recording", default=None)
+_scoped_ledger: ContextVar[Ledger | None] = ContextVar("reprovar_transaction_ledger", default=None)
 _selected: Ledger | None = None
 _open_ledgers: dict[str, Ledger] = {}  # by canonical URL
 _by_target: dict[str, Ledger] = {}  # by location as given (absolute for paths)
@@ -178,6 +180,9 @@ def get_ledger(ledger: Ledger | str | os.PathLike | URL | None) -> Ledger:
     if isinstance(ledger, AnyLedger):
         return ledger
     if ledger is None:
+        scoped = _scoped_ledger.get()
+        if scoped is not None:
+            return scoped
         if _selected is not None:
             return _selected
         ledger = os.environ.get(LEDGER_ENV) or DEFAULT_LEDGER_FILE
@@ -200,6 +205,44 @@ def get_ledger(ledger: Ledger | str | os.PathLike | URL | None) -> Ledger:
                 found = _open_ledgers[url] = Ledger(url)
             _by_target[key] = found
         return found
+
+
+@contextmanager
+def transaction(ledger: Ledger | str | os.PathLike | URL | None = None) -> Iterator[Ledger]:
+    """Record every variable made inside the block in one database transaction.
+
+    The rows are committed when the block ends and all rolled back if it raises (each such
+    variable's ``record`` is then reset to None). Inside the block ``ledger`` (default: the
+    current ledger) is the current ledger of this thread / async task, so variables made
+    without ``ledger=`` are recorded in it; a variable given another ledger is recorded
+    there on its own. Before the commit, ``variable.record`` is the record the row will
+    have (id and version included); other connections do not see it yet. Versions stay
+    gapless and unique with other writers; blocks nest (the outermost commits). See
+    :meth:`reprovar.ledger.Ledger.transaction` for the details.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "batch.db")
+        >>> with reprovar.transaction(path) as led:
+        ...     vs = [reprovar.random_normal_variable((2, 3), 0.0, 1.0, name=f"w{i}") for i in range(3)]
+        >>> [v.record.version for v in vs], led.count()
+        ([1, 1, 1], 3)
+        >>> try:
+        ...     with reprovar.transaction(path):
+        ...         v = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w0")
+        ...         raise KeyboardInterrupt
+        ... except KeyboardInterrupt:
+        ...     pass
+        >>> v.record is None, reprovar.Ledger(path).get("w0").version
+        (True, 1)
+    """
+    led = get_ledger(ledger)
+    token = _scoped_ledger.set(led)
+    try:
+        with led.transaction():
+            yield led
+    finally:
+        _scoped_ledger.reset(token)
 
 
 def forget_ledgers() -> None:

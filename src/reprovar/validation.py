@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections.abc
 import math
 import numbers
 import operator
@@ -66,15 +67,21 @@ def resolve_dtype(dtype) -> np.dtype:
 def check_shape(shape) -> tuple[int, ...]:
     """A tuple of non-negative ints (a bare int means a 1-D shape), as numpy accepts them.
 
+    Accepted containers are sequences (tuple, list, ``torch.Size``, ...) and 1-D integer
+    arrays; a 0-d integer array counts as a bare int. Mappings, sets, strings and iterators
+    are refused: their order or length is not a shape's.
+
     Example:
         >>> check_shape((2, 3)), check_shape([4]), check_shape(5)
         ((2, 3), (4,), (5,))
     """
     if isinstance(shape, (bool, np.bool_)):
         raise ArgumentTypeError("shape must be a tuple of non-negative ints, got a bool")
+    if isinstance(shape, np.ndarray) and shape.ndim == 0:
+        shape = shape[()]  # numpy's own reading of np.array(3): the int 3
     if isinstance(shape, (numbers.Integral, np.integer)):
         shape = (shape,)
-    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+    if not _is_shape_container(shape):
         raise ArgumentTypeError(
             f"shape must be a tuple of non-negative ints, got {type(shape).__name__}"
         )
@@ -96,9 +103,19 @@ def check_shape(shape) -> tuple[int, ...]:
     return tuple(dims)
 
 
+def _is_shape_container(shape) -> bool:
+    if isinstance(shape, (str, bytes, bytearray)):
+        return False
+    if isinstance(shape, np.ndarray):
+        return shape.ndim == 1
+    return isinstance(shape, collections.abc.Sequence)
+
+
 def check_size_fits(shape: tuple[int, ...], dtype: np.dtype) -> int:
     """The variable's size in bytes, refused before anything is allocated when it cannot exist:
-    larger than one numpy array can be, or than this machine's RAM.
+    more bytes than one array can hold, a dimension or element count beyond what numpy can
+    index (even when another dimension is 0: numpy refuses that too), or more than this
+    machine's RAM.
 
     Example:
         >>> check_size_fits((2, 3), np.dtype("float32"))
@@ -109,6 +126,13 @@ def check_size_fits(shape: tuple[int, ...], dtype: np.dtype) -> int:
         raise ArgumentValueError(
             f"shape={shape} with dtype={dtype.name} needs {nbytes} bytes, more than the "
             f"{MAX_NBYTES} bytes one array can hold"
+        )
+    index_max = int(np.iinfo(np.intp).max)
+    nonzero = math.prod(d for d in shape if d)
+    if max(shape, default=0) > index_max or nonzero > index_max:
+        raise ArgumentValueError(
+            f"shape={shape} has more elements than numpy can index (at most {index_max} "
+            "per dimension and in all, counting only the non-zero dimensions)"
         )
     ram = physical_memory_bytes()
     if ram is not None and nbytes > ram:
@@ -124,7 +148,13 @@ def _check_real(value, param: str) -> float:
         raise ArgumentTypeError(
             f"{param} must be a real number (int or float), got {type(value).__name__}"
         )
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond float's range, e.g. 10**400
+        raise ArgumentValueError(
+            f"{param} must be a finite number, got an int of {int(value).bit_length()} bits, "
+            f"beyond float64's range (|{param}| < 1.8e308)"
+        ) from None
     if not math.isfinite(value):
         raise ArgumentValueError(f"{param} must be a finite number, got {value}")
     return value
@@ -151,7 +181,49 @@ def check_location_scale(mean, scale, dtype: np.dtype) -> tuple[float, float]:
                 f"{param}={value} overflows the {np.dtype(compute).name} arithmetic of "
                 f"dtype={dtype.name}; accepted: |{param}| <= {limit:.7g}"
             )
+    check_normal_values_fit(mean, scale, dtype)
     return mean, scale
+
+
+#: Largest |z| the normal transform makes, by compute precision (see transforms/box_muller:
+#: sqrt(2 (b+1) ln 2) for b = 32 and 64 bits), rounded up.
+MAX_STANDARD_NORMAL = {"float32": 6.77, "float64": 9.50}
+
+
+def check_normal_values_fit(mean: float, scale: float, dtype: np.dtype) -> None:
+    """Refuse ``mean`` and ``scale`` for which some value ``mean + z * scale`` would not be a
+    finite number of ``dtype`` (it would become ``inf``): ``|mean| + z_max * scale`` must not
+    exceed the dtype's largest finite value, with ``z_max`` the transform's largest radius.
+
+    Example:
+        >>> check_normal_values_fit(0.0, 1.0, np.dtype("float16"))
+        >>> check_normal_values_fit(1e5, 1.0, np.dtype("float16"))
+        Traceback (most recent call last):
+        ...
+        reprovar.errors.ArgumentValueError: mean=100000.0 is beyond the largest float16 value, 65504; accepted: |mean| + 6.77 * scale <= 65504
+    """
+    compute = "float64" if dtype == np.float64 else "float32"
+    z_max = MAX_STANDARD_NORMAL[compute]
+    largest = float(_finfo_max(dtype))
+    accepted = f"accepted: |mean| + {z_max} * scale <= {largest:.7g}"
+    if abs(mean) > largest:
+        raise ArgumentValueError(
+            f"mean={mean} is beyond the largest {dtype.name} value, {largest:.7g}; {accepted}"
+        )
+    # The margin covers the rounding of mean + z * scale in the compute precision.
+    if abs(mean) + z_max * scale > largest * (1 - 2**-20):
+        raise ArgumentValueError(
+            f"scale={scale} with mean={mean} would make values beyond the largest "
+            f"{dtype.name} value, {largest:.7g} (they would be inf); {accepted}"
+        )
+
+
+def _finfo_max(dtype: np.dtype):
+    if dtype.name == "bfloat16":
+        import ml_dtypes
+
+        return ml_dtypes.finfo(dtype).max
+    return np.finfo(dtype).max
 
 
 def check_seed(seed) -> int:
@@ -193,7 +265,8 @@ ON_RECORD_ERROR = ("raise", "warn")
 
 
 def check_name(name) -> str:
-    """A non-empty string of at most :data:`MAX_NAME_LENGTH` characters.
+    """A non-empty string of at most :data:`MAX_NAME_LENGTH` characters that every ledger
+    backend stores as given (see :func:`check_name_characters`).
 
     Example:
         >>> check_name("dense/kernel")
@@ -207,4 +280,27 @@ def check_name(name) -> str:
         raise ArgumentValueError(
             f"name must be at most {MAX_NAME_LENGTH} characters, got {len(name)}: {name[:40]!r}..."
         )
+    check_name_characters(name)
     return name
+
+
+def check_name_characters(name: str) -> None:
+    """Refuse characters that some ledger backend cannot store: NUL (PostgreSQL text cannot
+    hold it) and lone surrogates (not encodable as UTF-8, so no database can store them).
+
+    Example:
+        >>> check_name_characters("dense/kernel")
+        >>> check_name_characters("w" + chr(0))
+        Traceback (most recent call last):
+        ...
+        reprovar.errors.ArgumentValueError: name must not contain NUL characters, got 'w\\x00'
+    """
+    if "\x00" in name:
+        raise ArgumentValueError(f"name must not contain NUL characters, got {name[:40]!r}")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ArgumentValueError(
+            f"name must be valid Unicode text; it holds a lone surrogate {name[e.start]!r} "
+            f"at index {e.start}: {name[:40]!r}"
+        ) from None

@@ -47,7 +47,7 @@ class Variable:
         ((2, 3), 'float32', 'w', 1)
     """
 
-    __slots__ = ("_value", "_name", "_provenance", "record")
+    __slots__ = ("_value", "_name", "_provenance", "record", "__weakref__")
 
     def __init__(self, value: np.ndarray, name: str, provenance: Provenance, record: Any = None):
         self._value = value

@@ -169,7 +169,10 @@ def test_export(cli, filled, tmp_path):
     assert [r["name"] for r in csv.DictReader(io.StringIO(stdout))] == ["dense_1/kernel", "dense_1/bias"]
 
 
-def test_sql(cli, filled):
+def test_sql(filled, reader_url):
+    def cli(*args):  # through a read-only account, as the README recommends
+        return CliRunner().invoke(main, [*args, "--ledger", reader_url], catch_exceptions=False)
+
     doc = json.loads(cli("sql", "SELECT name, version FROM variables WHERE name = 'w' ORDER BY version", "--json").stdout)
     assert doc == [{"name": "w", "version": 1}, {"name": "w", "version": 2}, {"name": "w", "version": 3}]
     one_error_line(cli("sql", "DELETE FROM variables"), "read-only")

@@ -19,8 +19,15 @@ import reprovar
 from reprovar.errors import LedgerError, LedgerTooNewError
 from reprovar import Ledger
 from reprovar.ledger.digest import digest
-from reprovar.ledger.models import Base, variables_table
-from reprovar.ledger.schema import VERSION_TABLE, alembic_config, head_revision, migrations_dir
+from reprovar.ledger.models import metadata, variables_table
+from reprovar.ledger.schema import (
+    VERSION_TABLE,
+    alembic_config,
+    current_revision,
+    head_revision,
+    migrations_dir,
+    revision_graph,
+)
 
 DATA = Path(__file__).parent.parent / "data"
 FROZEN_0001 = DATA / "ledger-schema-0001.db"
@@ -40,7 +47,7 @@ def test_models_match_the_migrations(ledger):
         context = MigrationContext.configure(
             conn, opts={"compare_type": True, "version_table": VERSION_TABLE}
         )
-        diff = compare_metadata(context, Base.metadata)
+        diff = compare_metadata(context, metadata)
     # MariaDB reports its implicit FK index; nothing else may differ.
     assert [d for d in diff if not _is_mysql_fk_index(d)] == []
 
@@ -162,3 +169,39 @@ def test_db_upgrade_command_migrates_the_frozen_file(tmp_path):
         capture_output=True, text=True, timeout=120,
     )
     assert "already at schema revision 0002" in out.stdout
+
+
+def test_revisions_read_from_the_files_equal_alembics():
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert head_revision() == scripts.get_current_head()
+    assert revision_graph() == {
+        s.revision: tuple(s._normalized_down_revisions) for s in scripts.walk_revisions()
+    }
+
+
+def test_current_revision_equals_alembics(ledger, ledger_url):
+    engine = create_engine(ledger_url)
+    try:
+        with engine.connect() as conn:
+            theirs = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+            assert current_revision(conn) == theirs == head_revision()
+            conn.execute(text(f"DELETE FROM {VERSION_TABLE}"))
+            assert current_revision(conn) is None
+            conn.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_opening_a_ledger_at_head_loads_no_alembic(tmp_path):
+    path = tmp_path / "head.db"
+    Ledger(path).close()
+    script = (
+        "import sys, reprovar\n"
+        f"led = reprovar.Ledger({str(path)!r}); assert led.opened_at_revision is not None\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -28,7 +28,8 @@ import importlib
 _SOURCES = {
     "Ledger": "ledger",
     **dict.fromkeys(
-        ("AuditError", "BadFilterError", "ExportError", "ReadOnlyViolationError", "SQLQueryError"),
+        ("AuditError", "BadFilterError", "ExportError", "PrivilegedAccountError", "ReadOnlyViolationError",
+         "SQLQueryError"),
         "errors",
     ),
     **dict.fromkeys(("FORMATS", "atomic_write", "export"), "exporting"),

@@ -26,4 +26,12 @@ class SQLQueryError(AuditError):
 
 
 class ReadOnlyViolationError(SQLQueryError):
-    """A read-only SQL statement tried to change the ledger and the connection refused it."""
+    """A SQL statement was refused as not read-only: by reprovar's statement check (writes,
+    server commands, file and admin functions, other databases' tables) or by the read-only
+    connection."""
+
+
+class PrivilegedAccountError(SQLQueryError):
+    """Read-only SQL was asked of an account that can reach outside the database (a
+    PostgreSQL superuser or server-file role, a MariaDB/MySQL account with FILE, SUPER, ...);
+    the message names the account and the read-only account to use instead."""

@@ -187,11 +187,14 @@ class Ledger(_ledger.Ledger):
 
         return export(self, target, format=format, filter=filter, force=force)
 
-    def sql(self, statement: str) -> SQLResult:
-        """Run one SQL statement on a read-only connection to this ledger.
+    def sql(self, statement: str, *, timeout: float = 60.0, allow_privileged: bool = False) -> SQLResult:
+        """Run one read-only query on this ledger, stopped after ``timeout`` seconds.
 
-        Writes are refused by the database itself (see :mod:`reprovar.audit.readonly`) with
-        :class:`~reprovar.audit.ReadOnlyViolationError`.
+        The statement is checked first (one query over the ledger's tables, allowed functions
+        only), then run on a connection that cannot write (see
+        :mod:`reprovar.audit.readonly`); a refusal is
+        :class:`~reprovar.audit.ReadOnlyViolationError`. A superuser or FILE-privileged
+        account is refused unless ``allow_privileged`` (:class:`~reprovar.audit.PrivilegedAccountError`).
 
         Example:
             >>> import reprovar, tempfile, os
@@ -201,4 +204,4 @@ class Ledger(_ledger.Ledger):
         """
         from .readonly import read_only_query
 
-        return read_only_query(self.url, statement)
+        return read_only_query(self.url, statement, timeout=timeout, allow_privileged=allow_privileged)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 _V = variables_table.c
 _R = runs_table.c
+_INT64_MAX = 2**63 - 1
 _UINT64_MAX = (1 << 64) - 1
 #: Backends whose name column sorts by code point (SQLite BINARY, MariaDB utf8mb4_bin).
 _CODE_POINT_ORDER = {"sqlite", "mysql", "mariadb"}
@@ -389,11 +390,12 @@ def _from_text(value: Any, what: str) -> Any:
 
 
 def _check_int(value: Any, what: str, low: int, high: int | None) -> int:
+    # Without an explicit bound, what every backend's 64-bit integer columns can compare with.
+    high = _INT64_MAX if high is None else high
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadFilterError(f"{what} must be an int, got {type(value).__name__} {value!r}")
-    if value < low or (high is not None and value > high):
-        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
-        raise BadFilterError(f"{what} must be {bound}, got {value}")
+    if value < low or value > high:
+        raise BadFilterError(f"{what} must be in [{low}, {high}], got {value}")
     return value
 
 

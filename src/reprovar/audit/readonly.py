@@ -1,31 +1,55 @@
-"""Read-only SQL on a ledger: one statement, on a connection that cannot write.
+"""Read-only SQL on a ledger: one query, checked, on a connection that cannot write.
 
-The guarantee comes from the connection, never from looking at the statement's words:
+Three walls, each enough on its own for what it covers:
 
-* SQLite: the file is opened with ``mode=ro`` and ``query_only``; ``ATTACH`` is disabled
-  (a read-only connection could otherwise attach the same file read-write) and an authorizer
-  lets only reads through.
-* PostgreSQL: the session's transactions are ``READ ONLY`` and the statement is sent as a
-  prepared statement, which the server refuses to hold more than one command in, so a
-  ``SET ...; COMMIT; INSERT ...`` string cannot escape the read-only transaction.
-* MariaDB/MySQL: ``SET SESSION TRANSACTION READ ONLY`` and ``START TRANSACTION READ ONLY``;
-  the driver's multi-statement flag must be off.
+1. The statement is checked before it is sent (:mod:`.sqlguard`): exactly one read-only
+   query over the ledger's own tables, with allowed functions only. ``COPY``, ``INTO
+   OUTFILE``, ``LOAD_FILE``, ``pg_read_file``, ``pg_terminate_backend``, ``SET``,
+   ``SHUTDOWN``, ... never reach the server.
+2. The connection cannot write:
 
-Every call uses a fresh connection that is rolled back and closed afterwards, so nothing a
-statement changes in the session (a ``SET``) outlives it.
+   * SQLite: the file is opened with ``mode=ro`` and ``query_only``; ``ATTACH`` is disabled
+     (a read-only connection could otherwise attach the same file read-write) and an
+     authorizer lets only reads through.
+   * PostgreSQL: the session's transactions are ``READ ONLY`` and the statement is sent as a
+     prepared statement, which the server refuses to hold more than one command in.
+   * MariaDB/MySQL: ``SET SESSION TRANSACTION READ ONLY`` and ``START TRANSACTION READ
+     ONLY``; the driver's multi-statement flag must be off.
+
+3. The account: a PostgreSQL superuser (or a member of the server-file and server-program
+   roles) and a MariaDB/MySQL account with FILE, SUPER, SHUTDOWN or another administrative
+   privilege are refused unless ``allow_privileged=True``: such an account can reach outside
+   the database through anything the first two walls miss. The README gives read-only
+   account recipes.
+
+Every statement runs under a time limit (``timeout``, default 60 s): ``statement_timeout``
+on PostgreSQL, ``max_statement_time`` on MariaDB (``max_execution_time`` on MySQL), a
+progress handler on SQLite. Every call uses a fresh connection that is rolled back and
+closed afterwards, so nothing a statement changes in the session outlives it.
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
+import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Iterable, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from .errors import ReadOnlyViolationError, SQLQueryError
+from ..errors import ArgumentTypeError, ArgumentValueError
+from .errors import PrivilegedAccountError, ReadOnlyViolationError, SQLQueryError
+from .sqlguard import check_query
+
+#: Default time limit of one statement, in seconds.
+DEFAULT_TIMEOUT_S = 60.0
+#: How long connecting to a server may take, in seconds.
+CONNECT_TIMEOUT_S = 10
+#: The account name the README's read-only recipes create.
+READER_ACCOUNT = "reprovar_reader"
 
 # What the SQLite authorizer lets through: reading tables, calling functions, recursive CTEs
 # and pragmas that only report.
@@ -36,8 +60,31 @@ _SQLITE_REPORTING_PRAGMAS = {
     "foreign_key_list", "database_list", "collation_list", "function_list", "pragma_list",
     "compile_options",
 }
+#: SQLite's schema tables: readable in any ledger file.
+_SQLITE_SCHEMA_TABLES = ("sqlite_master", "sqlite_schema")
+#: VM instructions between two looks at the clock on SQLite.
+_SQLITE_PROGRESS_STEPS = 10_000
 _PG_READ_ONLY_SQLSTATE = "25006"  # read_only_sql_transaction
+_PG_CANCELED_SQLSTATE = "57014"  # query_canceled, which statement_timeout raises
 _MYSQL_READ_ONLY_ERRNOS = {1792, 1290}  # read-only transaction; --read-only server
+_MYSQL_TIMEOUT_ERRNOS = {1969, 3024}  # MariaDB max_statement_time; MySQL max_execution_time
+#: PostgreSQL roles whose members can read or write server files or run programs.
+_PG_SERVER_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program")
+#: MariaDB/MySQL global privileges that reach outside the database or change the server.
+_MYSQL_PRIVILEGED = {
+    "FILE", "SUPER", "SHUTDOWN", "RELOAD", "PROCESS", "CREATE USER", "SET USER",
+    "CONNECTION ADMIN", "READ_ONLY ADMIN", "BINLOG ADMIN", "REPLICATION MASTER ADMIN",
+    "REPLICATION SLAVE ADMIN", "FEDERATED ADMIN", "SYSTEM_VARIABLES_ADMIN",
+}
+# The global privileges of the account the session runs as. CURRENT_USER() is user@host;
+# USER_PRIVILEGES names it 'user'@'host'.
+_MYSQL_GLOBAL_PRIVILEGES = (
+    "SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = "
+    "CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', "
+    "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')"
+)
+
+Guard = Callable[[Optional[Iterable[str]]], None]
 
 
 @dataclass(frozen=True)
@@ -58,12 +105,19 @@ class SQLResult:
         return [dict(zip(self.columns, row)) for row in self.rows]
 
 
-def read_only_query(url: str | sa.URL, statement: str) -> SQLResult:
-    """Run one SQL statement on the ledger at ``url`` through a connection that cannot write.
+def read_only_query(
+    url: str | sa.URL,
+    statement: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    allow_privileged: bool = False,
+) -> SQLResult:
+    """Run one read-only query on the ledger at ``url`` (see the module for the three walls).
 
-    Raises :class:`ReadOnlyViolationError` when the statement tries to change anything,
-    :class:`SQLQueryError` for any other failure (syntax, unknown table, more than one
-    statement).
+    Raises :class:`ReadOnlyViolationError` when the statement is not a read-only query or
+    tries to change anything, :class:`PrivilegedAccountError` for a privileged account
+    without ``allow_privileged``, :class:`SQLQueryError` for any other failure (syntax,
+    unknown table, more than one statement, unreachable server, ``timeout`` seconds passed).
 
     Example:
         >>> import sqlite3, tempfile, os
@@ -73,16 +127,43 @@ def read_only_query(url: str | sa.URL, statement: str) -> SQLResult:
         >>> read_only_query(f"sqlite:///{path}", "SELECT x FROM t").rows
         [(1,)]
     """
-    url = sa.make_url(url)
+    return _run(url, statement, timeout=timeout, allow_privileged=allow_privileged, check=True)
+
+
+def _run(url, statement: str, *, timeout: float, allow_privileged: bool, check: bool) -> SQLResult:
+    # check=False skips the statement check, so that tests can show the connection's own wall.
+    timeout = _check_timeout(timeout)
+    if not isinstance(allow_privileged, bool):
+        raise ArgumentTypeError(f"allow_privileged must be a bool, got {type(allow_privileged).__name__}")
+    try:
+        url = sa.make_url(url)
+    except sa.exc.ArgumentError as e:
+        raise SQLQueryError(f"not a ledger URL: {e}") from e
     backend = url.get_backend_name()
-    if backend == "sqlite":
-        return _sqlite(url, statement)
-    if backend == "postgresql":
-        return _postgresql(url, statement)
-    if backend in ("mysql", "mariadb"):
-        return _mysql(url, statement)
-    raise SQLQueryError(f"read-only SQL is not supported for {backend!r} ledgers "
-                        "(supported: sqlite, postgresql, mysql/mariadb)")
+    runner = {"sqlite": _sqlite, "postgresql": _postgresql, "mysql": _mysql, "mariadb": _mysql}.get(backend)
+    if runner is None:
+        raise SQLQueryError(f"read-only SQL is not supported for {backend!r} ledgers "
+                            "(supported: sqlite, postgresql, mysql/mariadb)")
+
+    def guard(tables: Iterable[str] | None) -> None:
+        if check:
+            check_query(statement, backend, tables=tables)
+
+    guard(None)  # a refused statement never opens a connection
+    return runner(url, statement, timeout, allow_privileged, guard)
+
+
+def _check_timeout(timeout) -> float:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise ArgumentTypeError(f"timeout must be a number of seconds, got {type(timeout).__name__}")
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ArgumentValueError(f"timeout must be a finite number of seconds > 0, got {timeout}")
+    return float(timeout)
+
+
+def _timed_out(timeout: float) -> SQLQueryError:
+    return SQLQueryError(f"the statement ran longer than the {timeout:g} s timeout and was "
+                         "stopped (reprovar sql --timeout SECONDS)")
 
 
 # -- SQLite -----------------------------------------------------------------------------------
@@ -95,7 +176,7 @@ def _sqlite_authorizer(action, arg1, arg2, dbname, trigger):
     return sqlite3.SQLITE_DENY
 
 
-def _sqlite(url: sa.URL, statement: str) -> SQLResult:
+def _sqlite(url: sa.URL, statement: str, timeout: float, allow_privileged: bool, guard: Guard) -> SQLResult:
     path = url.database
     if not path or path == ":memory:" or path.startswith("file:"):
         raise SQLQueryError("read-only SQL needs a SQLite ledger file path, "
@@ -108,12 +189,21 @@ def _sqlite(url: sa.URL, statement: str) -> SQLResult:
     try:
         conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
         conn.execute("PRAGMA query_only = ON")
+        try:
+            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
+        except sqlite3.DatabaseError as e:
+            raise SQLQueryError(f"cannot read {path!r}: {e}") from e
+        guard([*tables, *_SQLITE_SCHEMA_TABLES])
         conn.set_authorizer(_sqlite_authorizer)
+        deadline = time.monotonic() + timeout
+        conn.set_progress_handler(lambda: time.monotonic() > deadline, _SQLITE_PROGRESS_STEPS)
         try:
             cursor = conn.execute(statement)
             rows = cursor.fetchall()
         except sqlite3.DatabaseError as e:
             text = str(e)
+            if text == "interrupted" and time.monotonic() > deadline:
+                raise _timed_out(timeout) from e
             if "not authorized" in text or "authorization denied" in text:
                 text = "only statements that read are allowed"
             if "readonly" in text or "only statements that read" in text:
@@ -130,19 +220,30 @@ def _sqlite(url: sa.URL, statement: str) -> SQLResult:
 # -- Server databases -------------------------------------------------------------------------
 
 def _connect_raw(url: sa.URL):
+    shown = url.render_as_string(hide_password=True)
     try:
-        engine = sa.create_engine(url, poolclass=NullPool)
+        engine = sa.create_engine(url, poolclass=NullPool,
+                                  connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
     except (ImportError, sa.exc.ArgumentError) as e:
-        raise SQLQueryError(f"cannot open {url.render_as_string(hide_password=True)}: {e}") from e
+        raise SQLQueryError(f"cannot open {shown}: {e}") from e
     try:
         return engine, engine.raw_connection()
-    except sa.exc.SQLAlchemyError as e:
+    except (sa.exc.SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as e:
         engine.dispose()
-        raise SQLQueryError(f"cannot connect to {url.render_as_string(hide_password=True)}: "
-                            f"{getattr(e, 'orig', e)}") from e
+        reason = " ".join(str(getattr(e, "orig", None) or e).split())
+        raise SQLQueryError(f"cannot connect to {shown}: {reason}") from e
 
 
-def _postgresql(url: sa.URL, statement: str) -> SQLResult:
+def _privileged_refusal(account: str, why: str, scheme: str) -> PrivilegedAccountError:
+    return PrivilegedAccountError(
+        f"refused: the account {account} {why}, so a query could reach outside the ledger's "
+        "database; connect as a read-only account instead (README, 'A read-only account for "
+        f"reprovar sql': --ledger {scheme}://{READER_ACCOUNT}@HOST/DATABASE), or pass "
+        "--allow-privileged (allow_privileged=True) to use this account anyway"
+    )
+
+
+def _postgresql(url: sa.URL, statement: str, timeout: float, allow_privileged: bool, guard: Guard) -> SQLResult:
     if url.get_driver_name() != "psycopg":
         raise SQLQueryError("read-only SQL on PostgreSQL needs the psycopg driver "
                             "(postgresql+psycopg://...; pip install 'reprovar[postgres]')")
@@ -152,6 +253,24 @@ def _postgresql(url: sa.URL, statement: str) -> SQLResult:
     conn = proxy.driver_connection
     try:
         conn.rollback()
+        roles = ", ".join(f"pg_has_role(current_user, '{r}', 'MEMBER')" for r in _PG_SERVER_ROLES)
+        try:
+            user, superuser, *members = conn.execute(
+                f"SELECT current_user, rolsuper, {roles} FROM pg_roles WHERE rolname = current_user"
+            ).fetchone()
+            tables = [r[0] for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")]
+            conn.rollback()
+        except psycopg.Error as e:
+            raise SQLQueryError(f"cannot read the account's privileges: {_pg_text(e)}") from e
+        if not allow_privileged:
+            if superuser:
+                raise _privileged_refusal(user, "is a PostgreSQL superuser", "postgresql+psycopg")
+            held = [r for r, member in zip(_PG_SERVER_ROLES, members) if member]
+            if held:
+                raise _privileged_refusal(user, f"is a member of {', '.join(held)}", "postgresql+psycopg")
+        guard(tables)
+        conn.execute(f"SET statement_timeout = {max(1, round(timeout * 1000))}")
         conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         conn.commit()
         with conn.cursor() as cursor:
@@ -160,10 +279,12 @@ def _postgresql(url: sa.URL, statement: str) -> SQLResult:
                 cursor.execute(statement, prepare=True)
                 rows = cursor.fetchall() if cursor.description else []
             except psycopg.Error as e:
-                text = str(e).splitlines()[0] if str(e) else type(e).__name__
-                if getattr(e, "sqlstate", None) == _PG_READ_ONLY_SQLSTATE:
-                    raise ReadOnlyViolationError(_refusal(text)) from e
-                raise SQLQueryError(f"SQL error: {text}") from e
+                state = getattr(e, "sqlstate", None)
+                if state == _PG_CANCELED_SQLSTATE:
+                    raise _timed_out(timeout) from e
+                if state == _PG_READ_ONLY_SQLSTATE:
+                    raise ReadOnlyViolationError(_refusal(_pg_text(e))) from e
+                raise SQLQueryError(f"SQL error: {_pg_text(e)}") from e
             columns = [d.name for d in cursor.description or ()]
         return SQLResult(columns, [tuple(r) for r in rows])
     finally:
@@ -174,7 +295,11 @@ def _postgresql(url: sa.URL, statement: str) -> SQLResult:
             engine.dispose()
 
 
-def _mysql(url: sa.URL, statement: str) -> SQLResult:
+def _pg_text(e: Exception) -> str:
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
+def _mysql(url: sa.URL, statement: str, timeout: float, allow_privileged: bool, guard: Guard) -> SQLResult:
     if url.get_driver_name() != "pymysql":
         raise SQLQueryError("read-only SQL on MariaDB/MySQL needs the PyMySQL driver "
                             "(mysql+pymysql://...; pip install 'reprovar[mysql]')")
@@ -188,17 +313,35 @@ def _mysql(url: sa.URL, statement: str) -> SQLResult:
             raise SQLQueryError("read-only SQL refuses a MySQL connection with multi-statements on")
         conn.rollback()
         with conn.cursor() as cursor:
+            try:  # execute() without args: '%' and quotes are sent as written
+                cursor.execute("SELECT CURRENT_USER(), VERSION()")
+                user, version = cursor.fetchone()
+                cursor.execute(_MYSQL_GLOBAL_PRIVILEGES)
+                privileges = {str(r[0]).upper() for r in cursor.fetchall()}
+                cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")
+                tables = [r[0] for r in cursor.fetchall()]
+            except pymysql.Error as e:
+                raise SQLQueryError(f"cannot read the account's privileges: {_mysql_text(e)}") from e
+            held = sorted(privileges & _MYSQL_PRIVILEGED)
+            if held and not allow_privileged:
+                raise _privileged_refusal(user, f"has the global privileges {', '.join(held)}", "mysql+pymysql")
+            guard(tables)
+            if "mariadb" in str(version).lower():
+                cursor.execute(f"SET SESSION max_statement_time = {timeout:.6f}")
+            else:
+                cursor.execute(f"SET SESSION max_execution_time = {max(1, round(timeout * 1000))}")
             cursor.execute("SET SESSION TRANSACTION READ ONLY")
             cursor.execute("START TRANSACTION READ ONLY")
             try:
-                cursor.execute(statement)  # no args: '%' in the statement is left alone
+                cursor.execute(statement)
                 rows = cursor.fetchall() if cursor.description else []
             except pymysql.Error as e:
                 errno = e.args[0] if e.args and isinstance(e.args[0], int) else None
-                text = e.args[1] if len(e.args) > 1 else str(e)
+                if errno in _MYSQL_TIMEOUT_ERRNOS:
+                    raise _timed_out(timeout) from e
                 if errno in _MYSQL_READ_ONLY_ERRNOS:
-                    raise ReadOnlyViolationError(_refusal(text)) from e
-                raise SQLQueryError(f"SQL error: {text}") from e
+                    raise ReadOnlyViolationError(_refusal(_mysql_text(e))) from e
+                raise SQLQueryError(f"SQL error: {_mysql_text(e)}") from e
             columns = [d[0] for d in cursor.description or ()]
         return SQLResult(columns, [tuple(r) for r in rows])
     finally:
@@ -207,6 +350,10 @@ def _mysql(url: sa.URL, statement: str) -> SQLResult:
         finally:
             proxy.invalidate()
             engine.dispose()
+
+
+def _mysql_text(e: Exception) -> str:
+    return str(e.args[1]) if len(e.args) > 1 else str(e)
 
 
 def _refusal(detail: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..audit.readonly import read_only_query
+from ..audit.readonly import DEFAULT_TIMEOUT_S, read_only_query
 from ..ledger.urls import default_target, to_url
 from .options import ledger_option
 from .output import emit, output_options
@@ -13,21 +13,29 @@ from .rows import plain
 
 @click.command()
 @click.argument("statement")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_TIMEOUT_S,
+              show_default=True, metavar="SECONDS", help="Stop the statement after this many seconds.")
+@click.option("--allow-privileged", is_flag=True,
+              help="Run even on a superuser or FILE-privileged account (not recommended).")
 @ledger_option
 @output_options
-def sql(statement, ledger_url, output_format):
-    """Run one SQL statement on a read-only connection to the ledger.
+def sql(statement, timeout, allow_privileged, ledger_url, output_format):
+    """Run one read-only query on the ledger.
 
-    The database itself refuses writes (SQLite opened read-only, PostgreSQL and MariaDB in
-    read-only transactions), so INSERT, UPDATE, DELETE, DDL and PRAGMA writes fail with an
-    error and change nothing. Tables: runs, variables (seeds at or above 2**63 read as
+    The query is checked before it is sent: one SELECT (WITH, UNION, VALUES; on SQLite a
+    reporting PRAGMA) over the ledger's own tables, with ordinary functions only; writes,
+    COPY, INTO OUTFILE, SET, file and admin functions are refused. It then runs on a
+    read-only connection (SQLite opened read-only, PostgreSQL and MariaDB in read-only
+    transactions). A superuser or FILE-privileged account is refused: use a read-only
+    account (README). Tables: runs, variables (seeds at or above 2**63 read as
     seed - 2**64).
 
     \b
     Example:
         reprovar sql "SELECT dtype, COUNT(*) AS n FROM variables GROUP BY dtype"
     """
-    result = read_only_query(to_url(ledger_url or default_target()), statement)
+    result = read_only_query(to_url(ledger_url or default_target()), statement, timeout=timeout,
+                             allow_privileged=allow_privileged)
     columns = _unique(result.columns)
     rows = [{c: plain(v) for c, v in zip(columns, row)} for row in result.rows]
     if not columns:

@@ -10,6 +10,10 @@ from ..errors import LedgerError, LedgerOpenError, NotALedgerError
 _PG_RETRY = {"23505", "40001", "40P01", "55P03"}  # unique, serialization, deadlock, lock
 _MYSQL_RETRY = {1062, 1205, 1213}  # duplicate key, lock wait timeout, deadlock
 _SQLITE_RETRY = ("database is locked", "database table is locked", "UNIQUE constraint failed")
+# The subset that undoes only the failed statement, not the whole transaction: a writer in
+# a longer transaction can roll back to a savepoint and try again.
+_PG_STATEMENT_RETRY = {"23505"}  # unique
+_MYSQL_STATEMENT_RETRY = {1062, 1205}  # duplicate key, lock wait timeout
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -33,6 +37,19 @@ def is_retryable_dbapi(orig: BaseException) -> bool:
     if sqlstate is not None:  # psycopg
         return sqlstate in _PG_RETRY
     return any(text in str(orig) for text in _SQLITE_RETRY)
+
+
+def is_statement_retryable_dbapi(orig: BaseException) -> bool:
+    """True for a lost race that undid only the failed statement (PostgreSQL, MariaDB).
+
+    Example:
+        >>> is_statement_retryable_dbapi(ValueError("deadlock"))
+        False
+    """
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0] in _MYSQL_STATEMENT_RETRY
+    return getattr(orig, "sqlstate", None) in _PG_STATEMENT_RETRY
 
 
 def first_line(exc: BaseException) -> str:

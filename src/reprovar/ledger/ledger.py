@@ -8,7 +8,9 @@ import os
 import random
 import threading
 import time
+import weakref
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
@@ -24,6 +26,7 @@ from ..errors import (
     UnknownRunError,
     UnknownVariableError,
 )
+from ..validation import check_name_characters
 from . import digest as digests
 from .dberrors import is_retryable, translate
 from .engine import WRITE, check_sqlite_location, create_ledger_engine
@@ -32,7 +35,7 @@ from .records import RunRecord, VariableRecord
 from .runinfo import collect_run_info
 from .schema import current_revision, ensure_schema
 from .urls import default_target, display, to_url
-from .writer import WRITE_RETRY_S, VariableWriter
+from .writer import WRITE_RETRY_S, BatchWriter, VariableWriter
 
 if TYPE_CHECKING:
     from ..variable import Variable
@@ -40,6 +43,32 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _INSERT_RUN = insert(runs_table)
+
+
+class _Batch:
+    """An open :meth:`Ledger.transaction`: its writer, and the variables recorded in it."""
+
+    __slots__ = ("ledger", "writer", "thread", "pid", "variables", "failed")
+
+    def __init__(self, ledger: Ledger, writer: BatchWriter):
+        self.ledger = ledger
+        self.writer = writer
+        self.thread = threading.get_ident()
+        self.pid = os.getpid()
+        self.variables: list[weakref.ref] = []
+        self.failed = False  # an inner block raised: the whole transaction rolls back
+
+    def forget_records(self) -> None:
+        # The rows are gone: no variable may keep pointing at one.
+        for ref in self.variables:
+            variable = ref()
+            if variable is not None:
+                variable.record = None
+        self.variables.clear()
+
+
+#: The open batches of this thread / async task, innermost last (normally none or one).
+_batches: ContextVar[tuple[_Batch, ...]] = ContextVar("reprovar_batches", default=())
 
 
 class Ledger:
@@ -87,6 +116,7 @@ class Ledger:
         self._writer: Connection | None = None  # run rows, through SQLAlchemy
         self._variables: VariableWriter | None = None  # variable rows, the hot path
         self._run_id: int | None = None
+        self._batch_statements: VariableWriter | None = None  # compiled once, for batches
         if not create:
             self._check_exists()
         self._engine = self._create_engine()
@@ -204,6 +234,7 @@ class Ledger:
                 f"variable name is {len(name)} characters long; the ledger keeps names of "
                 f"at most {MAX_NAME_LENGTH}"
             )
+        check_name_characters(name)  # the same refusal on every backend (NUL, lone surrogates)
         provenance = variable.provenance
         values: dict[str, Any] = {
             "name": name,
@@ -220,20 +251,113 @@ class Ledger:
             "nbytes": int(variable.nbytes),
         }
         self._check_pid()
-        with self._lock:
-            if self._run_id is None:
-                self._run_id = self._write("start a run in", _insert_run)
+        batch = self._open_batch()
+        if batch is not None:
             values["run_id"] = self._run_id
             values["created"] = datetime.now(timezone.utc)
-            if self._variables is None:
-                self._variables = VariableWriter(self._engine)
             try:
-                row_id, version = self._variables.insert(values)
+                row_id, version = batch.writer.insert(values)
             except self._engine.dialect.loaded_dbapi.Error as e:
+                batch.failed = True
                 raise translate(e, self.location, "record a variable in") from e
+            batch.variables.append(weakref.ref(variable))
+        else:
+            with self._lock:
+                self._ensure_run()
+                values["run_id"] = self._run_id
+                values["created"] = datetime.now(timezone.utc)
+                if self._variables is None:
+                    self._variables = VariableWriter(self._engine)
+                try:
+                    row_id, version = self._variables.insert(values)
+                except self._engine.dialect.loaded_dbapi.Error as e:
+                    raise translate(e, self.location, "record a variable in") from e
         values["shape"] = tuple(variable.shape)
         values["id"] = row_id
         return VariableRecord._from_values(values)
+
+    def _ensure_run(self) -> None:
+        if self._run_id is None:
+            self._run_id = self._write("start a run in", _insert_run)
+
+    def _open_batch(self) -> _Batch | None:
+        """This thread's (task's) open transaction on this ledger, if any."""
+        for batch in _batches.get():
+            if batch.ledger is self and batch.thread == threading.get_ident() and batch.pid == self._pid:
+                return batch
+        return None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Ledger]:
+        """Record every variable this thread (or async task) records in this ledger inside the
+        block in one database transaction: committed when the block ends, all rolled back if
+        it raises.
+
+        Versions are assigned as the rows are written, with the same rule as single records
+        (the next version of each name), and other writers keep getting gapless, unique
+        versions: on SQLite they wait for the commit; on PostgreSQL and MariaDB they keep
+        writing, and transactions take turns with each other.
+
+        Inside the block, ``variable.record`` is the record the row will have once committed
+        (its id and version included), though no other connection sees the row yet. If the
+        block raises, every row is rolled back and each such variable's ``record`` is reset
+        to None. Nested blocks join the outermost one: an exception that leaves an inner
+        block rolls back the whole transaction, even if the outer block catches it (the
+        outer block then ends with :class:`~reprovar.errors.RecordingError`). Other threads
+        record as usual, each variable on its own.
+
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "t.db"))
+            >>> with led.transaction():
+            ...     a = reprovar.random_normal_variable((2,), 0.0, 1.0, name="a", ledger=led)
+            ...     b = reprovar.random_normal_variable((2,), 0.0, 1.0, name="a", ledger=led)
+            >>> a.record.version, b.record.version, len(led.latest())
+            (1, 2, 1)
+        """
+        self._check_pid()
+        outer = self._open_batch()
+        if outer is not None:
+            try:
+                yield self
+            except BaseException:
+                outer.failed = True
+                raise
+            return
+        with self._lock:
+            self._ensure_run()  # before the batch holds a write lock the run row would need
+            if self._batch_statements is None:
+                self._batch_statements = VariableWriter(self._engine)
+            batch = _Batch(self, BatchWriter(self._engine, like=self._batch_statements))
+        try:
+            batch.writer.begin()
+        except self._engine.dialect.loaded_dbapi.Error as e:
+            raise translate(e, self.location, "begin a transaction in") from e
+        token = _batches.set(_batches.get() + (batch,))
+        try:
+            yield self
+        except BaseException:
+            _batches.reset(token)
+            batch.writer.rollback()
+            batch.forget_records()
+            raise
+        _batches.reset(token)
+        if batch.failed:
+            batch.writer.rollback()
+            batch.forget_records()
+            raise RecordingError(
+                f"transaction on ledger {self.location} rolled back: an inner transaction "
+                "block or a record inside it failed"
+            )
+        try:
+            batch.writer.commit()
+        except self._engine.dialect.loaded_dbapi.Error as e:
+            batch.forget_records()
+            raise translate(e, self.location, "commit a transaction in") from e
+        except BaseException:
+            batch.forget_records()
+            raise
+        batch.variables.clear()
 
     @property
     def run_id(self) -> int | None:
@@ -413,9 +537,13 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return "[" + ", ".join(map(str, shape)) + "]"
 
 
+#: Largest id, version or limit: what every backend's 64-bit integer columns can compare with.
+_INT64_MAX = 2**63 - 1
+
+
 def _check_int(value: Any, param: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ArgumentTypeError(f"{param} must be an int, got {type(value).__name__}")
-    if value < 0:
-        raise ArgumentValueError(f"{param} must be >= 0, got {value}")
+    if not 0 <= value <= _INT64_MAX:
+        raise ArgumentValueError(f"{param} must be in [0, 2**63 - 1], got {value}")
 

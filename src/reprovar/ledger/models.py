@@ -1,27 +1,28 @@
-"""The ledger's tables as typed SQLAlchemy 2.0 models: one row per run, one per variable.
+"""The ledger's tables: one row per run, one per variable (SQLAlchemy Core).
 
-These models describe the schema at head; the Alembic migrations in ``reprovar._migrations``
-create it (a test checks that both agree on every backend). The hot write path uses the
-models' Core tables (``VariableModel.__table__``), not ORM sessions, to keep recording cheap.
+These tables describe the schema at head; the Alembic migrations in ``reprovar._migrations``
+create it (a test checks that both agree on every backend). They are Core tables, not ORM
+models: the ledger reads and writes rows with Core statements (the hot write path with
+statements compiled once, see :mod:`.writer`), and not importing ``sqlalchemy.orm`` keeps
+start-up short.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import (
     BigInteger,
+    Column,
     Double,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.dialects import mysql
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ..validation import MAX_NAME_LENGTH
 
@@ -49,65 +50,54 @@ NAME_TYPE = String(MAX_NAME_LENGTH).with_variant(
 ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+#: The ledger's tables, with constraint names from :data:`NAMING_CONVENTION`.
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
+#: A process that recorded variables: where, when, by whom, with which software.
+runs_table = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started", UTCDateTime, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("user", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("argv", Text, nullable=False),  # JSON list of strings
+    Column("cwd", Text, nullable=False),
+    Column("git_commit", String(64)),
+    Column("python_version", String(64), nullable=False),
+    Column("reprovar_version", String(64), nullable=False),
+    Column("numpy_version", String(64), nullable=False),
+    Column("numba_version", String(64), nullable=False),
+    Column("platform", String(255)),  # added by revision 0002
+    Index("ix_runs_started", "started"),
+    **MYSQL_TABLE_ARGS,
+)
 
-class RunModel(Base):
-    """A process that recorded variables: where, when, by whom, with which software."""
-
-    __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_started", "started"), MYSQL_TABLE_ARGS)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    started: Mapped[datetime] = mapped_column(UTCDateTime)
-    host: Mapped[str] = mapped_column(String(255))
-    user: Mapped[str] = mapped_column(String(255))
-    pid: Mapped[int] = mapped_column(Integer)
-    argv: Mapped[str] = mapped_column(Text)  # JSON list of strings
-    cwd: Mapped[str] = mapped_column(Text)
-    git_commit: Mapped[str | None] = mapped_column(String(64))
-    python_version: Mapped[str] = mapped_column(String(64))
-    reprovar_version: Mapped[str] = mapped_column(String(64))
-    numpy_version: Mapped[str] = mapped_column(String(64))
-    numba_version: Mapped[str] = mapped_column(String(64))
-    platform: Mapped[str | None] = mapped_column(String(255))  # added by revision 0002
-
-    variables: Mapped[list[VariableModel]] = relationship(back_populates="run")
-
-
-class VariableModel(Base):
-    """A created variable: everything needed to make it again, and a digest to prove it."""
-
-    __tablename__ = "variables"
-    __table_args__ = (
-        UniqueConstraint("name", "version"),  # also the index for lookups by name
-        Index("ix_variables_seed", "seed"),
-        Index("ix_variables_created", "created"),
-        Index("ix_variables_run_id", "run_id"),
-        MYSQL_TABLE_ARGS,
-    )
-
-    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
-    name: Mapped[str] = mapped_column(NAME_TYPE)
-    version: Mapped[int] = mapped_column(Integer)
-    shape: Mapped[str] = mapped_column(Text)  # JSON list, e.g. "[2, 3]"
-    dtype: Mapped[str] = mapped_column(String(32))
-    distribution: Mapped[str] = mapped_column(String(32))
-    mean: Mapped[float] = mapped_column(Double)
-    scale: Mapped[float] = mapped_column(Double)
-    seed: Mapped[int] = mapped_column(UInt64)
-    #: "user" (given by the caller) or "os" (seed=None); NULL: recorded before revision 0002.
-    seed_source: Mapped[str | None] = mapped_column(String(8))
-    algorithm: Mapped[str] = mapped_column(String(64))
-    algorithm_version: Mapped[int] = mapped_column(Integer)
-    digest: Mapped[str] = mapped_column(String(128))  # "<scheme>:<hex>", see ledger.digest
-    nbytes: Mapped[int] = mapped_column(BigInteger)
-    created: Mapped[datetime] = mapped_column(UTCDateTime)
-
-    run: Mapped[RunModel] = relationship(back_populates="variables")
-
-
-runs_table = RunModel.__table__
-variables_table = VariableModel.__table__
+#: A created variable: everything needed to make it again, and a digest to prove it.
+variables_table = Table(
+    "variables",
+    metadata,
+    Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    Column("run_id", ForeignKey("runs.id"), nullable=False),
+    Column("name", NAME_TYPE, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("shape", Text, nullable=False),  # JSON list, e.g. "[2, 3]"
+    Column("dtype", String(32), nullable=False),
+    Column("distribution", String(32), nullable=False),
+    Column("mean", Double, nullable=False),
+    Column("scale", Double, nullable=False),
+    Column("seed", UInt64, nullable=False),
+    # "user" (given by the caller) or "os" (seed=None); NULL: recorded before revision 0002.
+    Column("seed_source", String(8)),
+    Column("algorithm", String(64), nullable=False),
+    Column("algorithm_version", Integer, nullable=False),
+    Column("digest", String(128), nullable=False),  # "<scheme>:<hex>", see ledger.digest
+    Column("nbytes", BigInteger, nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    UniqueConstraint("name", "version"),  # also the index for lookups by name
+    Index("ix_variables_seed", "seed"),
+    Index("ix_variables_created", "created"),
+    Index("ix_variables_run_id", "run_id"),
+    **MYSQL_TABLE_ARGS,
+)

@@ -2,8 +2,13 @@
 
 The Alembic configuration is built here, in code, with the absolute location of the
 migrations shipped inside the package (``reprovar._migrations``), so an installed wheel can
-create and upgrade ledgers. Several processes opening the same new ledger at once take a
-lock, recheck the revision and only then migrate:
+create and upgrade ledgers. Opening a ledger that is already at head needs no Alembic: the
+revision is read with plain SQL from the version table, and the known revisions come from
+the ``revision``/``down_revision`` assignments of the migration files (parsed, not
+imported). Alembic is imported only to migrate.
+
+Several processes opening the same new ledger at once take a lock, recheck the revision and
+only then migrate:
 
 * SQLite: the migration runs inside one ``BEGIN IMMEDIATE`` transaction (SQLite DDL is
   transactional), so the database's own write lock serializes migrators;
@@ -14,22 +19,22 @@ lock, recheck the revision and only then migrate:
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import zlib
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import LedgerError, LedgerTooNewError
 from .engine import WRITE
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 #: Where the schema revision is kept (not Alembic's default, to stay clear of other apps).
 VERSION_TABLE = "reprovar_schema_version"
@@ -59,6 +64,8 @@ def migrations_dir() -> Path:
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic config for reprovar's migrations, optionally bound to an open connection."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     config.attributes["connection"] = connection
@@ -66,8 +73,30 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 @lru_cache(maxsize=1)
-def _scripts() -> ScriptDirectory:
-    return ScriptDirectory.from_config(alembic_config())
+def revision_graph() -> dict[str, tuple[str, ...]]:
+    """Each revision in the migrations and the revisions it follows (empty for the first).
+
+    Read from the module-level ``revision = ...`` and ``down_revision = ...`` literals of
+    ``versions/*.py``, the two names Alembic itself reads, without importing the files.
+
+    Example:
+        >>> revision_graph()["0002"]
+        ('0001',)
+    """
+    graph: dict[str, tuple[str, ...]] = {}
+    for path in sorted((migrations_dir() / "versions").glob("*.py")):
+        found = {}
+        for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+            target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else (
+                node.target if isinstance(node, ast.AnnAssign) and node.value is not None else None
+            )
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                found[target.id] = ast.literal_eval(node.value)
+        if "revision" not in found:
+            continue  # not a revision (a helper module)
+        down = found.get("down_revision")
+        graph[found["revision"]] = () if down is None else (down,) if isinstance(down, str) else tuple(down)
+    return graph
 
 
 def head_revision() -> str:
@@ -77,18 +106,41 @@ def head_revision() -> str:
         >>> head_revision()
         '0002'
     """
-    return _scripts().get_current_head()
+    graph = revision_graph()
+    heads = set(graph) - {down for downs in graph.values() for down in downs}
+    if len(heads) != 1:
+        raise LedgerError(
+            f"reprovar's migrations have {len(heads)} heads ({', '.join(sorted(heads)) or 'none'}), "
+            "not one; reinstall reprovar"
+        )
+    return heads.pop()
 
 
 def known_revisions() -> set[str]:
-    """Every revision this reprovar's migrations contain."""
-    return {script.revision for script in _scripts().walk_revisions()}
+    """Every revision this reprovar's migrations contain.
+
+    Example:
+        >>> sorted(known_revisions())[:2]
+        ['0001', '0002']
+    """
+    return set(revision_graph())
 
 
 def current_revision(connection: Connection) -> str | None:
-    """The ledger's schema revision, or None for an empty database."""
-    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-    return context.get_current_revision()
+    """The ledger's schema revision, or None for an empty database (no version table or row).
+
+    Example:
+        >>> from sqlalchemy import create_engine
+        >>> with create_engine("sqlite://").connect() as connection:
+        ...     current_revision(connection) is None
+        True
+    """
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(rows) > 1:
+        raise LedgerError(f"the ledger's {VERSION_TABLE} table has {len(rows)} rows; it should have one")
+    return rows[0] if rows else None
 
 
 def _check_not_newer(revision: str | None, where: str) -> None:
@@ -127,6 +179,8 @@ def ensure_schema(
         before = current_revision(connection)
         _check_not_newer(before, where)
         if before != head:
+            from alembic import command
+
             command.upgrade(alembic_config(connection), "head")
     return before, head
 

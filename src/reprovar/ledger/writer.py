@@ -10,12 +10,21 @@ Versions: within the write transaction the next version is ``MAX(version) + 1`` 
 the unique (name, version) constraint is the guarantee. On SQLite ``BEGIN IMMEDIATE`` makes
 writers take turns, so the race cannot happen; on PostgreSQL and MariaDB two writers may
 pick the same number, one gets a unique violation (or a deadlock), rolls back and retries.
+
+Batches (:class:`BatchWriter`, behind ``reprovar.transaction()``): many rows in one
+transaction on a connection of their own, committed or rolled back together. The user's
+code runs between the rows, so a batch cannot be retried as a whole; instead batches take
+turns (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory lock; MariaDB:
+a named lock), which leaves no cycle to deadlock on, and on PostgreSQL and MariaDB each row
+is written under a savepoint: a row that loses its version to a single-row writer is rolled
+back to the savepoint and written again with the new maximum.
 """
 
 from __future__ import annotations
 
 import random
 import time
+import zlib
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,7 +32,8 @@ from sqlalchemy import bindparam, func, insert, literal_column, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.compiler import Compiled
 
-from .dberrors import is_retryable_dbapi
+from .dberrors import is_retryable_dbapi, is_statement_retryable_dbapi
+from .engine import SQLITE_BUSY_TIMEOUT_MS
 from .models import variables_table
 
 #: How long a writer keeps retrying after losing races (duplicate version, deadlock, busy).
@@ -165,12 +175,9 @@ class VariableWriter:
         wrote = False
         try:
             cursor = connection.cursor()
-            cursor.execute(self._next_version.sql, self._next_version.params({"name": values["name"]}))
-            version = cursor.fetchone()[0]
+            version = self._next_version_of(cursor, values)
             wrote = True  # from here on a lost connection may or may not have committed
-            values["version"] = version
-            cursor.execute(self._insert.sql, self._insert.params(values))
-            row_id = cursor.lastrowid if self._lastrowid else cursor.fetchone()[0]
+            row_id = self._insert_row(cursor, values, version)
             connection.commit()
             return row_id, version
         except BaseException as e:
@@ -191,16 +198,32 @@ class VariableWriter:
         wrote = False
         try:
             sqlite.execute("BEGIN IMMEDIATE")
-            version = sqlite.execute(self._next_version.sql, (values["name"],)).fetchone()[0]
+            row_id, version = self._write_row_sqlite(sqlite, values)
             wrote = True
-            values["version"] = version
-            row_id = sqlite.execute(self._insert.sql, self._insert.params(values)).lastrowid
             sqlite.execute("COMMIT")
             return row_id, version
         except BaseException as e:
             if self._rollback(connection, e) and not wrote:
                 raise _StaleConnection(e) from e
             raise
+
+    # --- one row, inside a transaction the caller owns ---------------------------------
+    # Every variable row, alone or in a batch, is written by these (the version rule and
+    # the insert in one place).
+
+    def _write_row_sqlite(self, sqlite, values: dict[str, Any]) -> tuple[int, int]:
+        version = sqlite.execute(self._next_version.sql, (values["name"],)).fetchone()[0]
+        values["version"] = version
+        return sqlite.execute(self._insert.sql, self._insert.params(values)).lastrowid, version
+
+    def _next_version_of(self, cursor, values: dict[str, Any]) -> int:
+        cursor.execute(self._next_version.sql, self._next_version.params({"name": values["name"]}))
+        return cursor.fetchone()[0]
+
+    def _insert_row(self, cursor, values: dict[str, Any], version: int) -> int:
+        values["version"] = version
+        cursor.execute(self._insert.sql, self._insert.params(values))
+        return cursor.lastrowid if self._lastrowid else cursor.fetchone()[0]
 
     def _rollback(self, connection, error: BaseException) -> bool:
         """Roll back after ``error``; True when the connection was lost (and is dropped)."""
@@ -240,3 +263,133 @@ class VariableWriter:
     def forget(self) -> None:
         """Drop the connection without touching it (after fork it belongs to the parent)."""
         self._connection = None
+
+
+#: Key of the PostgreSQL advisory lock that batches take turns on.
+_PG_BATCH_LOCK = zlib.crc32(b"reprovar-batch")
+
+
+class BatchWriter(VariableWriter):
+    """One write transaction that many variable rows join: :meth:`begin`, :meth:`insert`
+    any number of times, then :meth:`commit` or :meth:`rollback`.
+
+    It has a DBAPI connection of its own, so that single-row writers of the same ledger
+    (other threads) never write into it. Used by one thread at a time.
+    """
+
+    def __init__(self, engine: Engine, like: VariableWriter | None = None):
+        if like is None:
+            super().__init__(engine)
+        else:  # reuse the compiled statements
+            self.__dict__.update(like.__dict__)
+            self._connection = None
+        self._lock_name: str | None = None
+
+    def begin(self) -> None:
+        """Start the transaction, waiting (up to :data:`WRITE_RETRY_S`) for other batches."""
+        connection = self._connection = self._engine.raw_connection()
+        try:
+            if self._sqlite:
+                sqlite = connection.driver_connection
+                sqlite.execute("PRAGMA busy_timeout = 0")  # retried below, as in insert()
+                self._retrying(lambda: sqlite.execute("BEGIN IMMEDIATE"))
+                return
+            cursor = connection.cursor()
+            try:
+                if self._engine.dialect.name == "postgresql":
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_BATCH_LOCK,))
+                elif self._engine.dialect.name in ("mysql", "mariadb"):
+                    cursor.execute("SELECT DATABASE()")
+                    name = f"reprovar-batch:{cursor.fetchone()[0]}"[:64]
+                    cursor.execute("SELECT GET_LOCK(%s, %s)", (name, int(WRITE_RETRY_S)))
+                    if cursor.fetchone()[0] != 1:
+                        raise TimeoutError(
+                            f"waited {WRITE_RETRY_S:.0f}s for another reprovar.transaction() to finish"
+                        )
+                    self._lock_name = name
+                    connection.commit()  # GET_LOCK is per session; the batch starts after it
+            finally:
+                cursor.close()
+        except BaseException:
+            self._finish(commit=False)
+            raise
+
+    def insert(self, values: dict[str, Any]) -> tuple[int, int]:
+        """Add one row to the open transaction; return (id, version)."""
+        if self._sqlite:
+            # BEGIN IMMEDIATE holds the write lock: no other writer can take a version.
+            return self._write_row_sqlite(self._connection.driver_connection, values)
+        cursor = self._connection.cursor()
+        deadline = time.monotonic() + WRITE_RETRY_S
+        delay = RETRY_FIRST_S
+        try:
+            while True:
+                cursor.execute("SAVEPOINT reprovar_row")
+                try:
+                    version = self._next_version_of(cursor, values)
+                    row_id = self._insert_row(cursor, values, version)
+                except self._engine.dialect.loaded_dbapi.Error as e:
+                    if not is_statement_retryable_dbapi(e) or time.monotonic() >= deadline:
+                        raise
+                    # A single-row writer took this version first: only this row is undone.
+                    cursor.execute("ROLLBACK TO SAVEPOINT reprovar_row")
+                    time.sleep(random.uniform(0, delay))
+                    delay = min(delay * 2, RETRY_MAX_S)
+                    continue
+                cursor.execute("RELEASE SAVEPOINT reprovar_row")
+                return row_id, version
+        finally:
+            cursor.close()
+
+    def commit(self) -> None:
+        """Commit every row; on failure nothing is committed and the error propagates."""
+        self._finish(commit=True)
+
+    def rollback(self) -> None:
+        """Undo every row (also safe after a failed begin or commit)."""
+        self._finish(commit=False)
+
+    def _finish(self, *, commit: bool) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        try:
+            if commit:
+                if self._sqlite:
+                    connection.driver_connection.execute("COMMIT")
+                else:
+                    connection.commit()
+        except BaseException:
+            commit = False
+            raise
+        finally:
+            if not commit:
+                self._rollback(connection, RuntimeError("batch rolled back"))
+            if self._sqlite and self._connection is not None:
+                try:  # back to the engine's setting before the pool hands it out again
+                    connection.driver_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+                except Exception:
+                    pass
+            if self._lock_name is not None:
+                try:
+                    cursor = connection.cursor()
+                    cursor.execute("SELECT RELEASE_LOCK(%s)", (self._lock_name,))
+                    cursor.close()
+                    connection.commit()
+                except Exception:
+                    pass  # a lost connection released it
+                self._lock_name = None
+            self.close()
+
+    def _retrying(self, action) -> None:
+        deadline = time.monotonic() + WRITE_RETRY_S
+        delay = RETRY_FIRST_S
+        while True:
+            try:
+                action()
+                return
+            except self._engine.dialect.loaded_dbapi.Error as e:
+                if not is_retryable_dbapi(e) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(random.uniform(0, delay))
+                delay = min(delay * 2, RETRY_MAX_S)
