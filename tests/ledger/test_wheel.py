@@ -69,6 +69,8 @@ def test_installed_wheel_creates_upgrades_and_replays(tmp_path):
         site = sys.argv[1]
         assert reprovar.__file__.startswith(site), reprovar.__file__
         assert str(migrations_dir()).startswith(site), migrations_dir()
+        from importlib.resources import files
+        assert (files("reprovar.audit") / "templates" / "report.html.j2").is_file()  # the report's template
         v = reprovar.random_normal_variable((3,), 0.0, 1.0, name="w", seed=7, ledger="new.db")
         assert reprovar.replay("w", ledger="new.db").numpy().tobytes() == v.numpy().tobytes()
         print("ok", reprovar.Ledger("new.db").schema_revision)

@@ -6,7 +6,10 @@
 * :mod:`.seeds`: seeds shared by different variables, seeds drawn from the OS;
 * :mod:`.verify`: make variables again and check digests, with progress;
 * :mod:`.exporting`: ``export`` to JSON and CSV, written atomically;
-* :mod:`.readonly`: SQL on a connection that cannot write.
+* :mod:`.readonly`: SQL on a connection that cannot write;
+* :mod:`.report`: the self-contained HTML report, with :mod:`.plots` (matplotlib),
+  :mod:`.densities` (what each recorded distribution should look like) and :mod:`.samples`
+  (the fixed piece of each variable that is drawn).
 
 The audit layer builds on :mod:`reprovar.ledger`, never the reverse. Its names load with
 their module on first use, so that opening a ledger to record variables costs no audit code.
@@ -29,9 +32,12 @@ _SOURCES = {
     "Ledger": "ledger",
     **dict.fromkeys(
         ("AuditError", "BadFilterError", "ExportError", "PrivilegedAccountError", "ReadOnlyViolationError",
-         "SQLQueryError"),
+         "SQLQueryError", "ReportError", "MissingExtraError", "UnknownDistributionError"),
         "errors",
     ),
+    **dict.fromkeys(("ReportSummary", "write_report"), "report"),
+    "plot_variable": "plots",
+    **dict.fromkeys(("law_of", "make_law"), "densities"),
     **dict.fromkeys(("FORMATS", "atomic_write", "export"), "exporting"),
     **dict.fromkeys(
         ("Records", "RunRecords", "VariableFilter", "changes", "find", "history", "parse_shape", "runs"),

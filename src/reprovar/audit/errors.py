@@ -35,3 +35,15 @@ class PrivilegedAccountError(SQLQueryError):
     """Read-only SQL was asked of an account that can reach outside the database (a
     PostgreSQL superuser or server-file role, a MariaDB/MySQL account with FILE, SUPER, ...);
     the message names the account and the read-only account to use instead."""
+
+
+class ReportError(AuditError):
+    """A report or plot could not be made: bad output format, existing file without ``force``."""
+
+
+class MissingExtraError(AuditError, ImportError):
+    """A feature needs optional packages that are not installed; the message names the extra."""
+
+
+class UnknownDistributionError(AuditError, LookupError):
+    """A record names a distribution this reprovar has no density for."""

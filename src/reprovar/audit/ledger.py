@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..ledger.records import VariableRecord
     from .query import Records, RunRecords, VariableFilter
     from .readonly import SQLResult
+    from .report import ReportSummary
     from .seeds import SeedAudit
     from .verify import ProgressCallback, VerifySummary
 
@@ -186,6 +187,29 @@ class Ledger(_ledger.Ledger):
         from .exporting import export
 
         return export(self, target, format=format, filter=filter, force=force)
+
+    def report(
+        self,
+        path: str | os.PathLike,
+        *,
+        filter: VariableFilter | None = None,
+        verify: bool = True,
+        force: bool = False,
+    ) -> ReportSummary:
+        """Write the self-contained HTML report on the variables ``filter`` selects (default:
+        all); needs ``pip install 'reprovar[report]'``. See :mod:`reprovar.audit.report`.
+
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> d = tempfile.mkdtemp()
+            >>> led = reprovar.Ledger(os.path.join(d, "r.db"))
+            >>> _ = reprovar.random_normal_variable((3,), 0.0, 1.0, name="w", seed=1, ledger=led)
+            >>> led.report(os.path.join(d, "r.html")).line()
+            '1 variables: 1 verified, 0 mismatched, 0 failed; 0 shared seeds'
+        """
+        from .report import write_report
+
+        return write_report(self, path, filter=filter, verify=verify, force=force)
 
     def sql(self, statement: str, *, timeout: float = 60.0, allow_privileged: bool = False) -> SQLResult:
         """Run one read-only query on this ledger, stopped after ``timeout`` seconds.

@@ -17,7 +17,7 @@ from .db import db
 from .errors import ReprovarGroup
 from .listing import list_
 from .replay import replay
-from . import audit, export, find, runs, show, sql, verify  # commands over reprovar.audit
+from . import audit, export, find, plot, report, runs, show, sql, verify  # commands over reprovar.audit
 
 
 @click.group(cls=ReprovarGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,5 +46,7 @@ main.add_command(audit.audit)
 main.add_command(verify.verify)
 main.add_command(export.export)
 main.add_command(sql.sql)
+main.add_command(report.report)
+main.add_command(plot.plot)
 
 __all__ = ["main"]
