@@ -50,7 +50,7 @@ def _fresh(url: str | None, directory: str, name: str) -> str:
 
     engine = sa.create_engine(url)
     with engine.begin() as c:
-        for table in ("variables", "runs", "alembic_version"):
+        for table in ("variables", "runs", "reprovar_schema_version"):
             c.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
     engine.dispose()
     return url
@@ -118,7 +118,7 @@ def bench_find(target: str, n_rows: int, repeat: int) -> None:
     start = time.perf_counter()
     for i in range(n_rows):
         rows.append({
-            "run_id": 1 + i % runs, "name": f"layer{i % 1000}/w{i // 1000}", "version": 1,
+            "run_id": 1 + i % runs, "name": f"layer_{i % 1000}/w{i // 1000}", "version": 1,
             "shape": json.dumps([i % 7 + 1, 3]), "dtype": ("float32", "float64", "bfloat16")[i % 3],
             "distribution": "normal", "mean": 0.0, "scale": 1.0, "seed": (i * 2654435761) % (1 << 64),
             "algorithm": "philox4x32-10/box-muller", "algorithm_version": 1, "digest": fake_digest,
@@ -139,8 +139,9 @@ def bench_find(target: str, n_rows: int, repeat: int) -> None:
         c.exec_driver_sql(statement)
     t0 = now + dt.timedelta(seconds=n_rows // 2)
     cases = {
-        "name (exact)": dict(name="layer7/w42"),
-        "name pattern 'layer7/*'": dict(name="layer7/*"),
+        "name (exact)": dict(name="layer_7/w42"),
+        "name pattern 'layer_7/*'": dict(name="layer_7/*"),
+        "name pattern 'layer_12*'": dict(name="layer_12*"),
         "name pattern '*/w42'": dict(name="*/w42"),
         "seed": dict(seed=(12345 * 2654435761) % (1 << 64)),
         "run": dict(run=42),
@@ -151,9 +152,9 @@ def bench_find(target: str, n_rows: int, repeat: int) -> None:
         found = len(led.find(**kw))
         print(f"find {label:<28} {_median_ms(lambda: led.find(**kw), repeat):8.2f} ms median ({found} rows)")
     proc_start = time.perf_counter()
-    proc = subprocess.run([*_CLI, "find", "--name", "layer7/w42",
+    proc = subprocess.run([*_CLI, "find", "--name", "layer_7/w42",
                            "--ledger", target], capture_output=True, text=True)
-    print(f"reprovar find --name layer7/w42 (CLI, process start included): "
+    print(f"reprovar find --name layer_7/w42 (CLI, process start included): "
           f"{(time.perf_counter() - proc_start) * 1e3:.0f} ms, exit {proc.returncode}")
     led.close()
 

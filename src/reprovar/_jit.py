@@ -8,6 +8,7 @@ bits depend on the CPU). The generic CPU-target test in ``tests/sampler`` checks
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from llvmlite import ir
@@ -21,6 +22,7 @@ __all__ = [
     "kernel",
     "inline_kernel",
     "parallel_kernel",
+    "parallel_allowed",
     "target_has_feature",
     "f32_to_f16_bits_hardware",
     "f32_bits",
@@ -100,6 +102,47 @@ def inline_kernel(fn):
 def parallel_kernel(fn):
     """Compile ``fn`` as a ``prange`` kernel under the package policy."""
     return njit(parallel=True, **JIT_POLICY)(fn)
+
+
+#: Numba threading layers whose worker threads survive ``fork()``: TBB, and the workqueue
+#: (Numba restarts its threads in the child). GNU OpenMP, Numba's choice on Linux when TBB
+#: cannot be loaded, kills a forked child at its next parallel region.
+FORK_SAFE_LAYERS = frozenset({"tbb", "workqueue"})
+_forked_after_threads = False
+
+
+def parallel_allowed() -> bool:
+    """Whether parallel kernels may run in this process: not in a child forked after the
+    parent started a threading layer that does not survive ``fork()`` (a
+    ``multiprocessing`` fork Pool worker, a DataLoader worker, ...). Such a child runs the
+    serial kernels instead; values are the same bits either way.
+
+    Example:
+        >>> parallel_allowed()
+        True
+    """
+    return not _forked_after_threads
+
+
+def _threads_started_unsafely() -> bool:
+    from numba.np.ufunc import parallel
+
+    if not getattr(parallel, "_is_initialized", False):
+        return False  # no thread pool yet: the child starts its own
+    try:
+        return parallel.threading_layer() not in FORK_SAFE_LAYERS
+    except ValueError:
+        return False
+
+
+def _after_fork_in_child() -> None:
+    global _forked_after_threads
+    if not _forked_after_threads and _threads_started_unsafely():
+        _forked_after_threads = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _bitcast(src, dst):

@@ -123,9 +123,12 @@ class PhiloxBoxMuller:
     @staticmethod
     def _run(target, first_block, n_blocks, key0, key1, mean, scale, dtype):
         from . import kernels  # loads Numba: deferred so that `import reprovar` (and the CLI) stays light
+        from ._jit import parallel_allowed
 
         bfloat = dtype.name == "bfloat16"
-        fill = kernels.fill_blocks_parallel if target.size >= PARALLEL_MIN_ELEMENTS else kernels.fill_blocks
+        # A child forked after the parent's threads started runs serially: the same bits.
+        parallel = target.size >= PARALLEL_MIN_ELEMENTS and parallel_allowed()
+        fill = kernels.fill_blocks_parallel if parallel else kernels.fill_blocks
         fill(target, np.uint64(first_block), n_blocks, key0, key1, mean, scale, bfloat)
 
 

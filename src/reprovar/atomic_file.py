@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import IO, Callable
@@ -18,6 +19,10 @@ def write_atomically(
     Readers see the old file or the complete new one; a failure leaves nothing behind.
     Without ``force`` an existing file is refused (:class:`OutputExistsError`), also one that
     appears while writing: the final step is a hard link, which fails if the name exists.
+    With ``force`` only a regular file is replaced. A symbolic link (even one to a regular
+    file), a FIFO, a device, a socket or a directory is always refused, never replaced or
+    written through: ``--force`` means "replace this file", and replacing a link would drop
+    it while following it would write somewhere the command line did not name.
     ``text=True`` gives ``write`` a UTF-8 text file (newlines as written), else a binary one.
 
     Example:
@@ -32,9 +37,7 @@ def write_atomically(
     """
     path = Path(path)
     exists = f"{path} already exists; use --force (force=True) to overwrite it"
-    if path.is_dir():
-        raise ReprovarError(f"cannot write {path}: it is a directory")
-    if not force and path.exists():
+    if _check_replaceable(path) and not force:
         raise OutputExistsError(exists)
     directory = path.parent
     if not directory.is_dir():
@@ -53,6 +56,7 @@ def write_atomically(
             f.flush()
             os.fsync(f.fileno())
         if force:
+            _check_replaceable(path)  # again: it may have changed while we wrote
             os.replace(tmp, path)
         else:
             try:
@@ -69,3 +73,25 @@ def write_atomically(
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+_KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
+def _check_replaceable(path: Path) -> bool:
+    """Whether ``path`` exists as a regular file; raise if it exists as anything else."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return False
+    except OSError as e:
+        raise ReprovarError(f"cannot write {path}: {e.strerror or e}") from e
+    if stat.S_ISREG(mode):
+        return True
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    detail = ""
+    if stat.S_ISLNK(mode):
+        detail = f" to {os.readlink(path)}; name the target itself, or remove the link"
+    raise ReprovarError(f"cannot write {path}: it is {kind}{detail}; reprovar replaces only regular files")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -10,26 +11,69 @@ from typing import Any
 import numpy as np
 
 
+#: Each distribution's parameters, in the order they are written; what a ledger row stores,
+#: and the keywords its algorithm's ``generate``/``fill`` take.
+DISTRIBUTION_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "normal": ("mean", "scale"),
+    "uniform": ("low", "high"),
+    "truncated_normal": ("mean", "scale", "low", "high"),
+}
+
+
+def distribution_params(distribution: str, values: Any) -> dict[str, float]:
+    """The parameters of ``distribution`` read from ``values`` (attributes), as floats.
+
+    A truncated normal's missing bound (``None``, as an infinite bound is stored) is infinite.
+
+    Example:
+        >>> p = Provenance("philox4x32-10/box-muller", 1, seed=7, mean=0.0, scale=1.0)
+        >>> distribution_params("normal", p)
+        {'mean': 0.0, 'scale': 1.0}
+    """
+    names = DISTRIBUTION_PARAMETERS.get(distribution)
+    if names is None:
+        known = ", ".join(sorted(DISTRIBUTION_PARAMETERS))
+        raise ValueError(f"unknown distribution {distribution!r}; known: {known}")
+    params = {}
+    for key in names:
+        value = getattr(values, key)
+        if value is None and key in ("low", "high") and distribution == "truncated_normal":
+            value = -math.inf if key == "low" else math.inf
+        params[key] = None if value is None else float(value)
+    return params
+
+
 @dataclass(frozen=True)
 class Provenance:
     """Everything needed to make a variable again: the inputs of a pure function.
 
-    ``seed_source`` is ``"user"`` when the caller gave the seed and ``"os"`` when it was drawn
-    from the OS entropy pool (``seed=None``): audits flag the latter.
+    ``distribution`` names what the values follow, and ``params`` holds that distribution's
+    own parameters (:data:`DISTRIBUTION_PARAMETERS`); attributes of parameters it does not
+    have are ``None``. ``seed_source`` is ``"user"`` when the caller gave the seed and
+    ``"os"`` when it was drawn from the OS entropy pool (``seed=None``): audits flag the latter.
 
     Example:
         >>> p = Provenance("philox4x32-10/box-muller", 1, seed=7, mean=0.0, scale=1.0)
-        >>> p.algorithm, p.algorithm_version, p.seed_source
-        ('philox4x32-10/box-muller', 1, 'user')
+        >>> p.algorithm, p.algorithm_version, p.seed_source, p.params
+        ('philox4x32-10/box-muller', 1, 'user', {'mean': 0.0, 'scale': 1.0})
+        >>> Provenance("philox4x32-10/uniform", 1, seed=7, distribution="uniform", low=-1.0, high=1.0).params
+        {'low': -1.0, 'high': 1.0}
     """
 
     algorithm: str
     algorithm_version: int
     seed: int
-    mean: float
-    scale: float
+    mean: float | None = None
+    scale: float | None = None
     distribution: str = "normal"
     seed_source: str = "user"
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def params(self) -> dict[str, float]:
+        """The distribution's parameters by name (the keywords of its algorithm)."""
+        return distribution_params(self.distribution, self)
 
 
 class Variable:

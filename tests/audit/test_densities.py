@@ -86,6 +86,9 @@ def test_record_params_are_read_in_one_place():
     with_params = SimpleNamespace(distribution="uniform", params={"low": -2, "high": 2}, mean=None, scale=None)
     assert record_law_inputs(with_params) == ("uniform", {"low": -2.0, "high": 2.0})
     assert law_of(with_params).std == pytest.approx(4 / math.sqrt(12))
+    # The ledger keeps an infinite bound as NULL.
+    half = SimpleNamespace(distribution="truncated_normal", params={"mean": 0, "scale": 1, "low": 0, "high": None})
+    assert record_law_inputs(half) == ("truncated_normal", {"mean": 0.0, "scale": 1.0, "low": 0.0, "high": INF})
     plain = SimpleNamespace(distribution="normal", mean=0.5, scale=2.0)
     assert record_law_inputs(plain) == ("normal", {"mean": 0.5, "scale": 2.0})
 

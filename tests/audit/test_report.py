@@ -12,6 +12,7 @@ failure; elsewhere that test skips, saying why.
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import re
@@ -223,6 +224,9 @@ def test_report_marks_tampering_and_shared_seeds(ledger, tmp_path):
     assert len(page.images) == len(made) - 2
     assert "no values (empty)" in text and "no values: UnknownAlgorithmError" in text
     assert all(src.startswith("data:image/svg+xml;base64,") for src in page.images)
+    for src in page.images:
+        root = ET.fromstring(base64.b64decode(src.split(",", 1)[1]))
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
 
 
 def test_sections_show_sample_and_expected_moments(sqlite_ledger, tmp_path):

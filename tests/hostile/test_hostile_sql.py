@@ -89,6 +89,8 @@ def test_postgresql_probes_are_refused(ledger_with_rows, marker, reader_url):
         "ALTER SYSTEM SET work_mem = '1GB'",
         "SELECT * FROM pg_authid",
         "SELECT * FROM pg_catalog.pg_shadow",
+        "SELECT public.lower(name) FROM variables",
+        "SELECT pg_catalog.pg_read_file('/etc/passwd')",
         "SELECT query FROM pg_stat_activity",
         "SELECT name FROM variables FOR UPDATE",
         "WITH d AS (DELETE FROM variables RETURNING *) SELECT * FROM d",
@@ -125,6 +127,7 @@ def test_mariadb_probes_are_refused(ledger_with_rows, marker, reader_url, databa
         f"SELECT name INTO OUTFILE '{marker}' FROM variables",
         "SELECT LOAD_FILE('/etc/passwd')",
         "SELECT * FROM mysql.user",
+        "SELECT mysql.lower(name) FROM variables",
         "SELECT @@GLOBAL.secure_file_priv",
         "SELECT @x := 1",
         f"SET GLOBAL max_connections = {connections}",
@@ -214,3 +217,44 @@ def test_an_endless_query_stops_at_the_timeout(ledger_with_rows, backend, reader
 def test_timeout_is_checked(ledger, timeout):
     with pytest.raises((TypeError, ValueError), match="timeout"):
         ledger.sql("SELECT 1", timeout=timeout)
+
+
+# --- what the check lets through ---------------------------------------------------------------
+
+ORDINARY = {
+    "sqlite": [
+        "SELECT json_extract(argv, '$[0]'), strftime('%Y', created), printf('%d', r.id), typeof(seed), "
+        "instr(name, 'w') FROM runs r JOIN variables v ON v.run_id = r.id",
+        "PRAGMA table_info(variables)",
+        "SELECT name FROM sqlite_master WHERE type = 'table'",
+        "SELECT datetime(created), julianday('now') - julianday(created), round(avg(nbytes), 1), "
+        "total(nbytes), group_concat(name, ';'), iif(seed > 0, 1, 0), abs(seed), hex(seed) FROM variables",
+    ],
+    "postgresql": [
+        "SELECT name, shape::text, created AT TIME ZONE 'UTC', (argv::json)->>0 FROM variables v "
+        "JOIN runs r ON r.id = v.run_id WHERE name ~ 'w' AND name ILIKE '%W%' LIMIT 3 OFFSET 0",
+        "SELECT count(*) FILTER (WHERE seed > 0), string_agg(name, ','), date_trunc('day', created), "
+        "extract(year FROM created) FROM variables GROUP BY 3, 4",
+        "SELECT * FROM generate_series(1, 3)",
+    ],
+    "mysql": [
+        "SELECT JSON_EXTRACT(argv, '$[0]'), DATE_FORMAT(started, '%Y'), GROUP_CONCAT(host SEPARATOR ',') FROM runs",
+        "SELECT name, CAST(seed AS UNSIGNED), IF(seed < 0, 1, 0), IFNULL(seed_source, 'x'), CONCAT(name, '/', version), "
+        "TIMESTAMPDIFF(SECOND, created, NOW()) FROM variables WHERE name LIKE 'w%' ORDER BY id DESC LIMIT 5",
+    ],
+}
+COMMON = [
+    "SELECT dtype, COUNT(*) AS n FROM variables GROUP BY dtype",
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5) SELECT MAX(x) FROM c",
+    "SELECT name, ROW_NUMBER() OVER (PARTITION BY name ORDER BY version DESC) AS k FROM variables",
+    "SELECT name FROM variables v WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = v.run_id) ORDER BY name DESC",
+    "SELECT COALESCE(seed_source, '?'), CASE WHEN seed < 0 THEN 1 ELSE 0 END, LOWER(name), LENGTH(name), "
+    "SUBSTR(name, 1, 3) FROM variables",
+    "SELECT a.id, b.id FROM variables a JOIN variables b ON a.name = b.name AND a.version <= b.version",
+    "SELECT name FROM variables UNION SELECT host FROM runs",
+]
+
+
+def test_ordinary_queries_run_through_the_read_only_account(ledger_with_rows, backend, reader_url):
+    for statement in COMMON + ORDINARY[backend]:
+        assert read_only_query(reader_url, statement).rows, statement

@@ -19,7 +19,7 @@ import reprovar
 from reprovar.errors import LedgerError, LedgerTooNewError
 from reprovar import Ledger
 from reprovar.ledger.digest import digest
-from reprovar.ledger.models import metadata, variables_table
+from reprovar.ledger.models import NAME_PATTERN_INDEX, metadata, variables_table
 from reprovar.ledger.schema import (
     VERSION_TABLE,
     alembic_config,
@@ -31,10 +31,11 @@ from reprovar.ledger.schema import (
 
 DATA = Path(__file__).parent.parent / "data"
 FROZEN_0001 = DATA / "ledger-schema-0001.db"
+FROZEN_0002 = DATA / "ledger-schema-0002.db"
 
 
 def test_new_ledger_is_created_at_head(ledger):
-    assert ledger.schema_revision == head_revision() == "0002"
+    assert ledger.schema_revision == head_revision()
     assert ledger.opened_at_revision is None
     with ledger.connect() as conn:
         tables = set(inspect(conn).get_table_names())
@@ -48,8 +49,15 @@ def test_models_match_the_migrations(ledger):
             conn, opts={"compare_type": True, "version_table": VERSION_TABLE}
         )
         diff = compare_metadata(context, metadata)
-    # MariaDB reports its implicit FK index; nothing else may differ.
-    assert [d for d in diff if not _is_mysql_fk_index(d)] == []
+    # MariaDB reports its implicit FK index; the name pattern index is PostgreSQL's only.
+    # Nothing else may differ.
+    dialect = ledger.engine.dialect.name
+    assert [d for d in diff if not _is_mysql_fk_index(d) and not _is_other_backends_index(d, dialect)] == []
+
+
+def _is_other_backends_index(d, dialect: str) -> bool:
+    return (isinstance(d, tuple) and d[0] == "add_index" and d[1].name == NAME_PATTERN_INDEX.name
+            and dialect != "postgresql")
 
 
 def _is_mysql_fk_index(d) -> bool:
@@ -128,24 +136,32 @@ def test_ledger_at_first_revision_upgrades_on_open_and_keeps_its_rows(ledger_url
         led.close()
 
 
-def test_frozen_first_schema_file_upgrades_to_head_and_replays(tmp_path):
-    """A ledger file written by reprovar at schema 0001, kept as made, upgrades and replays."""
+@pytest.mark.parametrize(
+    "frozen,revision,n_rows",
+    [(FROZEN_0001, "0001", 5), (FROZEN_0002, "0002", 6)],
+    ids=["schema-0001", "schema-0002"],
+)
+def test_frozen_schema_file_upgrades_to_head_and_replays(tmp_path, frozen, revision, n_rows):
+    """A ledger file written by reprovar at an older schema, kept as made, upgrades and replays."""
     path = tmp_path / "old.db"
-    shutil.copy(FROZEN_0001, path)
+    shutil.copy(frozen, path)
     engine = create_engine(f"sqlite:///{path}")
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision() == "0001"
+        assert MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision() == revision
     engine.dispose()
     led = Ledger(path)
     try:
-        assert led.opened_at_revision == "0001" and led.schema_revision == head_revision()
+        assert led.opened_at_revision == revision and led.schema_revision == head_revision()
         with led.connect() as conn:
             ids = conn.execute(select(variables_table.c.id)).scalars().all()
         records = [led.get(id=i) for i in ids]
-        assert len(records) == 5
+        assert len(records) == n_rows
         for record in records:
             v = led.replay(id=record.id)  # raises DigestMismatchError on any difference
             assert v.record.digest == record.digest
+            # Old rows are normals: their parameters are as written, the new bounds empty.
+            assert record.distribution == "normal" and record.low is None and record.high is None
+            assert record.params == {"mean": record.mean, "scale": record.scale}
         assert {r.seed for r in records} >= {0, 2**63, 2**64 - 1}
         assert {r.dtype for r in records} == {"float32", "float64", "float16", "bfloat16"}
         # The upgraded ledger keeps recording, continuing the versions.
@@ -163,12 +179,12 @@ def test_db_upgrade_command_migrates_the_frozen_file(tmp_path):
         capture_output=True, text=True, timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    assert "from schema revision 0001 to 0002" in out.stdout
+    assert f"from schema revision 0001 to {head_revision()}" in out.stdout
     out = subprocess.run(
         [sys.executable, "-m", "reprovar", "db", "upgrade", "--ledger", str(path)],
         capture_output=True, text=True, timeout=120,
     )
-    assert "already at schema revision 0002" in out.stdout
+    assert f"already at schema revision {head_revision()}" in out.stdout
 
 
 def test_revisions_read_from_the_files_equal_alembics():

@@ -44,8 +44,9 @@ def _erfc(x: np.ndarray) -> np.ndarray:
 def record_law_inputs(record: Any) -> tuple[str, dict[str, float]]:
     """A ledger record's distribution name and parameters, as the distribution contract has them.
 
-    The one place that reads them off a record: rows with a ``params`` mapping give it;
-    rows without one are normal rows, described by their ``mean`` and ``scale``.
+    The one place that reads them off a record: rows with a ``params`` mapping give it (a
+    bound given as None is infinite); rows without one are normal rows, described by their
+    ``mean`` and ``scale``.
 
     Example:
         >>> from types import SimpleNamespace
@@ -54,8 +55,15 @@ def record_law_inputs(record: Any) -> tuple[str, dict[str, float]]:
     """
     params = getattr(record, "params", None)
     if params is not None:
-        return record.distribution, {k: float(v) for k, v in params.items()}
+        return record.distribution, {k: _param(k, v) for k, v in params.items() if _param(k, v) is not None}
     return record.distribution, {"mean": float(record.mean), "scale": float(record.scale)}
+
+
+def _param(key: str, value: Any) -> float | None:
+    # The ledger stores an infinite bound as NULL; a missing bound is an unbounded side.
+    if value is None:
+        return {"low": -math.inf, "high": math.inf}.get(key)
+    return float(value)
 
 
 def law_of(record: Any) -> Law:

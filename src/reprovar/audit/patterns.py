@@ -11,6 +11,9 @@ import functools
 import re
 
 LIKE_ESCAPE = "!"  # not a backslash: backslash needs different quoting on each backend
+#: PostgreSQL's default ``LIKE`` escape. Its planner turns a literal prefix into an index range
+#: only for a pattern without an ``ESCAPE`` clause, so there patterns escape with a backslash.
+POSTGRESQL_LIKE_ESCAPE = "\\"
 
 
 def is_pattern(text: str) -> bool:
@@ -23,14 +26,16 @@ def is_pattern(text: str) -> bool:
     return "*" in text or "?" in text
 
 
-def glob_to_like(pattern: str) -> str:
-    """The ``LIKE`` pattern (escape character ``!``) matching what ``pattern`` matches.
+def glob_to_like(pattern: str, escape: str = LIKE_ESCAPE) -> str:
+    """The ``LIKE`` pattern (escape character ``escape``) matching what ``pattern`` matches.
 
     Example:
         >>> glob_to_like("dense_?/w*")
         'dense!__/w%'
         >>> glob_to_like("100%!")
         '100!%!!'
+        >>> print(glob_to_like("dense_*", POSTGRESQL_LIKE_ESCAPE))
+        dense\\_%
     """
     out = []
     for ch in pattern:
@@ -38,8 +43,8 @@ def glob_to_like(pattern: str) -> str:
             out.append("%")
         elif ch == "?":
             out.append("_")
-        elif ch in ("%", "_", LIKE_ESCAPE):
-            out.append(LIKE_ESCAPE + ch)
+        elif ch in ("%", "_", escape):
+            out.append(escape + ch)
         else:
             out.append(ch)
     return "".join(out)

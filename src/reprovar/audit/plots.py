@@ -19,8 +19,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from .densities import Law, UnknownDistributionError, law_of
-from .errors import MissingExtraError, ReportError
+from .densities import Law, law_of
+from .errors import AuditError, MissingExtraError, ReportError
 from .samples import SampleSummary, density_curve, qq_points, sample_piece, summarize
 
 #: Formats ``plot`` writes, by file suffix.
@@ -52,10 +52,11 @@ def require_matplotlib(what: str = "this command"):
 
 
 def record_law(record: Any) -> Law | None:
-    """The record's law, or None for a distribution this reprovar has no density for."""
+    """The record's law, or None where this reprovar cannot tell it (an unknown distribution,
+    parameters missing): the report then shows the values without a density."""
     try:
         return law_of(record)
-    except UnknownDistributionError:
+    except (AuditError, TypeError, ValueError):  # unknown distribution, missing or odd parameters
         return None
 
 

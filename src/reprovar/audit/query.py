@@ -20,7 +20,7 @@ from ..errors import ArgumentTypeError, ArgumentValueError, UnknownRunError
 from ..ledger.models import runs_table, variables_table
 from ..ledger.records import RunRecord, VariableRecord
 from .errors import BadFilterError
-from .patterns import LIKE_ESCAPE, glob_matcher, glob_to_like, is_pattern
+from .patterns import LIKE_ESCAPE, POSTGRESQL_LIKE_ESCAPE, glob_matcher, glob_to_like, is_pattern
 from .times import parse_time
 
 if TYPE_CHECKING:
@@ -130,11 +130,14 @@ class VariableFilter:
 
         ``dialect`` (``ledger.engine.dialect.name``) enables a range on the name index for
         patterns with a literal prefix, where names sort by code point (SQLite, MariaDB's
-        binary collation); PostgreSQL's collation may be linguistic, so it gets ``LIKE`` only.
+        binary collation). PostgreSQL's collation may be linguistic: there ``LIKE 'prefix%'``
+        without an ``ESCAPE`` clause lets the planner use the ``varchar_pattern_ops`` index.
         """
         out: list[ColumnElement[bool]] = []
         if self.name is not None:
-            if is_pattern(self.name):
+            if is_pattern(self.name) and dialect == "postgresql":
+                out.append(_V.name.like(glob_to_like(self.name, POSTGRESQL_LIKE_ESCAPE)))
+            elif is_pattern(self.name):
                 out.append(_V.name.like(glob_to_like(self.name), escape=LIKE_ESCAPE))
                 prefix = _literal_prefix(self.name)
                 if prefix and dialect in _CODE_POINT_ORDER:  # SQLite's LIKE cannot use the index

@@ -31,6 +31,7 @@ closed afterwards, so nothing a statement changes in the session outlives it.
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import time
 import urllib.parse
@@ -40,7 +41,8 @@ from typing import Any, Callable, Iterable, Optional
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from ..errors import ArgumentTypeError, ArgumentValueError
+from ..errors import ArgumentTypeError, ArgumentValueError, ReprovarError
+from ..ledger.urls import to_url
 from .errors import PrivilegedAccountError, ReadOnlyViolationError, SQLQueryError
 from .sqlguard import check_query
 
@@ -106,13 +108,14 @@ class SQLResult:
 
 
 def read_only_query(
-    url: str | sa.URL,
+    url: str | os.PathLike | sa.URL,
     statement: str,
     *,
     timeout: float = DEFAULT_TIMEOUT_S,
     allow_privileged: bool = False,
 ) -> SQLResult:
-    """Run one read-only query on the ledger at ``url`` (see the module for the three walls).
+    """Run one read-only query on the ledger at ``url`` (a path or a SQLAlchemy URL; see the
+    module for the three walls).
 
     Raises :class:`ReadOnlyViolationError` when the statement is not a read-only query or
     tries to change anything, :class:`PrivilegedAccountError` for a privileged account
@@ -136,9 +139,9 @@ def _run(url, statement: str, *, timeout: float, allow_privileged: bool, check: 
     if not isinstance(allow_privileged, bool):
         raise ArgumentTypeError(f"allow_privileged must be a bool, got {type(allow_privileged).__name__}")
     try:
-        url = sa.make_url(url)
-    except sa.exc.ArgumentError as e:
-        raise SQLQueryError(f"not a ledger URL: {e}") from e
+        url = to_url(url)
+    except (ReprovarError, sa.exc.ArgumentError) as e:
+        raise SQLQueryError(f"not a ledger location: {e}") from e
     backend = url.get_backend_name()
     runner = {"sqlite": _sqlite, "postgresql": _postgresql, "mysql": _mysql, "mariadb": _mysql}.get(backend)
     if runner is None:

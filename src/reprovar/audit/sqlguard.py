@@ -143,9 +143,6 @@ _ALLOWED_FUNCTION_NAMES = {
     "json_remove", "json_replace", "json_pretty",
     "generate_series", "unnest", "array_length", "array_to_string", "cardinality",
     "string_to_array",
-    # SQLite's reporting table-valued pragmas
-    "pragma_table_info", "pragma_table_xinfo", "pragma_table_list", "pragma_index_list",
-    "pragma_index_info", "pragma_index_xinfo", "pragma_foreign_key_list",
 }
 
 #: SQLite pragmas that only report (``PRAGMA name`` or ``PRAGMA name(table)``).
@@ -201,14 +198,20 @@ def check_query(statement: str, backend: str, *, tables: Iterable[str] | None) -
 
 def _check_part(node, exp, ctes: set[str], tables: set[str] | None) -> None:
     kind = type(node).__name__
-    if isinstance(node, exp.Func) and not isinstance(node, exp.Binary) or kind in ("Anonymous", "AnonymousAggFunc"):
-        name = node.name if kind.startswith("Anonymous") else kind
-        allowed = (name.lower() in _ALLOWED_FUNCTION_NAMES) if kind.startswith("Anonymous") \
-            else (name in _ALLOWED_FUNCTION_CLASSES)
+    anonymous = kind in ("Anonymous", "AnonymousAggFunc")  # a function sqlglot does not know
+    # Operators that sqlglot models as functions too (JSON ->, ||) are checked as operators.
+    if anonymous or (isinstance(node, exp.Func) and not isinstance(node, exp.Binary)):
+        if anonymous:
+            allowed, shown = node.name.lower() in _ALLOWED_FUNCTION_NAMES, node.name
+        else:
+            allowed, shown = kind in _ALLOWED_FUNCTION_CLASSES, (node.sql_name() or kind).lower()
         if not allowed:
-            shown = node.name if kind.startswith("Anonymous") else (node.sql_name() or kind).lower()
             raise ReadOnlyViolationError(_refused(
                 f"function {shown}() is not on its list of allowed functions"))
+        if isinstance(node.parent, exp.Dot) and node.parent.expression is node:
+            # schema.lower(x) calls whatever that schema defines under an allowed name.
+            raise ReadOnlyViolationError(_refused(
+                f"function {node.parent.sql()} names a schema; call allowed functions unqualified"))
         return
     if isinstance(node, exp.Binary):
         if kind in _REFUSED_BINARY:

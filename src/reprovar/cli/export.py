@@ -15,7 +15,7 @@ from .params import filter_options
 @click.command()
 @click.option("--format", "fmt", metavar="json|csv",
               help="Output format (default: from the -o suffix, else json).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (default: stdout).")
+@click.option("-o", "--output", type=click.Path(), help="Write to this file, a regular file (default: stdout).")
 @click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
 @filter_options
 @ledger_option

@@ -14,7 +14,7 @@ from .output import emit_record, output_options
 @click.argument("name", required=False)
 @click.option("--version", "version", type=click.IntRange(min=1), help="Version of NAME (default: latest).")
 @click.option("--id", "row_id", type=click.IntRange(min=1), help="Ledger row id instead of NAME.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the values to this .npy file.")
+@click.option("-o", "--output", type=click.Path(), help="Write the values to this .npy file (a regular file).")
 @click.option("--force", is_flag=True, help="Overwrite the --output file if it exists.")
 @ledger_option
 @output_options

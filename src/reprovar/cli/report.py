@@ -11,7 +11,7 @@ from .params import filter_options
 
 @click.command()
 @filter_options
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", required=True, type=click.Path(),
               help="The HTML file to write (atomically).")
 @click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
 @click.option("--verify/--no-verify", default=True, show_default=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 import random
 import threading
@@ -241,8 +242,7 @@ class Ledger:
             "shape": _shape_text(variable.shape),
             "dtype": _dtype_name(variable.dtype),
             "distribution": provenance.distribution,
-            "mean": float(provenance.mean),
-            "scale": float(provenance.scale),
+            **_parameter_columns(provenance.params),
             "seed": int(provenance.seed),
             "seed_source": provenance.seed_source,
             "algorithm": provenance.algorithm,
@@ -478,8 +478,10 @@ class Ledger:
 
         Example:
             >>> import reprovar, tempfile, os
-            >>> reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "m.db")).upgrade()
-            ('0002', '0002')
+            >>> from reprovar.ledger.schema import head_revision
+            >>> before, after = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "m.db")).upgrade()
+            >>> before == after == head_revision()  # a new ledger is made at head
+            True
         """
         self._check_pid()
         try:
@@ -510,11 +512,40 @@ class Ledger:
         self.close()
 
     def __reduce__(self):
-        # Send the location, not the connections, to other processes (multiprocessing).
-        return (type(self), (self._url.render_as_string(hide_password=False),))
+        # Send the location, not the connections, to other processes (multiprocessing); the
+        # receiving process opens it once, however many tasks carry it.
+        return (_open_in_this_process, (type(self), self._url.render_as_string(hide_password=False)))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.location!r})"
+
+
+_received: dict[tuple[type, str], Ledger] = {}
+_received_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # Another thread may have held the lock at fork(); the child has only this thread.
+    global _received_lock
+    _received_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _open_in_this_process(cls: type, url: str) -> Ledger:
+    """What an unpickled ledger becomes: one :class:`Ledger` per class and URL in each process,
+    so a ``multiprocessing`` Pool whose tasks carry a ledger gives one engine and one run per
+    worker process, not per task. A forked child reuses its parent's object, which starts its
+    own connections and run there.
+    """
+    key = (cls, url)
+    with _received_lock:
+        found = _received.get(key)
+        if found is None:
+            found = _received[key] = cls(url)
+        return found
 
 
 def _insert_run(connection: Connection) -> int:
@@ -547,3 +578,14 @@ def _check_int(value: Any, param: str) -> None:
     if not 0 <= value <= _INT64_MAX:
         raise ArgumentValueError(f"{param} must be in [0, 2**63 - 1], got {value}")
 
+
+_PARAMETER_COLUMNS = ("mean", "scale", "low", "high")
+
+
+def _parameter_columns(params: dict[str, float]) -> dict[str, float | None]:
+    # Every parameter column, NULL where the distribution has no such parameter and where a
+    # bound is infinite (MariaDB's DOUBLE holds no infinity; NULL bounds read back as inf).
+    columns = dict.fromkeys(_PARAMETER_COLUMNS)
+    for key, value in params.items():
+        columns[key] = float(value) if math.isfinite(value) else None
+    return columns

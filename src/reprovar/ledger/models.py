@@ -85,8 +85,12 @@ variables_table = Table(
     Column("shape", Text, nullable=False),  # JSON list, e.g. "[2, 3]"
     Column("dtype", String(32), nullable=False),
     Column("distribution", String(32), nullable=False),
-    Column("mean", Double, nullable=False),
-    Column("scale", Double, nullable=False),
+    # The distribution's own parameters (reprovar.variable.DISTRIBUTION_PARAMETERS); a column
+    # it does not have is NULL, and so is an infinite bound (revision 0003).
+    Column("mean", Double),
+    Column("scale", Double),
+    Column("low", Double),
+    Column("high", Double),
     Column("seed", UInt64, nullable=False),
     # "user" (given by the caller) or "os" (seed=None); NULL: recorded before revision 0002.
     Column("seed_source", String(8)),
@@ -101,3 +105,11 @@ variables_table = Table(
     Index("ix_variables_run_id", "run_id"),
     **MYSQL_TABLE_ARGS,
 )
+
+#: PostgreSQL only (revision 0006): its name order follows the database's collation, which
+#: may be linguistic and then cannot serve ``LIKE 'prefix%'``; ``varchar_pattern_ops`` orders
+#: by bytes. SQLite and MariaDB order names by code point and serve prefixes from the
+#: (name, version) unique index with a range.
+NAME_PATTERN_INDEX = Index(
+    "ix_variables_name_pattern", variables_table.c.name, postgresql_ops={"name": "varchar_pattern_ops"}
+).ddl_if(dialect="postgresql")

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from .redaction import redact_argv
+
 
 @dataclass(frozen=True)
 class VariableRecord:
@@ -30,8 +32,8 @@ class VariableRecord:
     shape: tuple[int, ...]
     dtype: str
     distribution: str
-    mean: float
-    scale: float
+    mean: float | None
+    scale: float | None
     seed: int
     algorithm: str
     algorithm_version: int
@@ -40,6 +42,16 @@ class VariableRecord:
     created: datetime
     run_id: int
     seed_source: str | None = None  # "user", "os" (seed=None), None: not recorded (old rows)
+    low: float | None = None  # uniform and truncated normal bounds; None: none, or infinite
+    high: float | None = None
+
+    @property
+    def params(self) -> dict[str, float]:
+        """The distribution's own parameters by name, as its algorithm takes them (an
+        infinite bound, stored as NULL, is ``inf``); see :data:`reprovar.variable.DISTRIBUTION_PARAMETERS`."""
+        from ..variable import distribution_params
+
+        return distribution_params(self.distribution, self)
 
     @classmethod
     def _from_values(cls, values: dict[str, Any]) -> VariableRecord:
@@ -96,7 +108,8 @@ class RunRecord:
         """Build from a result row (or mapping) of the ``runs`` table."""
         m = row._mapping if hasattr(row, "_mapping") else row
         values = {f.name: m[f.name] for f in fields(cls)}
-        values["argv"] = tuple(json.loads(values["argv"]))
+        # Rows recorded before command lines were redacted are redacted as they are read.
+        values["argv"] = tuple(redact_argv(json.loads(values["argv"])))
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:

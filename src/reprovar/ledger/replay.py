@@ -31,8 +31,7 @@ def replay_record(record: VariableRecord) -> Variable:
         record.shape,
         resolve_dtype(record.dtype),
         seed=record.seed,
-        mean=record.mean,
-        scale=record.scale,
+        **record.params,
     )
     ok, actual = digests.matches(values, record.digest)
     if not ok:
@@ -49,6 +48,8 @@ def replay_record(record: VariableRecord) -> Variable:
         scale=record.scale,
         distribution=record.distribution,
         seed_source=record.seed_source or "user",
+        low=record.low,
+        high=record.high,
     )
     return Variable(values, record.name, provenance, record=record)
 

@@ -11,6 +11,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .redaction import redact_argv
+
 
 def collect_run_info() -> dict:
     """The run row's values for this process, gathered once per run.
@@ -30,7 +32,7 @@ def collect_run_info() -> dict:
         "host": socket.gethostname()[:255],
         "user": _user()[:255],
         "pid": os.getpid(),
-        "argv": json.dumps(list(sys.argv)),
+        "argv": json.dumps(redact_argv(sys.argv)),  # no passwords or tokens in the ledger
         "cwd": cwd,
         "git_commit": git_commit(cwd) if cwd else None,
         "python_version": platform.python_version(),

@@ -103,8 +103,8 @@ def head_revision() -> str:
     """The newest schema revision this reprovar knows.
 
     Example:
-        >>> head_revision()
-        '0002'
+        >>> head_revision() in revision_graph() and head_revision() not in sum(revision_graph().values(), ())
+        True
     """
     graph = revision_graph()
     heads = set(graph) - {down for downs in graph.values() for down in downs}

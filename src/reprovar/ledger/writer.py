@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, func, insert, literal_column, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.compiler import Compiled
 
+from ..errors import LedgerError
 from .dberrors import is_retryable_dbapi, is_statement_retryable_dbapi
 from .engine import SQLITE_BUSY_TIMEOUT_MS
 from .models import variables_table
@@ -51,6 +52,8 @@ VARIABLE_COLUMNS = (
     "distribution",
     "mean",
     "scale",
+    "low",
+    "high",
     "seed",
     "seed_source",
     "algorithm",
@@ -303,8 +306,9 @@ class BatchWriter(VariableWriter):
                     name = f"reprovar-batch:{cursor.fetchone()[0]}"[:64]
                     cursor.execute("SELECT GET_LOCK(%s, %s)", (name, int(WRITE_RETRY_S)))
                     if cursor.fetchone()[0] != 1:
-                        raise TimeoutError(
-                            f"waited {WRITE_RETRY_S:.0f}s for another reprovar.transaction() to finish"
+                        raise LedgerError(
+                            f"waited {WRITE_RETRY_S:.0f}s for another reprovar.transaction() "
+                            "on this ledger to finish"
                         )
                     self._lock_name = name
                     connection.commit()  # GET_LOCK is per session; the batch starts after it
