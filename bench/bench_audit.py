@@ -50,7 +50,7 @@ def _fresh(url: str | None, directory: str, name: str) -> str:
 
     engine = sa.create_engine(url)
     with engine.begin() as c:
-        for table in ("variables", "runs", "reprovar_schema_version"):
+        for table in ("reprovar_variables", "reprovar_runs", "reprovar_schema_version"):
             c.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
     engine.dispose()
     return url
@@ -134,7 +134,7 @@ def bench_find(target: str, n_rows: int, repeat: int) -> None:
     print(f"bulk-inserted {n_rows:,} rows in {time.perf_counter() - start:.1f} s into {led.location}")
     # Planner statistics, as a ledger filled over time has them (autovacuum, ANALYZE).
     statement = {"sqlite": "ANALYZE", "postgresql": "ANALYZE variables"}.get(
-        led.engine.dialect.name, "ANALYZE TABLE variables")
+        led.engine.dialect.name, "ANALYZE TABLE reprovar_variables")
     with led.engine.begin() as c:
         c.exec_driver_sql(statement)
     t0 = now + dt.timedelta(seconds=n_rows // 2)

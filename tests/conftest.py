@@ -276,3 +276,28 @@ def _drop_stale_readers(admin, backend: str) -> None:
                 _drop_reader(admin, None, backend, name)
             except Exception:  # still owning something in a live database: leave it
                 pass
+
+
+@pytest.fixture
+def tamper(ledger):
+    """``tamper(record_id, reseal=False, **values)``: edit a variable row behind reprovar's back.
+
+    With ``reseal=True`` the row's seal is recomputed without a key afterwards, as someone who
+    can edit the database (and read reprovar's source) can do for unkeyed seals.
+    """
+    from sqlalchemy import update
+
+    from reprovar.ledger.models import variables_table as t
+    from reprovar.ledger.seal import compute_seal
+
+    def tamper(record_id, reseal=False, **values):
+        with ledger.engine.begin() as c:
+            if values:
+                c.execute(update(t).where(t.c.id == record_id).values(**values))
+        if reseal:
+            record = ledger.get(id=record_id)
+            seal = compute_seal(record.__dict__, record.previous_seal, None)
+            with ledger.engine.begin() as c:
+                c.execute(update(t).where(t.c.id == record_id).values(seal=seal))
+
+    return tamper

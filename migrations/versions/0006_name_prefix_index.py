@@ -1,4 +1,4 @@
-"""PostgreSQL: an index on variables.name that serves prefix patterns (``LIKE 'dense\\_%'``).
+"""PostgreSQL: an index on reprovar_variables.name that serves prefix patterns (``LIKE 'dense\\_%'``).
 
 PostgreSQL compares names with the database's collation, which may be linguistic; a b-tree
 in such an order cannot serve ``LIKE`` prefixes, so ``find --name 'dense_*'`` scanned the
@@ -7,7 +7,7 @@ and MariaDB already serve prefixes from the (name, version) unique index with a 
 (their name order is by code point): there this revision does nothing.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-11-30
 
 Migrations must not import reprovar: they describe the schema as it was at this revision.
@@ -17,18 +17,18 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-INDEX = "ix_variables_name_pattern"
+INDEX = "ix_reprovar_variables_name_pattern"
 
 
 def upgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
-        op.create_index(INDEX, "variables", ["name"], postgresql_ops={"name": "varchar_pattern_ops"})
+        op.create_index(INDEX, "reprovar_variables", ["name"], postgresql_ops={"name": "varchar_pattern_ops"})
 
 
 def downgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
-        op.drop_index(INDEX, table_name="variables")
+        op.drop_index(INDEX, table_name="reprovar_variables")

@@ -7,7 +7,15 @@ Example:
     (2, 3)
 """
 
-from .api import random_normal_slice, random_normal_variable
+from .api import (
+    random_normal_slice,
+    random_normal_variable,
+    random_uniform_slice,
+    random_uniform_variable,
+    truncated_normal_slice,
+    truncated_normal_variable,
+    variance_scaling_variable,
+)
 from .errors import ReprovarError
 from .variable import Provenance, Variable
 
@@ -43,6 +51,11 @@ def __getattr__(name: str):
 __all__ = [
     "random_normal_variable",
     "random_normal_slice",
+    "random_uniform_variable",
+    "random_uniform_slice",
+    "truncated_normal_variable",
+    "truncated_normal_slice",
+    "variance_scaling_variable",
     "Variable",
     "Provenance",
     "ReprovarError",

@@ -1,6 +1,7 @@
 """Named, versioned sampler algorithms: what a ledger row names and ``replay`` looks up.
 
-An algorithm is a pure function (seed, element index, mean, scale, dtype) -> value. Its
+An algorithm is a pure function (seed, element index, parameters, dtype) -> value, for one
+distribution (``.distribution``; parameters as in :data:`reprovar.distributions.PARAMETERS`). Its
 name and version are recorded with every variable, and once released an algorithm's
 values never change: a change of values is a new version, registered beside the old one
 so that recorded variables replay bit for bit.
@@ -28,22 +29,28 @@ from .errors import ArgumentValueError, OutOfMemoryError, UnknownAlgorithmError
 PARALLEL_MIN_ELEMENTS = 1 << 17
 
 
-@dataclass(frozen=True)
-class PhiloxBoxMuller:
-    """Philox4x32-10 bits, Box-Muller normals, block layout of :mod:`reprovar.layout`.
+def _parallel(target: np.ndarray) -> bool:
+    # Large outputs on all threads; a child forked after the parent's threads started runs
+    # serially: the same bits either way.
+    from ._jit import parallel_allowed
 
-    Float32, float16 and bfloat16 values are computed in float32 arithmetic (half
-    precisions are the correctly rounded float32 value); float64 values in float64.
-    """
+    return target.size >= PARALLEL_MIN_ELEMENTS and parallel_allowed()
 
-    name: str = "philox4x32-10/box-muller"
-    version: int = 1
+
+class _BlockAlgorithm:
+    """What every Philox block algorithm shares: allocation, and filling any slice of the
+    flat variable from whole blocks (made straight into the output) and partial ones (made in
+    scratch, then copied). Subclasses say how one run of whole blocks is made."""
+
+    name: str
+    version: int
+    distribution: str
 
     def block_size(self, dtype: np.dtype) -> int:
         """Elements per block: the unit in which values are computed."""
         return layout.BLOCK_F64 if dtype == np.float64 else layout.BLOCK_F32
 
-    def generate(self, shape: tuple[int, ...], dtype: np.dtype, *, seed: int, mean: float, scale: float) -> np.ndarray:
+    def generate(self, shape: tuple[int, ...], dtype: np.dtype, *, seed: int, **params) -> np.ndarray:
         """A new C-ordered array of ``shape`` and ``dtype`` (arguments already validated).
 
         Example:
@@ -59,10 +66,10 @@ class PhiloxBoxMuller:
             raise OutOfMemoryError(
                 f"could not allocate {nbytes} bytes for shape={shape} dtype={dtype.name}"
             ) from None
-        self.fill(out.reshape(-1), 0, seed=seed, mean=mean, scale=scale)
+        self.fill(out.reshape(-1), 0, seed=seed, **params)
         return out
 
-    def fill(self, out: np.ndarray, start: int, *, seed: int, mean: float, scale: float) -> None:
+    def fill(self, out: np.ndarray, start: int, *, seed: int, **params) -> None:
         """Write elements ``[start, start + out.size)`` of the flat (C-order) variable into ``out``.
 
         Equal bit for bit to the same slice of the whole variable, for any ``start``; this
@@ -81,16 +88,22 @@ class PhiloxBoxMuller:
             raise ArgumentValueError("out must be a writeable, C-contiguous 1-D array")
         if start < 0:
             raise ArgumentValueError(f"start must be >= 0, got {start}")
-        dtype = out.dtype
-        target, m, s = self._kernel_view(out, mean, scale)
+        if out.dtype.name not in ("float64", "float32", "float16", "bfloat16"):
+            raise ArgumentValueError(f"out.dtype={out.dtype} is not supported")
+        self._fill_blocks(out, start, seed, self._runner(out.dtype, params))
+
+    def _fill_blocks(self, out: np.ndarray, start: int, seed: int, plan) -> None:
+        # plan: (block size, run(dst, first_block, n_blocks, key0, key1)); half precisions are
+        # written as their bits (uint16), the kernels compute them in float32 or float64.
+        block, run_blocks = plan
+        target = out.view(np.uint16) if out.dtype.name in ("float16", "bfloat16") else out
         key0, key1 = np.uint64(seed & 0xFFFFFFFF), np.uint64(seed >> 32)
-        block = self.block_size(dtype)
         end = start + out.size
         if -(-end // block) > 2**64:
             raise ArgumentValueError(f"start + size = {end} lies beyond the stream's 2**64 blocks")
 
         def run(dst, first_block, n_blocks):
-            self._run(dst, first_block, n_blocks, key0, key1, m, s, dtype)
+            run_blocks(dst, first_block, n_blocks, key0, key1)
 
         def part(lo, hi):  # [lo, hi) within one block: make the block in scratch, copy the part
             b = lo // block
@@ -109,33 +122,177 @@ class PhiloxBoxMuller:
         if inner_hi * block < end:
             part(inner_hi * block, end)
 
-    @staticmethod
-    def _kernel_view(out: np.ndarray, mean: float, scale: float):
-        # Half precisions are written as their bits; the kernels compute them in float32.
-        if out.dtype == np.float64:
-            return out, np.float64(mean), np.float64(scale)
-        if out.dtype == np.float32:
-            return out, np.float32(mean), np.float32(scale)
-        if out.dtype.name in ("float16", "bfloat16"):
-            return out.view(np.uint16), np.float32(mean), np.float32(scale)
-        raise ArgumentValueError(f"out.dtype={out.dtype} is not supported")
+    def _runner(self, dtype: np.dtype, params: dict):
+        raise NotImplementedError
 
-    @staticmethod
-    def _run(target, first_block, n_blocks, key0, key1, mean, scale, dtype):
-        from . import kernels  # loads Numba: deferred so that `import reprovar` (and the CLI) stays light
-        from ._jit import parallel_allowed
 
+@dataclass(frozen=True)
+class PhiloxBoxMuller(_BlockAlgorithm):
+    """Philox4x32-10 bits, Box-Muller normals, block layout of :mod:`reprovar.layout`.
+
+    Float32, float16 and bfloat16 values are computed in float32 arithmetic (half
+    precisions are the correctly rounded float32 value); float64 values in float64.
+    """
+
+    name: str = "philox4x32-10/box-muller"
+    version: int = 1
+    distribution: str = "normal"
+
+    def fill(self, out: np.ndarray, start: int, *, seed: int, mean: float, scale: float) -> None:
+        super().fill(out, start, seed=seed, mean=mean, scale=scale)
+
+    fill.__doc__ = _BlockAlgorithm.fill.__doc__
+
+    def _runner(self, dtype: np.dtype, params: dict):
+        compute = np.float64 if dtype == np.float64 else np.float32
+        m, s = compute(params["mean"]), compute(params["scale"])
         bfloat = dtype.name == "bfloat16"
-        # A child forked after the parent's threads started runs serially: the same bits.
-        parallel = target.size >= PARALLEL_MIN_ELEMENTS and parallel_allowed()
-        fill = kernels.fill_blocks_parallel if parallel else kernels.fill_blocks
-        fill(target, np.uint64(first_block), n_blocks, key0, key1, mean, scale, bfloat)
+
+        def run(target, first_block, n_blocks, key0, key1):
+            from . import kernels  # loads Numba: deferred so that `import reprovar` (and the CLI) stays light
+
+            fill = kernels.fill_blocks_parallel if _parallel(target) else kernels.fill_blocks
+            fill(target, np.uint64(first_block), n_blocks, key0, key1, m, s, bfloat)
+
+        return self.block_size(dtype), run
 
 
-_REGISTRY = {(a.name, a.version): a for a in (PhiloxBoxMuller(),)}
+@dataclass(frozen=True)
+class PhiloxUniform(_BlockAlgorithm):
+    """Philox4x32-10 bits, uniform on [low, high): 24 random bits per float32 value (and per
+    float16/bfloat16 value, rounded from float32), 53 per float64 value.
 
-#: The algorithm new variables are made with.
+    ``value = 2 (a/2 + u (b/2 - a/2))`` in the compute type (float32, or float64 for
+    float64), then clamped to [first, last], the smallest and largest values of the output
+    format in [low, high): rounding can never give ``high`` or anything below ``low``.
+    ``[a, b) = [low, high)``, except for float16 and bfloat16, where it is narrowed to the
+    reals that round into [first, last] (see :func:`reprovar.distributions.uniform_constants`).
+    """
+
+    name: str = "philox4x32-10/uniform"
+    version: int = 1
+    distribution: str = "uniform"
+
+    def fill(self, out: np.ndarray, start: int, *, seed: int, low: float, high: float) -> None:
+        super().fill(out, start, seed=seed, low=low, high=high)
+
+    fill.__doc__ = _BlockAlgorithm.fill.__doc__
+
+    def _runner(self, dtype: np.dtype, params: dict):
+        from .distributions import uniform_constants
+
+        prm = uniform_constants(float(params["low"]), float(params["high"]), dtype)
+        bfloat = dtype.name == "bfloat16"
+
+        def run(target, first_block, n_blocks, key0, key1):
+            from . import distribution_kernels as k
+
+            fill = k.fill_uniform_parallel if _parallel(target) else k.fill_uniform
+            fill(target, np.uint64(first_block), n_blocks, key0, key1, prm, bfloat)
+
+        return self.block_size(dtype), run
+
+
+#: Intervals narrower than this (in standard deviations) are computed in float64 for every
+#: output format: float32 arithmetic would resolve them too coarsely.
+NARROW_TRUNCATION = 2.0**-6
+
+
+@dataclass(frozen=True)
+class PhiloxTruncatedNormal(_BlockAlgorithm):
+    """Philox4x32-10 bits, normal truncated to [low, high] by inversion of its distribution function.
+
+    Exact for any interval, however far into a tail: see :mod:`reprovar.distributions` and the
+    README. Computed in float32 for float32, float16 and bfloat16 (one 32-bit word per value)
+    unless the interval is narrower than :data:`NARROW_TRUNCATION` standard deviations, in
+    float64 otherwise (two words per value, float64 blocks); values are clamped to the output
+    format's own values in [low, high].
+    """
+
+    name: str = "philox4x32-10/truncated-normal"
+    version: int = 1
+    distribution: str = "truncated_normal"
+
+    def fill(self, out: np.ndarray, start: int, *, seed: int, mean: float, scale: float,
+             low: float, high: float) -> None:
+        super().fill(out, start, seed=seed, mean=mean, scale=scale, low=low, high=high)
+
+    fill.__doc__ = _BlockAlgorithm.fill.__doc__
+
+    def computes_in_float64(self, dtype: np.dtype, mean: float, scale: float, low: float, high: float) -> bool:
+        """Whether values of ``dtype`` are computed in float64 (always for float64; narrow intervals)."""
+        if dtype == np.float64:
+            return True
+        return (high - low) < NARROW_TRUNCATION * scale
+
+    def _runner(self, dtype: np.dtype, params: dict):
+        from .distributions import truncnorm_constants
+
+        mean, scale = float(params["mean"]), float(params["scale"])
+        low, high = float(params["low"]), float(params["high"])
+        wide = self.computes_in_float64(dtype, mean, scale, low, high)
+        method, prm = truncnorm_constants(mean, scale, low, high, dtype)
+        if wide and dtype != np.float64:
+            # Same bounds (the output format's), float64 constants and arithmetic.
+            method, prm64 = truncnorm_constants(mean, scale, low, high, np.dtype(np.float64))
+            prm = prm64[:-2] + tuple(np.float64(b) for b in prm[-2:])
+        bfloat = dtype.name == "bfloat16"
+
+        def run_kernel(target, first_block, n_blocks, key0, key1):
+            from . import distribution_kernels as k
+
+            parallel = _parallel(target)
+            if method == "far":
+                fill = k.fill_truncnorm_far_parallel if parallel else k.fill_truncnorm_far
+            elif method == "central":
+                fill = k.fill_truncnorm_central_parallel if parallel else k.fill_truncnorm_central
+            else:
+                fill = k.fill_truncnorm_icdf_parallel if parallel else k.fill_truncnorm_icdf
+            fill(target, np.uint64(first_block), n_blocks, key0, key1, prm, bfloat)
+
+        if not wide or dtype == np.float64:
+            return self.block_size(dtype), run_kernel
+
+        def run_wide(target, first_block, n_blocks, key0, key1):
+            # float64 values rounded to the output format, a bounded chunk at a time.
+            block = layout.BLOCK_F64
+            chunk = 1 << 8  # blocks
+            values = np.empty(min(n_blocks, chunk) * block, np.float64)
+            for b in range(0, n_blocks, chunk):
+                n = min(chunk, n_blocks - b)
+                run_kernel(values[: n * block], first_block + b, n, key0, key1)
+                target[b * block : (b + n) * block] = values[: n * block].astype(dtype).view(target.dtype)
+
+        return layout.BLOCK_F64, run_wide
+
+
+_REGISTRY = {
+    (a.name, a.version): a for a in (PhiloxBoxMuller(), PhiloxUniform(), PhiloxTruncatedNormal())
+}
+
+#: The algorithm new normal variables are made with.
 DEFAULT_ALGORITHM = _REGISTRY[("philox4x32-10/box-muller", 1)]
+
+_DEFAULTS = {
+    "normal": DEFAULT_ALGORITHM,
+    "uniform": _REGISTRY[("philox4x32-10/uniform", 1)],
+    "truncated_normal": _REGISTRY[("philox4x32-10/truncated-normal", 1)],
+}
+
+
+def default_algorithm(distribution: str):
+    """The algorithm new variables of ``distribution`` are made with.
+
+    Example:
+        >>> default_algorithm("uniform").name
+        'philox4x32-10/uniform'
+    """
+    try:
+        return _DEFAULTS[distribution]
+    except (KeyError, TypeError):
+        raise ArgumentValueError(
+            f"distribution must be one of {', '.join(map(repr, _DEFAULTS))}, got {distribution!r}"
+        ) from None
 
 
 def get_algorithm(name: str, version: int):
@@ -159,6 +316,6 @@ def registered_algorithms() -> list[tuple[str, int]]:
 
     Example:
         >>> registered_algorithms()
-        [('philox4x32-10/box-muller', 1)]
+        [('philox4x32-10/box-muller', 1), ('philox4x32-10/truncated-normal', 1), ('philox4x32-10/uniform', 1)]
     """
     return sorted(_REGISTRY)

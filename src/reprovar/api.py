@@ -1,4 +1,5 @@
-"""``random_normal_variable``: validate, generate, record, return."""
+"""The variable makers (normal, uniform, truncated normal, variance scaling) and their slices:
+validate everything, generate, record, return."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import algorithms
+from .distributions import check_truncated_normal, check_uniform
 from .errors import ArgumentValueError
 from .seeding import fresh_seed
 from .validation import (
@@ -20,6 +22,14 @@ from .validation import (
     resolve_dtype,
 )
 from .variable import Provenance, Variable, default_name
+
+_RECORDING_ARGS_DOC = """
+        dtype: ``"float32"`` (default), ``"float64"``, ``"float16"`` or ``"bfloat16"``.
+        name: name of the variable; unnamed variables get ``Variable``, ``Variable_1``, ...
+        seed: int in [0, 2**64); ``None`` draws one from the OS entropy pool and records it.
+        record: record in the ledger (``None``: the global setting, on unless disabled).
+        ledger: a :class:`reprovar.Ledger`, a path or SQLAlchemy URL; default ``reprovar.db``.
+        on_record_error: ``"raise"`` (default) or ``"warn"`` to keep a variable whose recording failed."""
 
 
 def random_normal_variable(
@@ -112,3 +122,242 @@ def random_normal_slice(start, stop, mean, scale, dtype=None, *, seed) -> np.nda
     out = np.empty(stop - start, dtype)
     algorithms.DEFAULT_ALGORITHM.fill(out, start, seed=seed, mean=mean, scale=scale)
     return out
+
+
+# --- the other distributions ---------------------------------------------------------------
+
+
+def _check_recording(record, ledger, on_record_error) -> None:
+    if record is not False:  # checked before anything is made; the ledger loads only when used
+        from .recorder import check_recording_options
+
+        check_recording_options(record, ledger, on_record_error)
+    elif on_record_error not in ON_RECORD_ERROR:
+        raise ArgumentValueError(f"on_record_error must be 'raise' or 'warn', got {on_record_error!r}")
+
+
+def _make(distribution, params, shape, dtype, name, seed, seed_source, record, ledger, on_record_error) -> Variable:
+    # Every argument is checked; nothing was made and nothing recorded before this point.
+    algorithm = algorithms.default_algorithm(distribution)
+    values = algorithm.generate(shape, dtype, seed=seed, **params)
+    provenance = Provenance(
+        algorithm.name, algorithm.version, seed=seed, distribution=distribution, seed_source=seed_source, **params
+    )
+    variable = Variable(values, name, provenance)
+    if record is not False:
+        from .recorder import record_checked_variable
+
+        variable.record = record_checked_variable(
+            variable, record=record, ledger=ledger, on_record_error=on_record_error
+        )
+    return variable
+
+
+def _common(shape, dtype, record, ledger, on_record_error):
+    _check_recording(record, ledger, on_record_error)
+    shape = check_shape(shape)
+    dtype = resolve_dtype(dtype)
+    check_size_fits(shape, dtype)
+    return shape, dtype
+
+
+def _name_and_seed(name, seed):
+    name = default_name() if name is None else check_name(name)
+    seed_source = "os" if seed is None else "user"
+    seed = fresh_seed() if seed is None else check_seed(seed)
+    return name, seed, seed_source
+
+
+def random_uniform_variable(
+    shape,
+    low,
+    high,
+    dtype=None,
+    name=None,
+    seed=None,
+    *,
+    record: bool | None = None,
+    ledger: Any = None,
+    on_record_error: str = "raise",
+) -> Variable:
+    """Instantiate a variable with values drawn from a uniform distribution on ``[low, high)``.
+
+    Same signature and meaning as ``tf.keras.backend.random_uniform_variable``. Every value
+    lies in ``[low, high)`` in every dtype: rounding to float16 or bfloat16 never gives
+    ``high``. Values are a pure function of (algorithm, seed, element index, low, high, dtype).
+
+    Args:
+        shape: tuple of non-negative ints.
+        low: float, lower bound (included).
+        high: float > low, upper bound (excluded).{args}
+
+    Example:
+        >>> import reprovar
+        >>> v = reprovar.random_uniform_variable((2, 3), -1.0, 1.0, seed=42, record=False)
+        >>> bool(((v.numpy() >= -1) & (v.numpy() < 1)).all()), v.provenance.params
+        (True, {{'low': -1.0, 'high': 1.0}})
+    """
+    shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
+    low, high = check_uniform(low, high, dtype)
+    name, seed, seed_source = _name_and_seed(name, seed)
+    return _make("uniform", {"low": low, "high": high}, shape, dtype, name, seed, seed_source,
+                 record, ledger, on_record_error)
+
+
+def truncated_normal_variable(
+    shape,
+    mean,
+    scale,
+    dtype=None,
+    name=None,
+    seed=None,
+    *,
+    low=None,
+    high=None,
+    record: bool | None = None,
+    ledger: Any = None,
+    on_record_error: str = "raise",
+) -> Variable:
+    """Instantiate a variable with values drawn from a normal distribution truncated to ``[low, high]``.
+
+    By default the bounds are ``mean -+ 2 scale``, as in Keras' ``TruncatedNormal`` and
+    ``tf.random.truncated_normal``: the normal conditioned on that interval. ``low`` and
+    ``high`` give absolute bounds instead, like the ``a``/``b`` of
+    ``torch.nn.init.trunc_normal_``; either may be infinite (one-sided), and the interval may
+    lie far in a tail: values are made by inversion, not rejection, and every one lies in
+    ``[low, high]`` in every dtype.
+
+    Args:
+        shape: tuple of non-negative ints.
+        mean: float, mean of the normal before truncation.
+        scale: float > 0, its standard deviation (not the truncated one's).
+        low, high: bounds, ``low < high``, possibly ``-inf``/``inf``; default ``mean -+ 2 scale``.{args}
+
+    Example:
+        >>> import reprovar
+        >>> v = reprovar.truncated_normal_variable((1000,), 0.0, 1.0, seed=1, record=False)
+        >>> bool((abs(v.numpy()) <= 2).all())
+        True
+        >>> w = reprovar.truncated_normal_variable((1000,), 0.0, 1.0, seed=1, low=2.5, high=4.0, record=False)
+        >>> bool(((w.numpy() >= 2.5) & (w.numpy() <= 4.0)).all())
+        True
+    """
+    shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
+    mean, scale, low, high = check_truncated_normal(mean, scale, low, high, dtype)
+    name, seed, seed_source = _name_and_seed(name, seed)
+    params = {"mean": mean, "scale": scale, "low": low, "high": high}
+    return _make("truncated_normal", params, shape, dtype, name, seed, seed_source, record, ledger, on_record_error)
+
+
+def variance_scaling_variable(
+    shape,
+    scale=1.0,
+    mode="fan_in",
+    distribution="truncated_normal",
+    dtype=None,
+    name=None,
+    seed=None,
+    *,
+    record: bool | None = None,
+    ledger: Any = None,
+    on_record_error: str = "raise",
+) -> Variable:
+    """Instantiate a variable as Keras' ``VarianceScaling`` initializer would draw it.
+
+    The fans of ``shape`` (dense and convolution kernels, as Keras computes them) and
+    ``scale``, ``mode`` and ``distribution`` resolve to one distribution
+    (:func:`reprovar.variance_scaling.resolve`): a truncated normal at +-2 standard
+    deviations with ``stddev = sqrt(scale / n) / 0.87962566103423978``, a normal with
+    ``stddev = sqrt(scale / n)`` (``"untruncated_normal"``), or a uniform on
+    ``[-limit, limit)`` with ``limit = sqrt(3 scale / n)``. The variable is made, and
+    recorded, as that distribution with those parameters: replay needs no fan arithmetic.
+
+    Args:
+        shape: tuple of non-negative ints.
+        scale: float > 0.
+        mode: ``"fan_in"`` (default), ``"fan_out"`` or ``"fan_avg"``.
+        distribution: ``"truncated_normal"`` (default; ``"normal"`` means the same, as in
+            Keras), ``"untruncated_normal"`` or ``"uniform"``.{args}
+
+    Example:
+        >>> import reprovar
+        >>> v = reprovar.variance_scaling_variable((64, 32), 2.0, "fan_in", "uniform", seed=3, record=False)
+        >>> v.provenance.distribution, round(v.provenance.params["high"], 6)
+        ('uniform', 0.306186)
+    """
+    from .variance_scaling import resolve
+
+    shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
+    resolved, params = resolve(shape, scale, mode, distribution)
+    if resolved == "uniform":
+        low, high = check_uniform(params["low"], params["high"], dtype)
+        params = {"low": low, "high": high}
+    elif resolved == "normal":
+        mean, sd = check_location_scale(params["mean"], params["scale"], dtype)
+        params = {"mean": mean, "scale": sd}
+    else:
+        mean, sd, low, high = check_truncated_normal(params["mean"], params["scale"], params["low"], params["high"], dtype)
+        params = {"mean": mean, "scale": sd, "low": low, "high": high}
+    name, seed, seed_source = _name_and_seed(name, seed)
+    return _make(resolved, params, shape, dtype, name, seed, seed_source, record, ledger, on_record_error)
+
+
+def _check_range(start, stop):
+    start, stop = check_index(start, "start"), check_index(stop, "stop")
+    if stop < start:
+        raise ArgumentValueError(f"stop must be >= start, got start={start}, stop={stop}")
+    return start, stop
+
+
+def random_uniform_slice(start, stop, low, high, dtype=None, *, seed) -> np.ndarray:
+    """Elements ``[start, stop)`` of the flattened (C-order) values of a uniform variable.
+
+    Equal, bit for bit, to the same slice of ``random_uniform_variable(shape, low, high,
+    dtype, seed=seed)`` for any shape with at least ``stop`` elements; nothing is recorded.
+
+    Example:
+        >>> import reprovar
+        >>> whole = reprovar.random_uniform_variable((4, 1000), 0.0, 1.0, seed=3, record=False)
+        >>> piece = reprovar.random_uniform_slice(1500, 2500, 0.0, 1.0, seed=3)
+        >>> bool((piece == whole.numpy().reshape(-1)[1500:2500]).all())
+        True
+    """
+    start, stop = _check_range(start, stop)
+    dtype = resolve_dtype(dtype)
+    check_size_fits((stop - start,), dtype)
+    low, high = check_uniform(low, high, dtype)
+    seed = check_seed(seed)
+    out = np.empty(stop - start, dtype)
+    algorithms.default_algorithm("uniform").fill(out, start, seed=seed, low=low, high=high)
+    return out
+
+
+def truncated_normal_slice(start, stop, mean, scale, dtype=None, *, seed, low=None, high=None) -> np.ndarray:
+    """Elements ``[start, stop)`` of the flattened (C-order) values of a truncated-normal variable.
+
+    Equal, bit for bit, to the same slice of ``truncated_normal_variable(shape, mean, scale,
+    dtype, seed=seed, low=low, high=high)`` for any shape with at least ``stop`` elements;
+    nothing is recorded.
+
+    Example:
+        >>> import reprovar
+        >>> whole = reprovar.truncated_normal_variable((4, 1000), 0.0, 1.0, seed=3, record=False)
+        >>> piece = reprovar.truncated_normal_slice(1500, 2500, 0.0, 1.0, seed=3)
+        >>> bool((piece == whole.numpy().reshape(-1)[1500:2500]).all())
+        True
+    """
+    start, stop = _check_range(start, stop)
+    dtype = resolve_dtype(dtype)
+    check_size_fits((stop - start,), dtype)
+    mean, scale, low, high = check_truncated_normal(mean, scale, low, high, dtype)
+    seed = check_seed(seed)
+    out = np.empty(stop - start, dtype)
+    algorithms.default_algorithm("truncated_normal").fill(
+        out, start, seed=seed, mean=mean, scale=scale, low=low, high=high
+    )
+    return out
+
+
+for _maker in (random_uniform_variable, truncated_normal_variable, variance_scaling_variable):
+    _maker.__doc__ = _maker.__doc__.format(args=_RECORDING_ARGS_DOC)
+del _maker

@@ -70,6 +70,15 @@ class UnknownRunError(LedgerError, LookupError):
     """No run has the requested id."""
 
 
+class MalformedRecordError(LedgerError):
+    """A ledger row cannot be read as a record (a garbage shape, seed or time, written behind
+    reprovar's back); ``.row`` (a :class:`reprovar.ledger.records.MalformedRow`) says which and why."""
+
+    def __init__(self, message: str, row=None):
+        super().__init__(message)
+        self.row = row
+
+
 class DigestMismatchError(LedgerError):
     """A replayed variable's bytes do not match the digest recorded when it was first made."""
 

@@ -20,3 +20,12 @@ BLOCK_F32 = 4 * LANES  # elements per block computed in float32 (float32, float1
 BLOCK_F64 = 2 * LANES  # elements per block computed in float64
 KIND_F32 = np.uint64(1)  # counter word 3: keeps the float32 and float64 streams of a seed apart
 KIND_F64 = np.uint64(2)
+
+# The other distributions use the same blocks (4 * LANES elements computed in float32, 2 * LANES
+# in float64), each with counter words 3 of its own, so that no two algorithms ever read the
+# same Philox output for a seed. In a float32 block lane j's word w gives element w LANES + j;
+# in a float64 block its words 0-1 give element j and words 2-3 element LANES + j.
+KIND_UNIFORM_F32 = np.uint64(3)
+KIND_UNIFORM_F64 = np.uint64(4)
+KIND_TRUNCNORM_F32 = np.uint64(5)
+KIND_TRUNCNORM_F64 = np.uint64(6)

@@ -9,10 +9,8 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import update
 
 from reprovar.cli import main
-from reprovar.ledger.models import variables_table
 
 
 @pytest.fixture
@@ -135,14 +133,19 @@ def test_audit_seeds(cli, filled):
     assert cli("audit", "seeds", "--strict").exit_code == 1
 
 
-def test_verify(cli, filled):
+def test_verify(cli, filled, tamper):
     r = cli("verify", "--all")
     assert r.exit_code == 0 and r.stdout.strip().splitlines()[-1] == "7 verified, 0 mismatched, 0 failed"
     assert cli("verify", "w", "dense_1/kernel").stdout.strip() == "4 verified, 0 mismatched, 0 failed"
     run_id = filled.find()[0].run_id
     assert cli("verify", "--run", str(run_id)).exit_code == 0
-    with filled.engine.begin() as c:
-        c.execute(update(variables_table).where(variables_table.c.name == "dense_1/bias").values(scale=2.0))
+    bias = filled.get("dense_1/bias")
+    tamper(bias.id, scale=2.0)  # a naive edit: the seal breaks
+    r = cli("verify", "--all")
+    assert r.exit_code == 1
+    assert r.stdout.strip().splitlines()[-1] == "6 verified, 0 mismatched, 0 failed, 1 broken seal"
+    assert "broken_seal  dense_1/bias" in r.stdout and "changed after it was recorded" in r.stdout
+    tamper(bias.id, reseal=True)  # re-sealed (no key): the values still tell
     r = cli("verify", "--all", "--progress")
     assert r.exit_code == 1
     assert r.stdout.strip().splitlines()[-1] == "6 verified, 1 mismatched, 0 failed"
@@ -173,10 +176,10 @@ def test_sql(filled, reader_url):
     def cli(*args):  # through a read-only account, as the README recommends
         return CliRunner().invoke(main, [*args, "--ledger", reader_url], catch_exceptions=False)
 
-    doc = json.loads(cli("sql", "SELECT name, version FROM variables WHERE name = 'w' ORDER BY version", "--json").stdout)
+    doc = json.loads(cli("sql", "SELECT name, version FROM reprovar_variables WHERE name = 'w' ORDER BY version", "--json").stdout)
     assert doc == [{"name": "w", "version": 1}, {"name": "w", "version": 2}, {"name": "w", "version": 3}]
-    one_error_line(cli("sql", "DELETE FROM variables"), "read-only")
-    one_error_line(cli("sql", "DROP TABLE runs"), "read-only")
+    one_error_line(cli("sql", "DELETE FROM reprovar_variables"), "read-only")
+    one_error_line(cli("sql", "DROP TABLE reprovar_runs"), "read-only")
     assert len(filled.find()) == 7
 
 

@@ -12,17 +12,17 @@ from reprovar.audit.readonly import _run
 
 #: Statements that would change the ledger; each must be refused by the database.
 WRITES = [
-    "INSERT INTO variables (name) VALUES ('x')",
-    "UPDATE variables SET seed = 1",
-    "DELETE FROM variables",
-    "DROP TABLE variables",
+    "INSERT INTO reprovar_variables (name) VALUES ('x')",
+    "UPDATE reprovar_variables SET seed = 1",
+    "DELETE FROM reprovar_variables",
+    "DROP TABLE reprovar_variables",
     "CREATE TABLE sneaky (x INTEGER)",
-    "CREATE INDEX sneaky ON variables (dtype)",
-    "ALTER TABLE variables ADD COLUMN sneaky INTEGER",
+    "CREATE INDEX sneaky ON reprovar_variables (dtype)",
+    "ALTER TABLE reprovar_variables ADD COLUMN sneaky INTEGER",
     "UPDATE reprovar_schema_version SET version_num = 'x'",
 ]
 SERVER_ONLY_WRITES = [
-    "TRUNCATE TABLE variables",
+    "TRUNCATE TABLE reprovar_variables",
     "CREATE TEMPORARY TABLE sneaky (x INTEGER)",
 ]
 SQLITE_ONLY_WRITES = [
@@ -36,7 +36,7 @@ SQLITE_ONLY_WRITES = [
 
 def _snapshot(ledger):
     with ledger.connect() as c:
-        rows = c.execute(text("SELECT id, name, seed, digest FROM variables ORDER BY id")).all()
+        rows = c.execute(text("SELECT id, name, seed, digest FROM reprovar_variables ORDER BY id")).all()
         tables = sorted(ledger.engine.dialect.get_table_names(c))
         revision = c.execute(text("SELECT version_num FROM reprovar_schema_version")).all()
     return rows, tables, revision
@@ -56,10 +56,10 @@ def sql(filled, reader_url):
 
 
 def test_reads_work(filled, sql):
-    result = sql("SELECT name, version FROM variables WHERE name LIKE '%100!%%' ESCAPE '!' ORDER BY id")
+    result = sql("SELECT name, version FROM reprovar_variables WHERE name LIKE '%100!%%' ESCAPE '!' ORDER BY id")
     assert result.columns == ["name", "version"]
     assert result.rows == [("it's 100% \"quoted\"", 1)]
-    assert sql("SELECT name FROM variables WHERE name LIKE 'ünï%'").rows == [("ünï\nline",)]
+    assert sql("SELECT name FROM reprovar_variables WHERE name LIKE 'ünï%'").rows == [("ünï\nline",)]
 
 
 @pytest.mark.parametrize("checked", [True, False], ids=["checked", "connection-only"])
@@ -84,11 +84,11 @@ def test_session_tricks_do_not_escape(filled, sql):
     before = _snapshot(filled)
     dialect = filled.engine.dialect.name
     tricks = {
-        "sqlite": ["PRAGMA query_only = OFF; DELETE FROM variables", "SELECT 1; DELETE FROM variables"],
-        "postgresql": ["SET default_transaction_read_only = off; COMMIT; DELETE FROM variables",
-                       "COMMIT; BEGIN READ WRITE; DELETE FROM variables"],
-        "mysql": ["SET SESSION TRANSACTION READ WRITE; DELETE FROM variables",
-                  "COMMIT; DELETE FROM variables"],
+        "sqlite": ["PRAGMA query_only = OFF; DELETE FROM reprovar_variables", "SELECT 1; DELETE FROM reprovar_variables"],
+        "postgresql": ["SET default_transaction_read_only = off; COMMIT; DELETE FROM reprovar_variables",
+                       "COMMIT; BEGIN READ WRITE; DELETE FROM reprovar_variables"],
+        "mysql": ["SET SESSION TRANSACTION READ WRITE; DELETE FROM reprovar_variables",
+                  "COMMIT; DELETE FROM reprovar_variables"],
     }[dialect]
     for statement in tricks:
         with pytest.raises(SQLQueryError):
@@ -103,7 +103,7 @@ def test_session_tricks_do_not_escape(filled, sql):
         except ReadOnlyViolationError:  # SQLite refuses even that
             pass
         with pytest.raises(ReadOnlyViolationError):
-            _run(filled.url, "DELETE FROM variables", timeout=60, allow_privileged=True, check=False)
+            _run(filled.url, "DELETE FROM reprovar_variables", timeout=60, allow_privileged=True, check=False)
     assert _snapshot(filled) == before
 
 

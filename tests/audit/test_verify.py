@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
 
 from reprovar.audit import verify_records
 from reprovar.errors import UnknownRunError, UnknownVariableError
-from reprovar.ledger.models import variables_table
-
-
-def _tamper(ledger, record_id, **values):
-    with ledger.engine.begin() as c:
-        c.execute(update(variables_table).where(variables_table.c.id == record_id).values(**values))
 
 
 def test_all_verified_with_progress(ledger, make):
@@ -25,14 +18,15 @@ def test_all_verified_with_progress(ledger, make):
     assert summary.nbytes == sum(r.nbytes for r in ledger.find())
 
 
-def test_mismatch_and_failure_are_counted_and_explained(ledger, make):
+def test_mismatch_and_failure_are_counted_and_explained(ledger, make, tamper):
     good = make("good", 1)
     changed = make("changed", 2)
     broken = make("broken", 3)
     unknown_scheme = make("scheme", 4)
-    _tamper(ledger, changed.id, seed=99)  # the row no longer describes the bytes it recorded
-    _tamper(ledger, broken.id, algorithm="no-such-algorithm")
-    _tamper(ledger, unknown_scheme.id, digest="md4:00")
+    # Edited and re-sealed: the seals hold, the values tell.
+    tamper(changed.id, reseal=True, seed=99)  # the row no longer describes the bytes it recorded
+    tamper(broken.id, reseal=True, algorithm="no-such-algorithm")
+    tamper(unknown_scheme.id, reseal=True, digest="md4:00")
     summary = ledger.verify()
     assert (summary.verified, summary.mismatched, summary.failed) == (1, 1, 2)
     assert not summary.ok
@@ -58,10 +52,10 @@ def test_select_by_names_and_run(ledger, make):
         ledger.verify(run=run + 100)
 
 
-def test_keep_verified_false_keeps_only_problems(ledger, make):
+def test_keep_verified_false_keeps_only_problems(ledger, make, tamper):
     make("a", 1)
     bad = make("b", 2)
-    _tamper(ledger, bad.id, mean=5.0)
+    tamper(bad.id, reseal=True, mean=5.0)
     summary = verify_records(ledger.query(), keep_verified=False)
     assert summary.line() == "1 verified, 1 mismatched, 0 failed"
     assert [o.record.name for o in summary.outcomes] == ["b"]

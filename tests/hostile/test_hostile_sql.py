@@ -51,7 +51,7 @@ def superuser_sql(ledger, statement, **kwargs):
 
 def snapshot(ledger):
     with ledger.connect() as c:
-        return c.execute(sa.text("SELECT id, name, seed, digest FROM variables ORDER BY id")).all()
+        return c.execute(sa.text("SELECT id, name, seed, digest FROM reprovar_variables ORDER BY id")).all()
 
 
 @pytest.fixture
@@ -68,9 +68,9 @@ def test_postgresql_probes_are_refused(ledger_with_rows, marker, reader_url):
     before = snapshot(ledger)
     probes = [
         f"COPY (SELECT 1) TO PROGRAM 'touch {marker}'",
-        f"COPY (SELECT 1) TO PROGRAM 'psql -c \"DELETE FROM variables\"'",
-        f"COPY variables TO '{marker}'",
-        f"COPY variables FROM '{marker}'",
+        f"COPY (SELECT 1) TO PROGRAM 'psql -c \"DELETE FROM reprovar_variables\"'",
+        f"COPY reprovar_variables TO '{marker}'",
+        f"COPY reprovar_variables FROM '{marker}'",
         "SELECT pg_read_file('/etc/passwd')",
         "SELECT * FROM pg_read_file('/etc/passwd')",
         "SELECT pg_read_binary_file('/etc/passwd')",
@@ -89,14 +89,14 @@ def test_postgresql_probes_are_refused(ledger_with_rows, marker, reader_url):
         "ALTER SYSTEM SET work_mem = '1GB'",
         "SELECT * FROM pg_authid",
         "SELECT * FROM pg_catalog.pg_shadow",
-        "SELECT public.lower(name) FROM variables",
+        "SELECT public.lower(name) FROM reprovar_variables",
         "SELECT pg_catalog.pg_read_file('/etc/passwd')",
         "SELECT query FROM pg_stat_activity",
-        "SELECT name FROM variables FOR UPDATE",
-        "WITH d AS (DELETE FROM variables RETURNING *) SELECT * FROM d",
-        "SELECT name INTO stolen FROM variables",
+        "SELECT name FROM reprovar_variables FOR UPDATE",
+        "WITH d AS (DELETE FROM reprovar_variables RETURNING *) SELECT * FROM d",
+        "SELECT name INTO stolen FROM reprovar_variables",
         "SELECT pg_sleep(100)",
-        "EXPLAIN ANALYZE DELETE FROM variables",
+        "EXPLAIN ANALYZE DELETE FROM reprovar_variables",
         "DO $$ BEGIN PERFORM pg_reload_conf(); END $$",
         "CALL anything()",
     ]
@@ -108,7 +108,7 @@ def test_postgresql_probes_are_refused(ledger_with_rows, marker, reader_url):
     assert snapshot(ledger) == before
     # The read-only account refuses the worst of them even without the statement check.
     for probe in (f"COPY (SELECT 1) TO PROGRAM 'touch {marker}'", "SELECT pg_read_file('/etc/passwd')",
-                  f"COPY variables TO '{marker}'", "SELECT pg_reload_conf()"):
+                  f"COPY reprovar_variables TO '{marker}'", "SELECT pg_reload_conf()"):
         with pytest.raises(SQLQueryError, match="permission denied|must be superuser|privileges of"):
             _run(reader_url, probe, timeout=60, allow_privileged=False, check=False)
     assert not os.path.exists(marker)
@@ -123,21 +123,21 @@ def test_mariadb_probes_are_refused(ledger_with_rows, marker, reader_url, databa
         connections = c.execute(sa.text("SELECT @@GLOBAL.max_connections")).scalar_one()
     harmless_if_run = [
         f"SELECT 1 INTO OUTFILE '{marker}'",
-        f"SELECT name FROM variables INTO DUMPFILE '{marker}'",
-        f"SELECT name INTO OUTFILE '{marker}' FROM variables",
+        f"SELECT name FROM reprovar_variables INTO DUMPFILE '{marker}'",
+        f"SELECT name INTO OUTFILE '{marker}' FROM reprovar_variables",
         "SELECT LOAD_FILE('/etc/passwd')",
         "SELECT * FROM mysql.user",
-        "SELECT mysql.lower(name) FROM variables",
+        "SELECT mysql.lower(name) FROM reprovar_variables",
         "SELECT @@GLOBAL.secure_file_priv",
         "SELECT @x := 1",
         f"SET GLOBAL max_connections = {connections}",
         f"SET @@GLOBAL.max_connections = {connections}",
         "SELECT SLEEP(100)",
         "SELECT BENCHMARK(1000000000, MD5('x'))",
-        "SELECT name FROM variables FOR UPDATE",
-        "SELECT name FROM variables LOCK IN SHARE MODE",
-        f"LOAD DATA INFILE '{marker}' INTO TABLE variables",
-        "HANDLER variables OPEN",
+        "SELECT name FROM reprovar_variables FOR UPDATE",
+        "SELECT name FROM reprovar_variables LOCK IN SHARE MODE",
+        f"LOAD DATA INFILE '{marker}' INTO TABLE reprovar_variables",
+        "HANDLER reprovar_variables OPEN",
         "DO SLEEP(100)",
         "FLUSH PRIVILEGES",
         "KILL CONNECTION_ID()",
@@ -189,13 +189,13 @@ def test_privileged_accounts_are_refused_naming_the_account_to_use(ledger_with_r
     ledger = ledger_with_rows
     account = {"postgresql": "postgres", "mysql": "root"}[backend]
     with pytest.raises(PrivilegedAccountError) as info:
-        read_only_query(ledger.url, "SELECT COUNT(*) FROM variables")
+        read_only_query(ledger.url, "SELECT COUNT(*) FROM reprovar_variables")
     message = str(info.value)
     assert account in message and "reprovar_reader" in message and "--allow-privileged" in message
     if backend == "mysql":
         assert "FILE" in message and "SUPER" in message
-    assert superuser_sql(ledger, "SELECT COUNT(*) FROM variables").rows == [(1,)]
-    assert read_only_query(reader_url, "SELECT COUNT(*) FROM variables").rows == [(1,)]
+    assert superuser_sql(ledger, "SELECT COUNT(*) FROM reprovar_variables").rows == [(1,)]
+    assert read_only_query(reader_url, "SELECT COUNT(*) FROM reprovar_variables").rows == [(1,)]
     result = CliRunner().invoke(main, ["sql", "SELECT 1", "--ledger", str(ledger.url.render_as_string(False))])
     assert result.exit_code == 1 and result.output.startswith("Error: refused: the account"), result.output
     assert len(result.output.strip().splitlines()) == 1
@@ -206,7 +206,7 @@ def test_an_endless_query_stops_at_the_timeout(ledger_with_rows, backend, reader
         with pytest.raises(SQLQueryError, match=r"ran longer than the 0\.5 s timeout"):
             read_only_query(reader_url, statement, timeout=0.5)
     # Nothing is left running: the next query answers at once.
-    assert read_only_query(reader_url, "SELECT COUNT(*) FROM variables", timeout=5).rows == [(1,)]
+    assert read_only_query(reader_url, "SELECT COUNT(*) FROM reprovar_variables", timeout=5).rows == [(1,)]
     result = CliRunner().invoke(main, ["sql", ENDLESS, "--timeout", "0.5", "--ledger", reader_url])
     assert result.exit_code == 1 and "timeout" in result.output, result.output
     assert len(result.output.strip().splitlines()) == 1
@@ -224,34 +224,34 @@ def test_timeout_is_checked(ledger, timeout):
 ORDINARY = {
     "sqlite": [
         "SELECT json_extract(argv, '$[0]'), strftime('%Y', created), printf('%d', r.id), typeof(seed), "
-        "instr(name, 'w') FROM runs r JOIN variables v ON v.run_id = r.id",
-        "PRAGMA table_info(variables)",
+        "instr(name, 'w') FROM reprovar_runs r JOIN reprovar_variables v ON v.run_id = r.id",
+        "PRAGMA table_info(reprovar_variables)",
         "SELECT name FROM sqlite_master WHERE type = 'table'",
         "SELECT datetime(created), julianday('now') - julianday(created), round(avg(nbytes), 1), "
-        "total(nbytes), group_concat(name, ';'), iif(seed > 0, 1, 0), abs(seed), hex(seed) FROM variables",
+        "total(nbytes), group_concat(name, ';'), iif(seed > 0, 1, 0), abs(seed), hex(seed) FROM reprovar_variables",
     ],
     "postgresql": [
-        "SELECT name, shape::text, created AT TIME ZONE 'UTC', (argv::json)->>0 FROM variables v "
-        "JOIN runs r ON r.id = v.run_id WHERE name ~ 'w' AND name ILIKE '%W%' LIMIT 3 OFFSET 0",
+        "SELECT name, shape::text, created AT TIME ZONE 'UTC', (argv::json)->>0 FROM reprovar_variables v "
+        "JOIN reprovar_runs r ON r.id = v.run_id WHERE name ~ 'w' AND name ILIKE '%W%' LIMIT 3 OFFSET 0",
         "SELECT count(*) FILTER (WHERE seed > 0), string_agg(name, ','), date_trunc('day', created), "
-        "extract(year FROM created) FROM variables GROUP BY 3, 4",
+        "extract(year FROM created) FROM reprovar_variables GROUP BY 3, 4",
         "SELECT * FROM generate_series(1, 3)",
     ],
     "mysql": [
-        "SELECT JSON_EXTRACT(argv, '$[0]'), DATE_FORMAT(started, '%Y'), GROUP_CONCAT(host SEPARATOR ',') FROM runs",
+        "SELECT JSON_EXTRACT(argv, '$[0]'), DATE_FORMAT(started, '%Y'), GROUP_CONCAT(host SEPARATOR ',') FROM reprovar_runs",
         "SELECT name, CAST(seed AS UNSIGNED), IF(seed < 0, 1, 0), IFNULL(seed_source, 'x'), CONCAT(name, '/', version), "
-        "TIMESTAMPDIFF(SECOND, created, NOW()) FROM variables WHERE name LIKE 'w%' ORDER BY id DESC LIMIT 5",
+        "TIMESTAMPDIFF(SECOND, created, NOW()) FROM reprovar_variables WHERE name LIKE 'w%' ORDER BY id DESC LIMIT 5",
     ],
 }
 COMMON = [
-    "SELECT dtype, COUNT(*) AS n FROM variables GROUP BY dtype",
+    "SELECT dtype, COUNT(*) AS n FROM reprovar_variables GROUP BY dtype",
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5) SELECT MAX(x) FROM c",
-    "SELECT name, ROW_NUMBER() OVER (PARTITION BY name ORDER BY version DESC) AS k FROM variables",
-    "SELECT name FROM variables v WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = v.run_id) ORDER BY name DESC",
+    "SELECT name, ROW_NUMBER() OVER (PARTITION BY name ORDER BY version DESC) AS k FROM reprovar_variables",
+    "SELECT name FROM reprovar_variables v WHERE EXISTS (SELECT 1 FROM reprovar_runs r WHERE r.id = v.run_id) ORDER BY name DESC",
     "SELECT COALESCE(seed_source, '?'), CASE WHEN seed < 0 THEN 1 ELSE 0 END, LOWER(name), LENGTH(name), "
-    "SUBSTR(name, 1, 3) FROM variables",
-    "SELECT a.id, b.id FROM variables a JOIN variables b ON a.name = b.name AND a.version <= b.version",
-    "SELECT name FROM variables UNION SELECT host FROM runs",
+    "SUBSTR(name, 1, 3) FROM reprovar_variables",
+    "SELECT a.id, b.id FROM reprovar_variables a JOIN reprovar_variables b ON a.name = b.name AND a.version <= b.version",
+    "SELECT name FROM reprovar_variables UNION SELECT host FROM reprovar_runs",
 ]
 
 

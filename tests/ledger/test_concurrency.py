@@ -96,6 +96,12 @@ def test_processes_writing_one_ledger_lose_and_duplicate_nothing(ledger_url, tmp
         assert runs == PROCESSES
         for name in ("shared/1", "own/3/2"):  # genuine rows: they replay and verify
             led.replay(name, 1)
+        # Racing writers of one name still chain each version to the one before it.
+        sealed = conn.execute(select(t.c.name, t.c.version, t.c.seal, t.c.previous_seal)).all()
+        seals = {(name, version): seal for name, version, seal, _ in sealed}
+        for name, version, _, previous in sealed:
+            assert previous == seals.get((name, version - 1)), (name, version)
+        assert led.verify(["shared/1"]).line() == f"{counts['shared/1']} verified, 0 mismatched, 0 failed"
     print(f"\n{ledger_url.split(':')[0]}: {PROCESSES}x{PER_PROCESS} variables in {elapsed:.2f}s")
 
 

@@ -39,19 +39,24 @@ def test_new_ledger_is_created_at_head(ledger):
     assert ledger.opened_at_revision is None
     with ledger.connect() as conn:
         tables = set(inspect(conn).get_table_names())
-    assert {"runs", "variables", VERSION_TABLE} <= tables
+    assert {"reprovar_runs", "reprovar_variables", VERSION_TABLE} <= tables
 
 
-def test_models_match_the_migrations(ledger):
-    """The live models and the migrations describe the same schema on every backend."""
-    with ledger.engine.connect() as conn:
+def test_models_match_the_migrations(ledger_url):
+    """The live models (which create new ledgers) and the migrations (which upgrade old
+    ones) describe the same schema on every backend."""
+    engine = create_engine(ledger_url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
         context = MigrationContext.configure(
             conn, opts={"compare_type": True, "version_table": VERSION_TABLE}
         )
         diff = compare_metadata(context, metadata)
+    engine.dispose()
     # MariaDB reports its implicit FK index; the name pattern index is PostgreSQL's only.
     # Nothing else may differ.
-    dialect = ledger.engine.dialect.name
+    dialect = engine.dialect.name
     assert [d for d in diff if not _is_mysql_fk_index(d) and not _is_other_backends_index(d, dialect)] == []
 
 
@@ -132,6 +137,7 @@ def test_ledger_at_first_revision_upgrades_on_open_and_keeps_its_rows(ledger_url
         assert record.seed == 2**64 - 1 and record.shape == (3, 4)
         assert led.replay("old").numpy().tobytes() == v.numpy().tobytes()
         assert led.run(record.run_id).platform is None  # column added by 0002
+        assert led.verify().line() == "1 verified, 0 mismatched, 0 failed"  # sealed by 0004
     finally:
         led.close()
 
@@ -167,6 +173,9 @@ def test_frozen_schema_file_upgrades_to_head_and_replays(tmp_path, frozen, revis
         # The upgraded ledger keeps recording, continuing the versions.
         w = reprovar.random_normal_variable((2,), 0.0, 1.0, name="dense/kernel", seed=3, ledger=led)
         assert w.record.version == 3
+        # The upgrade sealed every old row; the new version chains onto the old ones.
+        assert w.record.previous_seal == led.get("dense/kernel", 2).seal
+        assert led.verify().line() == f"{n_rows + 1} verified, 0 mismatched, 0 failed"
     finally:
         led.close()
 

@@ -17,9 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reprovar import kernels, layout
-from reprovar.algorithms import DEFAULT_ALGORITHM, PARALLEL_MIN_ELEMENTS, get_algorithm
+from reprovar.algorithms import DEFAULT_ALGORITHM, PARALLEL_MIN_ELEMENTS, registered_algorithms
 from reprovar.bits import philox4x32
 from reprovar.transforms.box_muller import normal_pair_f32, normal_pair_f64
+
+import frozen_digests  # tests/sampler/frozen_digests.py, the table tools/check_aarch64.sh shares
 
 DTYPES = [np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)]
 BIG = PARALLEL_MIN_ELEMENTS * 4 + 1234  # takes the parallel path, with partial blocks
@@ -227,22 +229,25 @@ def test_same_arguments_same_bits_and_seeds_differ():
     assert (make(5000, np.dtype(np.float32), seed=2) != a).mean() > 0.99
 
 
-# Frozen when algorithm version 1 was released: sha256 of the C-order bytes of
-# DEFAULT_ALGORITHM.generate(shape, dtype, seed=seed, mean=mean, scale=scale). A failure
-# here means the values changed: that must be a new algorithm version, never an edit of v1.
-FROZEN_V1 = [
-    ((2, 3), "float32", 0, 0.0, 1.0, "2424f26273fce9dcc16cc24280d740e50a6829d78f81443657ccd325dfc77067"),
-    ((1000, 37), "float32", 42, 0.0, 1.0, "d97ffdfc23815da0a6f30bebd60c2e78a7879b5e69bffe31c8c56eefcbcdc3fe"),
-    ((1000, 37), "float64", 42, 0.0, 1.0, "55b3e20efdc0f832ad15bd88336107e45b0987779d72a415ecd788267ffc18ac"),
-    ((999,), "float16", 2**64 - 1, -3.0, 0.5, "efadb01874a49d43135023546c25acccd9358608705bb7f4a493ef5762cf4451"),
-    ((513, 3), "bfloat16", 2**32, 10.0, 4.0, "bc4c36ab4643ebd8faf01ddd7d96f9be8204b8fa2ba6dddb341c075612dfa6a9"),
-    ((300_001,), "float64", 31337, 1e-3, 1e3, "b2390b9590efb65ffa9c4076a5fc067c0617c321200d3f07aaece208c7936a5e"),
-]
+# Frozen digests of every registered algorithm, in the table that tools/check_aarch64.sh also
+# checks on aarch64. A failure here means released values changed: that must be a new
+# algorithm version, never an edit of a released one.
 
 
-@pytest.mark.parametrize("shape,dtype,seed,mean,scale,digest", FROZEN_V1)
-def test_frozen_digests_of_algorithm_v1(shape, dtype, seed, mean, scale, digest):
-    alg = get_algorithm("philox4x32-10/box-muller", 1)
-    dt = np.dtype(ml_dtypes.bfloat16) if dtype == "bfloat16" else np.dtype(dtype)
-    values = alg.generate(shape, dt, seed=seed, mean=mean, scale=scale)
-    assert hashlib.sha256(values.tobytes()).hexdigest() == digest
+@pytest.mark.parametrize("case", frozen_digests.FROZEN, ids=frozen_digests.FrozenCase.label)
+def test_frozen_digests(case):
+    assert frozen_digests.digest(case) == case.sha256
+
+
+def test_every_registered_algorithm_has_frozen_digests():
+    missing = frozen_digests.uncovered(registered_algorithms())
+    assert not missing, f"add FrozenCase rows to tests/sampler/frozen_digests.py for {missing}"
+
+
+def test_frozen_cases_are_well_formed():
+    for case in frozen_digests.FROZEN:
+        assert (case.algorithm, case.version) in registered_algorithms(), case.label()
+        assert case.dtype in {d.name for d in DTYPES}, case.label()
+        assert all(isinstance(v, float) for v in case.params.values()), case.label()
+        assert 0 <= case.seed < 2**64 and len(case.sha256) == 64, case.label()
+    assert len({c.label() for c in frozen_digests.FROZEN}) == len(frozen_digests.FROZEN), "duplicate case"

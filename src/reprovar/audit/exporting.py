@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, TextIO
 
 from ..atomic_file import write_atomically
 from ..errors import ReprovarError
-from ..ledger.records import RunRecord, VariableRecord
+from ..ledger.records import MalformedRow, RunRecord, VariableRecord
 from .errors import ExportError
 from .query import VariableFilter, iter_variables, runs
 
@@ -51,11 +51,16 @@ def export(
     format: str = "json",
     filter: VariableFilter | None = None,
     force: bool = False,
+    on_malformed: Callable[[MalformedRow], None] | None = None,
 ) -> int:
     """Write the variables ``filter`` selects (default: all) to ``target``; return how many.
 
     ``target`` is a path, written atomically (a temporary file in the same directory, then
     renamed), refused if it exists unless ``force``; or an open text file.
+
+    A row that cannot be read as a record raises
+    :class:`~reprovar.errors.MalformedRecordError` (nothing is written to a path), or, given
+    ``on_malformed``, is handed to it and left out; JSON then lists it under ``"malformed"``.
 
     Example:
         >>> import reprovar, tempfile, os, json
@@ -73,7 +78,7 @@ def export(
     counted: list[int] = []
 
     def write(f: TextIO) -> None:
-        counted.append(writer(ledger, flt, f))
+        counted.append(writer(ledger, flt, f, on_malformed))
 
     if hasattr(target, "write"):
         write(target)
@@ -114,7 +119,7 @@ def _filter_dict(flt: VariableFilter) -> dict | None:
     return d or None
 
 
-def _write_json(ledger: Ledger, flt: VariableFilter, f: TextIO) -> int:
+def _write_json(ledger: Ledger, flt: VariableFilter, f: TextIO, on_malformed) -> int:
     header = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -128,8 +133,14 @@ def _write_json(ledger: Ledger, flt: VariableFilter, f: TextIO) -> int:
         f.write(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
     f.write('  "variables": [')
     run_ids: set[int] = set()
+    malformed: list[MalformedRow] = []
+
+    def report(row: MalformedRow) -> None:
+        malformed.append(row)
+        on_malformed(row)
+
     n = 0
-    for record in iter_variables(ledger, flt):
+    for record in iter_variables(ledger, flt, on_malformed=None if on_malformed is None else report):
         f.write(",\n    " if n else "\n    ")
         f.write(json.dumps(record.to_dict(), ensure_ascii=False))
         run_ids.add(record.run_id)
@@ -140,16 +151,23 @@ def _write_json(ledger: Ledger, flt: VariableFilter, f: TextIO) -> int:
     for i, run in enumerate(selected):
         f.write(",\n    " if i else "\n    ")
         f.write(json.dumps(run.to_dict(), ensure_ascii=False))
-    f.write("\n  ]\n}\n" if selected else "]\n}\n")
+    f.write("\n  ]" if selected else "]")
+    if malformed:
+        f.write(',\n  "malformed": [')
+        for i, row in enumerate(malformed):
+            f.write(",\n    " if i else "\n    ")
+            f.write(json.dumps(row.to_dict(), ensure_ascii=False, default=str))
+        f.write("\n  ]")
+    f.write("\n}\n")
     return n
 
 
-def _write_csv(ledger: Ledger, flt: VariableFilter, f: TextIO) -> int:
+def _write_csv(ledger: Ledger, flt: VariableFilter, f: TextIO, on_malformed) -> int:
     by_id = {r.id: r.to_dict() for r in runs(ledger)}
     writer = csv.writer(f, lineterminator="\n")
     writer.writerow(_VARIABLE_FIELDS + [f"run_{name}" for name in _RUN_FIELDS])
     n = 0
-    for record in iter_variables(ledger, flt):
+    for record in iter_variables(ledger, flt, on_malformed=on_malformed):
         d = record.to_dict()
         run = by_id.get(record.run_id, {})
         row = [_cell(d[k]) for k in _VARIABLE_FIELDS]

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import TYPE_CHECKING, Iterator, TextIO
+from typing import TYPE_CHECKING, Callable, Iterator, TextIO
 
 from ..ledger import ledger as _ledger
 
 if TYPE_CHECKING:
-    from ..ledger.records import VariableRecord
+    from ..ledger.records import MalformedRow, VariableRecord
     from .query import Records, RunRecords, VariableFilter
     from .readonly import SQLResult
     from .report import ReportSummary
@@ -175,8 +175,12 @@ class Ledger(_ledger.Ledger):
         format: str = "json",
         filter: VariableFilter | None = None,
         force: bool = False,
+        on_malformed: Callable[[MalformedRow], None] | None = None,
     ) -> int:
         """Write the ledger (or what ``filter`` selects) as JSON or CSV; return the row count.
+
+        Malformed rows raise, or are handed to ``on_malformed`` and left out (see
+        :func:`reprovar.audit.export`).
 
         Example:
             >>> import reprovar, tempfile, os, io
@@ -186,7 +190,8 @@ class Ledger(_ledger.Ledger):
         """
         from .exporting import export
 
-        return export(self, target, format=format, filter=filter, force=force)
+        return export(self, target, format=format, filter=filter, force=force,
+                      on_malformed=on_malformed)
 
     def report(
         self,
@@ -223,7 +228,7 @@ class Ledger(_ledger.Ledger):
         Example:
             >>> import reprovar, tempfile, os
             >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "s.db"))
-            >>> led.sql("SELECT COUNT(*) AS n FROM variables").rows
+            >>> led.sql("SELECT COUNT(*) AS n FROM reprovar_variables").rows
             [(0,)]
         """
         from .readonly import read_only_query

@@ -11,14 +11,14 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..errors import ArgumentTypeError, ArgumentValueError, UnknownRunError
+from ..errors import ArgumentTypeError, ArgumentValueError, MalformedRecordError, UnknownRunError
 from ..ledger.models import runs_table, variables_table
-from ..ledger.records import RunRecord, VariableRecord
+from ..ledger.records import MalformedRow, RunRecord, VariableRecord
 from .errors import BadFilterError
 from .patterns import LIKE_ESCAPE, POSTGRESQL_LIKE_ESCAPE, glob_matcher, glob_to_like, is_pattern
 from .times import parse_time
@@ -203,7 +203,7 @@ def select_variables(flt: VariableFilter, dialect: str | None = None):
     """The SELECT for ``flt``, in creation order (row id).
 
     Example:
-        >>> "ORDER BY variables.id" in str(select_variables(VariableFilter.create(seed=3)))
+        >>> "ORDER BY reprovar_variables.id" in str(select_variables(VariableFilter.create(seed=3)))
         True
     """
     return select(variables_table).where(and_(True, *flt.conditions(dialect))).order_by(_V.id)
@@ -233,16 +233,17 @@ def find(ledger: Ledger, flt: VariableFilter | None = None, *, limit: int | None
     return out
 
 
-def iter_variables(ledger: Ledger, flt: VariableFilter | None = None, *, batch: int = BATCH) -> Iterator[VariableRecord]:
-    """Stream the selected records in id order, ``batch`` rows per query (bounded memory).
+def iter_rows(ledger: Ledger, flt: VariableFilter | None = None, *, batch: int = BATCH) -> Iterator[VariableRecord | MalformedRow]:
+    """Stream the selected rows in id order, ``batch`` per query (bounded memory): a
+    :class:`~reprovar.ledger.VariableRecord` for each row, or a
+    :class:`~reprovar.ledger.records.MalformedRow` saying why a row cannot be one.
 
     Example:
         >>> import reprovar, tempfile, os
-        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "it.db"))
-        >>> for i in range(3):
-        ...     _ = reprovar.random_normal_variable((2,), 0.0, 1.0, name=f"w{i}", seed=i, ledger=led)
-        >>> [r.name for r in iter_variables(led, batch=2)]
-        ['w0', 'w1', 'w2']
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "ir.db"))
+        >>> _ = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=1, ledger=led)
+        >>> [type(r).__name__ for r in iter_rows(led)]
+        ['VariableRecord']
     """
     flt = flt or VariableFilter()
     if flt.run is not None:
@@ -253,13 +254,51 @@ def iter_variables(ledger: Ledger, flt: VariableFilter | None = None, *, batch: 
         stmt = base if last is None else base.where(_V.id > last)
         with ledger.connect() as connection:
             rows = connection.execute(stmt.limit(batch)).all()
-        for row in rows:
-            record = VariableRecord.from_row(row)
-            if flt.accepts(record):
-                yield record
+        for item in map(read_row, rows):
+            if isinstance(item.name, str) and flt.accepts_name(item.name):
+                yield item
+            elif not isinstance(item.name, str):
+                yield item  # a malformed name: reported, whatever the filter
         if len(rows) < batch:
             return
         last = rows[-1].id
+
+
+def read_row(row: Any) -> VariableRecord | MalformedRow:
+    """A ``variables`` row as a record, or as a :class:`~reprovar.ledger.records.MalformedRow`."""
+    try:
+        return VariableRecord.from_row(row)
+    except MalformedRecordError as e:
+        return e.row
+
+
+def iter_variables(
+    ledger: Ledger,
+    flt: VariableFilter | None = None,
+    *,
+    batch: int = BATCH,
+    on_malformed: Callable[[MalformedRow], None] | None = None,
+) -> Iterator[VariableRecord]:
+    """Stream the selected records in id order, ``batch`` rows per query (bounded memory).
+
+    A malformed row raises :class:`~reprovar.errors.MalformedRecordError`, or, given
+    ``on_malformed``, is handed to it and skipped.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "it.db"))
+        >>> for i in range(3):
+        ...     _ = reprovar.random_normal_variable((2,), 0.0, 1.0, name=f"w{i}", seed=i, ledger=led)
+        >>> [r.name for r in iter_variables(led, batch=2)]
+        ['w0', 'w1', 'w2']
+    """
+    for item in iter_rows(ledger, flt, batch=batch):
+        if isinstance(item, MalformedRow):
+            if on_malformed is None:
+                raise MalformedRecordError(item.message(), item)
+            on_malformed(item)
+        else:
+            yield item
 
 
 def count(ledger: Ledger, flt: VariableFilter | None = None) -> int:
@@ -296,15 +335,45 @@ def history(ledger: Ledger, name: str) -> Records:
         >>> [r.version for r in history(led, "w")]
         [1, 2]
     """
+    records = Records()
+    for item in history_rows(ledger, name):
+        if isinstance(item, MalformedRow):
+            raise MalformedRecordError(item.message(), item)
+        records.append(item)
+    return records
+
+
+def history_rows(ledger: Ledger, name: str) -> list[VariableRecord | MalformedRow]:
+    """:func:`history`, with a :class:`~reprovar.ledger.records.MalformedRow` for each row that
+    cannot be read as a record."""
     if not isinstance(name, str):
         raise BadFilterError(f"name must be a str, got {type(name).__name__}")
     stmt = select(variables_table).where(_V.name == name).order_by(_V.version)
     with ledger.connect() as connection:
         rows = connection.execute(stmt).all()
-    records = Records(r for r in map(VariableRecord.from_row, rows) if r.name == name)
-    if not records:
+    found = [item for item in map(read_row, rows) if item.name == name]
+    if not found:
         ledger.get(name)  # raises the ledger's "no variable named ...; did you mean ..." error
-    return records
+    return found
+
+
+def seal_of(ledger: Ledger, name: str, version: int) -> str | None:
+    """The seal the ledger holds for ``name`` version ``version`` ("" for a row without one),
+    or None when there is no such row.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "so.db"))
+        >>> v = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=3, ledger=led)
+        >>> seal_of(led, "w", 1) == v.record.seal, seal_of(led, "w", 2)
+        (True, None)
+    """
+    stmt = select(_V.name, _V.seal).where(_V.name == name, _V.version == version)
+    with ledger.connect() as connection:
+        for found, seal in connection.execute(stmt):
+            if found == name:  # exact, whatever the backend's collation
+                return seal or ""
+    return None
 
 
 #: Fields compared between consecutive versions by :func:`changes`.

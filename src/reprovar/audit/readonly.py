@@ -8,7 +8,8 @@ Three walls, each enough on its own for what it covers:
    ``SHUTDOWN``, ... never reach the server.
 2. The connection cannot write:
 
-   * SQLite: the file is opened with ``mode=ro`` and ``query_only``; ``ATTACH`` is disabled
+   * SQLite: the file is opened read-only (:func:`reprovar.ledger.engine.connect_sqlite_read_only`:
+     no ``-wal``/``-shm`` files left behind) with ``query_only``; ``ATTACH`` is disabled
      (a read-only connection could otherwise attach the same file read-write) and an
      authorizer lets only reads through.
    * PostgreSQL: the session's transactions are ``READ ONLY`` and the statement is sent as a
@@ -34,7 +35,6 @@ import math
 import os
 import sqlite3
 import time
-import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional
 
@@ -42,6 +42,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from ..errors import ArgumentTypeError, ArgumentValueError, ReprovarError
+from ..ledger.engine import connect_sqlite_read_only
 from ..ledger.urls import to_url
 from .errors import PrivilegedAccountError, ReadOnlyViolationError, SQLQueryError
 from .sqlguard import check_query
@@ -184,9 +185,11 @@ def _sqlite(url: sa.URL, statement: str, timeout: float, allow_privileged: bool,
     if not path or path == ":memory:" or path.startswith("file:"):
         raise SQLQueryError("read-only SQL needs a SQLite ledger file path, "
                             f"not {url.render_as_string(hide_password=True)!r}")
-    uri = "file:" + urllib.parse.quote(path) + "?mode=ro"
+    if not os.path.isfile(path):
+        raise SQLQueryError(f"cannot open {path!r} read-only: no such file")
     try:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        # Read-only, in read-only directories too, and no -wal/-shm files left behind.
+        conn = connect_sqlite_read_only(path, isolation_level=None)
     except sqlite3.Error as e:
         raise SQLQueryError(f"cannot open {path!r} read-only: {e}") from e
     try:

@@ -1,8 +1,19 @@
-"""Whole-ledger verification: make recorded variables again and check every digest.
+"""Whole-ledger verification: check every row's seal and chain, make the variables again and
+check every digest.
 
-Each record gets one of three outcomes: ``verified`` (same bytes), ``mismatched`` (made
-again, different digest: the sampler changed or the row was tampered with) or ``failed``
-(could not be made again at all: unknown algorithm, unknown digest scheme, out of memory).
+Each record gets one outcome, the first that applies:
+
+* ``broken_seal``: the row's seal does not match its fields (the row was edited after it was
+  recorded), it has none, or it was not made with the key given; the row is not replayed;
+* ``broken_chain``: the row is intact but the version before it is missing, or is not the one
+  this row was chained to (it was deleted, or changed and re-sealed);
+* ``mismatched``: made again, different digest (the sampler changed, or the row was changed
+  and re-sealed by someone who could compute its seal);
+* ``failed``: could not be checked at all (a malformed row, unknown algorithm or digest
+  scheme, out of memory);
+* ``unchecked``: the values verify, but the row is sealed with a key and none was given;
+* ``verified``: seal, chain and values all check.
+
 One bad record never stops the others.
 """
 
@@ -13,9 +24,14 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Literal
 
 from ..errors import DigestMismatchError
-from ..ledger.records import VariableRecord
+from ..ledger.records import MalformedRow, VariableRecord
+from ..ledger.seal import SealKey, check_seal
 
-Status = Literal["verified", "mismatched", "failed"]
+Status = Literal["verified", "mismatched", "failed", "broken_seal", "broken_chain", "unchecked"]
+#: Where a version's predecessor is absent from the ledger (see :func:`verify_record`).
+MISSING = object()
+#: The default of :func:`verify_record`: the chain is not checked.
+NOT_LOOKED_UP = object()
 #: Called after each record: ``progress(done, total, outcome)``; ``total`` may be None.
 ProgressCallback = Callable[[int, "int | None", "VerifyOutcome"], None]
 
@@ -29,7 +45,7 @@ class VerifyOutcome:
         True
     """
 
-    record: VariableRecord
+    record: VariableRecord | MalformedRow
     status: Status
     detail: str = ""
     seconds: float = 0.0
@@ -59,16 +75,20 @@ class VerifySummary:
     verified: int = 0
     mismatched: int = 0
     failed: int = 0
+    broken_seal: int = 0
+    broken_chain: int = 0
+    unchecked: int = 0
     nbytes: int = 0
     seconds: float = 0.0
 
     @property
     def total(self) -> int:
-        return self.verified + self.mismatched + self.failed
+        return (self.verified + self.mismatched + self.failed + self.broken_seal
+                + self.broken_chain + self.unchecked)
 
     @property
     def ok(self) -> bool:
-        return self.mismatched == 0 and self.failed == 0
+        return self.total == self.verified
 
     @property
     def problems(self) -> list[VerifyOutcome]:
@@ -76,19 +96,34 @@ class VerifySummary:
         return [o for o in self.outcomes if not o.ok]
 
     def line(self) -> str:
-        """The summary line the CLI prints."""
-        return f"{self.verified} verified, {self.mismatched} mismatched, {self.failed} failed"
+        """The summary line the CLI prints; seal counts appear when not zero."""
+        line = f"{self.verified} verified, {self.mismatched} mismatched, {self.failed} failed"
+        if self.broken_seal:
+            line += f", {self.broken_seal} broken seal{'s' if self.broken_seal != 1 else ''}"
+        if self.broken_chain:
+            line += f", {self.broken_chain} broken chain{'s' if self.broken_chain != 1 else ''}"
+        if self.unchecked:
+            line += f", {self.unchecked} unchecked (sealed with a key; none given)"
+        return line
 
     def add(self, outcome: VerifyOutcome, keep: bool) -> None:
         setattr(self, outcome.status, getattr(self, outcome.status) + 1)
         if outcome.ok:
-            self.nbytes += outcome.record.nbytes
+            self.nbytes += outcome.record.nbytes or 0
         if keep or not outcome.ok:
             self.outcomes.append(outcome)
 
 
-def verify_record(record: VariableRecord) -> VerifyOutcome:
-    """Make ``record`` again and compare digests; never raises for a bad record.
+def verify_record(
+    record: VariableRecord, *, key: SealKey | None = None, previous_seal: object = NOT_LOOKED_UP
+) -> VerifyOutcome:
+    """Check ``record``'s seal and chain, make it again and compare digests; never raises for a bad record.
+
+    Args:
+        key: the key seals are checked with (None: keyed seals are ``unchecked``).
+        previous_seal: the seal the ledger holds for the version before ``record`` (None for
+            version 1; :data:`MISSING` when that version is absent), as :func:`verify_selection`
+            looks it up; by default the chain is not checked.
 
     Example:
         >>> import reprovar, tempfile, os
@@ -100,28 +135,71 @@ def verify_record(record: VariableRecord) -> VerifyOutcome:
     from ..ledger.replay import replay_record
 
     start = time.perf_counter()
+
+    def outcome(status: Status, detail: str = "") -> VerifyOutcome:
+        return VerifyOutcome(record, status, detail, time.perf_counter() - start)
+
+    seal = check_seal(record.__dict__, record.previous_seal, record.seal, key)
+    if seal.status in ("broken", "wrong_key", "unkeyed"):
+        return outcome("broken_seal", f"{seal.detail} (not replayed)")
+    chain = "" if previous_seal is NOT_LOOKED_UP else check_chain(record, previous_seal)
     try:
         replay_record(record)
     except DigestMismatchError as e:
-        return VerifyOutcome(record, "mismatched", str(e), time.perf_counter() - start)
+        values = ("mismatched", str(e))
     except Exception as e:  # any reason it cannot be made again (MemoryError too) is a failure
-        detail = f"{type(e).__name__}: {e}".splitlines()[0]
-        return VerifyOutcome(record, "failed", detail, time.perf_counter() - start)
-    return VerifyOutcome(record, "verified", "", time.perf_counter() - start)
+        values = ("failed", f"{type(e).__name__}: {e}".splitlines()[0])
+    else:
+        values = ("verified", "")
+    if chain:
+        return outcome("broken_chain", chain + ("" if values[0] == "verified" else f"; {values[1]}"))
+    if values[0] != "verified":
+        return outcome(*values)
+    if seal.status == "no_key":
+        return outcome("unchecked", seal.detail)
+    return outcome("verified")
+
+
+def check_chain(record: VariableRecord, previous_seal: object) -> str:
+    """Why ``record`` does not link to the version before it (whose seal the ledger holds
+    as ``previous_seal``, or :data:`MISSING`); empty when it does.
+
+    Example:
+        >>> r = VariableRecord(1, "w", 2, (1,), "float32", "normal", 0.0, 1.0, 1, "a", 1, "d", 4,
+        ...                    None, 1, previous_seal="rs1:sha256:00")
+        >>> check_chain(r, MISSING)
+        'version 1 of this name is missing from the ledger (deleted)'
+    """
+    if record.version == 1:
+        if record.previous_seal is not None:
+            return "version 1 is chained to a previous seal, but no version comes before it"
+        return ""
+    if previous_seal is MISSING:
+        return f"version {record.version - 1} of this name is missing from the ledger (deleted)"
+    if record.previous_seal != previous_seal:
+        return (f"version {record.version - 1} is not the row this version was chained to "
+                "(it was changed and re-sealed, or replaced)")
+    return ""
 
 
 def verify_records(
-    records: Iterable[VariableRecord],
+    records: Iterable[VariableRecord | MalformedRow],
     *,
     total: int | None = None,
     progress: ProgressCallback | None = None,
     keep_verified: bool = True,
+    key: SealKey | None = None,
+    previous_seals: Callable[[VariableRecord], object] | None = None,
 ) -> VerifySummary:
     """Verify each record; return the counts and outcomes.
 
     Args:
         records: any iterable, e.g. a streaming query (verified one at a time, so memory
-            holds one variable at most).
+            holds one variable at most); a :class:`~reprovar.ledger.records.MalformedRow`
+            in it is a ``failed`` outcome that gives the reason.
+        key: the key seals are checked with (None: keyed seals are ``unchecked``).
+        previous_seals: gives the seal the ledger holds for a record's previous version
+            (see :func:`verify_record`); None: chains are not checked.
         total: how many records there are, for progress reporting.
         progress: called after each record as ``progress(done, total, outcome)``.
         keep_verified: keep the outcomes of verified records too (mismatches and failures are
@@ -138,7 +216,11 @@ def verify_records(
     summary = VerifySummary()
     start = time.perf_counter()
     for done, record in enumerate(records, 1):
-        outcome = verify_record(record)
+        if isinstance(record, MalformedRow):
+            outcome = VerifyOutcome(record, "failed", f"malformed row: {record.reason}")
+        else:
+            previous = NOT_LOOKED_UP if previous_seals is None else previous_seals(record)
+            outcome = verify_record(record, key=key, previous_seal=previous)
         summary.add(outcome, keep_verified)
         if progress is not None:
             progress(done, total, outcome)
@@ -154,7 +236,8 @@ def verify_selection(
     progress: ProgressCallback | None = None,
     keep_verified: bool = True,
 ) -> VerifySummary:
-    """Verify every version of ``names``, or the variables of ``run``, or the whole ledger.
+    """Verify every version of ``names``, or the variables of ``run``, or the whole ledger:
+    seals (with the ledger's key), chains and values.
 
     Unknown names and runs raise before anything is verified.
 
@@ -165,15 +248,22 @@ def verify_selection(
         0
     """
     from ..errors import ArgumentValueError
-    from .query import VariableFilter, count, history, iter_variables
+    from .query import VariableFilter, count, history_rows, iter_rows, seal_of
 
     if names and run is not None:
         raise ArgumentValueError("verify either names or a run, not both")
+
+    def previous_seals(record: VariableRecord) -> object:
+        if record.version <= 1:
+            return None
+        found = seal_of(ledger, record.name, record.version - 1)
+        return MISSING if found is None else found
+
+    options = dict(progress=progress, keep_verified=keep_verified, key=ledger.key,
+                   previous_seals=previous_seals)
     if names:
-        selected = [record for name in dict.fromkeys(names) for record in history(ledger, name)]
-        return verify_records(selected, total=len(selected), progress=progress,
-                              keep_verified=keep_verified)
+        selected = [row for name in dict.fromkeys(names) for row in history_rows(ledger, name)]
+        return verify_records(selected, total=len(selected), **options)
     flt = VariableFilter.create(run=run)
     total = count(ledger, flt)
-    return verify_records(iter_variables(ledger, flt), total=total, progress=progress,
-                          keep_verified=keep_verified)
+    return verify_records(iter_rows(ledger, flt), total=total, **options)

@@ -8,7 +8,7 @@ import click
 
 from ..audit.exporting import check_format
 from ..audit.query import VariableFilter
-from .options import ledger_option, open_ledger
+from .options import MalformedRows, ledger_option, open_ledger
 from .params import filter_options
 
 
@@ -23,7 +23,9 @@ def export(fmt, output, force, filters, ledger_url):
     """Export the whole ledger, or the variables the filters select, as JSON (variables and
     their runs) or CSV (one row per variable, its run's fields as run_* columns).
 
-    The file is written atomically and an existing one is refused without --force.
+    The file is written atomically and an existing one is refused without --force. A row
+    that cannot be read (edited behind reprovar's back) is left out and reported as an
+    Error line (JSON lists it under "malformed"); the exit status is then 1.
 
     \b
     Example:
@@ -35,8 +37,10 @@ def export(fmt, output, force, filters, ledger_url):
     fmt = check_format(fmt)
     flt = VariableFilter.create(**filters)
     ledger = open_ledger(ledger_url)
+    malformed = MalformedRows()
     if output is None:
-        ledger.export(sys.stdout, format=fmt, filter=flt)
-        return
-    n = ledger.export(output, format=fmt, filter=flt, force=force)
-    click.echo(f"exported {n} variables to {output} ({fmt})", err=True)
+        ledger.export(sys.stdout, format=fmt, filter=flt, on_malformed=malformed)
+    else:
+        n = ledger.export(output, format=fmt, filter=flt, force=force, on_malformed=malformed)
+        click.echo(f"exported {n} variables to {output} ({fmt})", err=True)
+    malformed.report()

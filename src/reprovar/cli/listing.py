@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import ledger_option, open_ledger
+from .options import MalformedRows, ledger_option, open_ledger
 from .output import emit, output_options
 
 COLUMNS = ("id", "name", "version", "shape", "dtype", "seed", "created")
@@ -24,5 +24,7 @@ def list_(limit, ledger_url, output_format):
     Example:
         reprovar list --limit 5 --json
     """
-    records = open_ledger(ledger_url).latest(limit or None)
+    malformed = MalformedRows()
+    records = open_ledger(ledger_url).latest(limit or None, on_malformed=malformed)
     emit([r.to_dict() if output_format != "table" else r.__dict__ for r in records], output_format, COLUMNS)
+    malformed.report()

@@ -16,9 +16,32 @@ ledger_option = click.option(
 )
 
 
-def open_ledger(ledger_url: str | None, *, create: bool = False) -> Ledger:
-    """Open the ledger a command works on; read-only commands never create one by mistake."""
-    return Ledger(ledger_url, create=create)
+def open_ledger(ledger_url: str | None) -> Ledger:
+    """Open the ledger a reading command works on, read-only: it never creates, migrates or
+    writes anything (an out-of-date ledger is refused with the `reprovar db upgrade` command)."""
+    ledger = Ledger(ledger_url, read_only=True)
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        # Close when the command ends, so that SQLite's -wal/-shm files go with the connections.
+        context.call_on_close(ledger.close)
+    return ledger
+
+
+class MalformedRows:
+    """Collects rows a command could not read (pass it as ``on_malformed``); :meth:`report`
+    prints one ``Error:`` line each and exits 1 once the command has done the rest."""
+
+    def __init__(self):
+        self.rows = []
+
+    def __call__(self, row) -> None:
+        self.rows.append(row)
+
+    def report(self) -> None:
+        for row in self.rows:
+            click.echo(f"Error: {' '.join(row.message().split())}", err=True)
+        if self.rows:
+            raise SystemExit(1)
 
 
 def check_variable_choice(name: str | None, version: int | None, row_id: int | None) -> None:

@@ -27,12 +27,12 @@ def sql(statement, timeout, allow_privileged, ledger_url, output_format):
     COPY, INTO OUTFILE, SET, file and admin functions are refused. It then runs on a
     read-only connection (SQLite opened read-only, PostgreSQL and MariaDB in read-only
     transactions). A superuser or FILE-privileged account is refused: use a read-only
-    account (README). Tables: runs, variables (seeds at or above 2**63 read as
-    seed - 2**64).
+    account (README). Tables: reprovar_runs, reprovar_variables (seeds at or above
+    2**63 read as seed - 2**64).
 
     \b
     Example:
-        reprovar sql "SELECT dtype, COUNT(*) AS n FROM variables GROUP BY dtype"
+        reprovar sql "SELECT dtype, COUNT(*) AS n FROM reprovar_variables GROUP BY dtype"
     """
     result = read_only_query(to_url(ledger_url or default_target()), statement, timeout=timeout,
                              allow_privileged=allow_privileged)

@@ -23,11 +23,13 @@ OUTCOME_COLUMNS = ("status", "name", "version", "id", "detail")
 @ledger_option
 @output_options
 def verify(names, all_, run, progress, ledger_url, output_format):
-    """Replay variables and check them against their recorded digests: every version of
-    each NAME, the variables of --run ID, or --all.
+    """Check seals and chains, replay variables and check them against their recorded
+    digests: every version of each NAME, the variables of --run ID, or --all.
 
-    Prints the variables that did not verify, then `N verified, N mismatched, N failed`;
-    exits 1 if anything mismatched or failed.
+    Prints the variables that did not verify, then `N verified, N mismatched, N failed`
+    (followed by broken seals, broken chains and unchecked keyed seals when there are any);
+    exits 1 unless everything verified. Keyed seals are checked with $REPROVAR_LEDGER_KEY
+    or the file $REPROVAR_LEDGER_KEY_FILE names.
 
     \b
     Example:

@@ -50,7 +50,9 @@ class UInt64(TypeDecorator):
         return None if value is None else uint64_to_db(int(value))
 
     def process_result_value(self, value, dialect):
-        return None if value is None else uint64_from_db(int(value))
+        if not isinstance(value, int) or isinstance(value, bool):
+            return value  # NULL, or not an integer (raw SQL on SQLite): records report it
+        return uint64_from_db(value)
 
 
 #: Microsecond precision everywhere (MariaDB's DATETIME defaults to whole seconds).
@@ -75,11 +77,31 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(timezone.utc)
         return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
 
+    def result_processor(self, dialect, coltype):
+        # Text that is not a time (raw SQL on SQLite) comes back as it is, for the record
+        # builders to report, instead of failing the whole query.
+        impl = self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype)
+
+        def process(value):
+            if impl is not None:
+                try:
+                    value = impl(value)
+                except (TypeError, ValueError):
+                    return value
+            return self.process_result_value(value, dialect)
+
+        return process
+
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if isinstance(value, str):  # SQLite through raw SQL paths
-            value = datetime.fromisoformat(value)
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+        if not isinstance(value, datetime):
+            return value
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)

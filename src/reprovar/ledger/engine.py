@@ -1,16 +1,23 @@
 """SQLAlchemy engines tuned per backend, and the checks that turn bad locations into clear errors.
 
-SQLite: WAL (readers never block the writer), ``synchronous=NORMAL`` (a commit survives a
-process crash; only an OS crash may lose the last commits, never corrupt the file), a busy
-timeout, and ``BEGIN IMMEDIATE`` for write transactions so that concurrent writers queue on
-the lock up front instead of failing with "database is locked" when they upgrade a read lock.
-MariaDB: ``utf8mb4`` and READ COMMITTED, which avoids gap-lock deadlocks between writers.
+SQLite: WAL (readers never block the writer; switched on by :mod:`.schema` once the file is
+known to be a reprovar ledger, never on someone else's file), ``synchronous=NORMAL`` (a
+commit survives a process crash; only an OS crash may lose the last commits, never corrupt
+the file), a busy timeout, and ``BEGIN IMMEDIATE`` for write transactions so that concurrent
+writers queue on the lock up front instead of failing with "database is locked" when they
+upgrade a read lock. MariaDB: ``utf8mb4`` and READ COMMITTED, which avoids gap-lock
+deadlocks between writers.
+
+Read-only engines (``read_only=True``) cannot write: SQLite connections are opened by
+:func:`connect_sqlite_read_only`; PostgreSQL and MariaDB sessions are set to read-only
+transactions.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import urllib.parse
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -63,7 +70,41 @@ def check_sqlite_location(path: str) -> None:
         raise LedgerOpenError(f"cannot create ledger {path}: directory {parent} is not writable")
 
 
-def create_ledger_engine(url: URL) -> Engine:
+def connect_sqlite_read_only(path: str, **kwargs) -> sqlite3.Connection:
+    """A connection to the SQLite file ``path`` that cannot write to it and leaves nothing behind.
+
+    SQLite's ``mode=ro`` is not enough: a read-only connection to a WAL database creates the
+    ``-wal`` and ``-shm`` files and cannot remove them when it closes (they stay behind, with
+    the file's permissions, and can block later writers). So:
+
+    * where this process may write the file and its directory, an ordinary connection with
+      ``PRAGMA query_only``: it cannot change the database, and the last one to close
+      removes the ``-wal``/``-shm`` files like any connection does;
+    * elsewhere, with a ``-wal`` file present (a writer is at work): ``mode=ro``, which uses
+      the files that are there;
+    * elsewhere, without one: ``immutable=1``; nobody with this process's rights can write
+      the file, and SQLite then needs no side files at all.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "r.db")
+        >>> sqlite3.connect(path).execute("CREATE TABLE t(x)").connection.close()
+        >>> connect_sqlite_read_only(path).execute("INSERT INTO t VALUES (1)")
+        Traceback (most recent call last):
+        ...
+        sqlite3.OperationalError: attempt to write a readonly database
+    """
+    quoted = urllib.parse.quote(os.path.abspath(path))
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.access(path, os.W_OK) and os.access(directory, os.W_OK | os.X_OK):
+        connection = sqlite3.connect(f"file:{quoted}?mode=rw", uri=True, **kwargs)
+        connection.execute("PRAGMA query_only = ON")
+        return connection
+    mode = "mode=ro" if os.path.exists(path + "-wal") else "immutable=1"
+    return sqlite3.connect(f"file:{quoted}?{mode}", uri=True, **kwargs)
+
+
+def create_ledger_engine(url: URL, *, read_only: bool = False) -> Engine:
     """An engine for ``url`` with reprovar's per-backend settings (see the module docstring).
 
     Raises :class:`MissingDriverError` naming the pip extra when the driver is not installed.
@@ -77,14 +118,18 @@ def create_ledger_engine(url: URL) -> Engine:
     shown = display(url)
     try:
         if backend == "sqlite":
-            return _sqlite_engine(url)
+            return _sqlite_engine(url, read_only)
         if backend in ("mysql", "mariadb"):
             if "charset" not in url.query:
                 url = url.update_query_dict({"charset": "utf8mb4"})
-            return create_engine(
+            engine = create_engine(
                 url, isolation_level="READ COMMITTED", pool_pre_ping=True, pool_recycle=3600
             )
-        return create_engine(url, pool_pre_ping=True)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        if read_only:
+            _read_only_sessions(engine)
+        return engine
     except NoSuchModuleError as e:
         raise LedgerOpenError(
             f"cannot open ledger {shown}: SQLAlchemy has no backend {url.drivername!r}"
@@ -96,13 +141,36 @@ def create_ledger_engine(url: URL) -> Engine:
         ) from e
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _read_only_sessions(engine: Engine) -> None:
+    statement = {
+        "postgresql": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+        "mysql": "SET SESSION TRANSACTION READ ONLY",
+        "mariadb": "SET SESSION TRANSACTION READ ONLY",
+    }.get(engine.dialect.name)
+    if statement is None:
+        raise LedgerOpenError(f"cannot open a {engine.dialect.name} ledger read-only")
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+        dbapi_connection.commit()
+
+
+def _sqlite_engine(url: URL, read_only: bool) -> Engine:
     memory = url.database in (None, "", ":memory:")
+    connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    extra = {}
+    if read_only and not memory:
+        path = url.database
+        extra["creator"] = lambda: connect_sqlite_read_only(path, **connect_args)
     engine = create_engine(
         url,
         # One in-memory database must be one connection; files get a small pool.
         poolclass=StaticPool if memory else None,
-        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        connect_args=connect_args,
+        **extra,
     )
 
     @event.listens_for(engine, "connect")
@@ -112,11 +180,6 @@ def _sqlite_engine(url: URL) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        if not memory:
-            try:
-                cursor.execute("PRAGMA journal_mode = WAL")
-            except sqlite3.OperationalError:
-                pass  # a read-only ledger keeps its journal mode; reads still work
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 

@@ -22,7 +22,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..errors import (
     ArgumentTypeError,
     ArgumentValueError,
+    LedgerError,
     LedgerOpenError,
+    MalformedRecordError,
     RecordingError,
     UnknownRunError,
     UnknownVariableError,
@@ -32,9 +34,10 @@ from . import digest as digests
 from .dberrors import is_retryable, translate
 from .engine import WRITE, check_sqlite_location, create_ledger_engine
 from .models import MAX_NAME_LENGTH, runs_table, variables_table
-from .records import RunRecord, VariableRecord
+from .records import MalformedRow, RunRecord, VariableRecord
 from .runinfo import collect_run_info
 from .schema import current_revision, ensure_schema
+from .seal import SealKey, resolve_key
 from .urls import default_target, display, to_url
 from .writer import WRITE_RETRY_S, BatchWriter, VariableWriter
 
@@ -90,6 +93,18 @@ class Ledger:
         create: create a new ledger if there is none (else raise; read-only tools pass False
             so that a mistyped path is an error, not a new empty ledger).
         upgrade: upgrade an out-of-date schema on open (else raise, naming the command).
+        read_only: open for reading only: nothing is created, migrated or written (SQLite
+            files in read-only directories too, leaving no ``-wal``/``-shm`` files behind;
+            PostgreSQL and MariaDB in read-only transactions); an out-of-date ledger is
+            refused with the command that upgrades it. Recording raises.
+        share: create a new ledger even in a database that holds other applications' tables
+            (its tables are named ``reprovar_*`` and its schema version is kept in
+            ``reprovar_schema_version``, so theirs are never touched). Without it, only an
+            empty database or a reprovar ledger is opened; anything else raises
+            :class:`~reprovar.errors.NotALedgerError`.
+        key: the secret that keys row seals (str or bytes, at least 16 bytes), or None for
+            ``$REPROVAR_LEDGER_KEY``, else the file ``$REPROVAR_LEDGER_KEY_FILE`` names, else
+            no key (unkeyed seals; see :mod:`reprovar.ledger.seal`).
 
     Example:
         >>> import reprovar, tempfile, os
@@ -107,8 +122,12 @@ class Ledger:
         *,
         create: bool = True,
         upgrade: bool = True,
+        key: str | bytes | SealKey | None = None,
+        read_only: bool = False,
+        share: bool = False,
     ):
         self._url = to_url(default_target() if url is None else url)
+        self._key = resolve_key(key)
         self.location: str = display(self._url)
         #: The schema revision found when opening (None: the ledger was created now).
         self.opened_at_revision: str | None = None
@@ -118,12 +137,15 @@ class Ledger:
         self._variables: VariableWriter | None = None  # variable rows, the hot path
         self._run_id: int | None = None
         self._batch_statements: VariableWriter | None = None  # compiled once, for batches
-        if not create:
+        #: Opened with ``read_only=True``: nothing can be written through this ledger.
+        self.read_only = bool(read_only)
+        if not create or read_only:
             self._check_exists()
         self._engine = self._create_engine()
         try:
             self.opened_at_revision, _ = ensure_schema(
-                self._engine, self.location, upgrade=upgrade, create=create
+                self._engine, self.location, upgrade=upgrade, create=create, seal_key=self._key,
+                read_only=self.read_only, share=share,
             )
         except SQLAlchemyError as e:
             self._engine.dispose()
@@ -143,12 +165,17 @@ class Ledger:
     def _create_engine(self) -> Engine:
         if self._url.get_backend_name() == "sqlite" and self._url.database not in (None, "", ":memory:"):
             check_sqlite_location(self._url.database)
-        return create_ledger_engine(self._url)
+        return create_ledger_engine(self._url, read_only=self.read_only)
 
     @property
     def url(self) -> URL:
         """The SQLAlchemy URL (``str(ledger.url)`` masks any password)."""
         return self._url
+
+    @property
+    def key(self) -> SealKey | None:
+        """The key this ledger seals and checks rows with (None: unkeyed seals)."""
+        return self._key
 
     @property
     def engine(self) -> Engine:
@@ -178,7 +205,7 @@ class Ledger:
             >>> from sqlalchemy import text
             >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "c.db"))
             >>> with led.connect() as conn:
-            ...     conn.execute(text("SELECT COUNT(*) FROM variables")).scalar_one()
+            ...     conn.execute(text("SELECT COUNT(*) FROM reprovar_variables")).scalar_one()
             0
         """
         self._check_pid()
@@ -229,6 +256,9 @@ class Ledger:
             >>> led.record(v).version, led.record(v).version
             (1, 2)
         """
+        if self.read_only:
+            raise RecordingError(f"ledger {self.location} was opened read-only; open it with "
+                                 "read_only=False to record variables")
         name = variable.name
         if len(name) > MAX_NAME_LENGTH:
             raise RecordingError(
@@ -267,7 +297,7 @@ class Ledger:
                 values["run_id"] = self._run_id
                 values["created"] = datetime.now(timezone.utc)
                 if self._variables is None:
-                    self._variables = VariableWriter(self._engine)
+                    self._variables = VariableWriter(self._engine, self._key)
                 try:
                     row_id, version = self._variables.insert(values)
                 except self._engine.dialect.loaded_dbapi.Error as e:
@@ -327,7 +357,7 @@ class Ledger:
         with self._lock:
             self._ensure_run()  # before the batch holds a write lock the run row would need
             if self._batch_statements is None:
-                self._batch_statements = VariableWriter(self._engine)
+                self._batch_statements = VariableWriter(self._engine, self._key)
             batch = _Batch(self, BatchWriter(self._engine, like=self._batch_statements))
         try:
             batch.writer.begin()
@@ -415,8 +445,14 @@ class Ledger:
             hint = " (it has no variables yet)"
         return f"no variable named {name!r} in ledger {self.location}{hint}"
 
-    def latest(self, limit: int | None = 20) -> list[VariableRecord]:
+    def latest(
+        self, limit: int | None = 20, *, on_malformed: Callable[[MalformedRow], None] | None = None
+    ) -> list[VariableRecord]:
         """The latest version of each name, most recently created first (all when ``limit`` is None).
+
+        A row that cannot be read as a record raises
+        :class:`~reprovar.errors.MalformedRecordError`, or, given ``on_malformed``, is handed
+        to it and left out.
 
         Example:
             >>> import reprovar, tempfile, os
@@ -440,7 +476,16 @@ class Ledger:
         if limit is not None:
             stmt = stmt.limit(limit)
         with self.connect() as connection:
-            return [VariableRecord.from_row(row) for row in connection.execute(stmt)]
+            rows = connection.execute(stmt).all()
+        records = []
+        for row in rows:
+            try:
+                records.append(VariableRecord.from_row(row))
+            except MalformedRecordError as e:
+                if on_malformed is None:
+                    raise
+                on_malformed(e.row)
+        return records
 
     def run(self, run_id: int) -> RunRecord:
         """The run with id ``run_id``; raises :class:`~reprovar.errors.UnknownRunError`.
@@ -484,8 +529,10 @@ class Ledger:
             True
         """
         self._check_pid()
+        if self.read_only:
+            raise LedgerError(f"ledger {self.location} was opened read-only; it cannot be upgraded")
         try:
-            return ensure_schema(self._engine, self.location, upgrade=True)
+            return ensure_schema(self._engine, self.location, upgrade=True, seal_key=self._key)
         except SQLAlchemyError as e:
             raise translate(e, self.location, "upgrade") from e
 
@@ -512,9 +559,10 @@ class Ledger:
         self.close()
 
     def __reduce__(self):
-        # Send the location, not the connections, to other processes (multiprocessing); the
-        # receiving process opens it once, however many tasks carry it.
-        return (_open_in_this_process, (type(self), self._url.render_as_string(hide_password=False)))
+        # Send the location (and the seal key), not the connections, to other processes
+        # (multiprocessing); the receiving process opens it once, however many tasks carry it.
+        return (_open_in_this_process, (type(self), self._url.render_as_string(hide_password=False),
+                                        self._key, self.read_only))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.location!r})"
@@ -534,17 +582,17 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _open_in_this_process(cls: type, url: str) -> Ledger:
+def _open_in_this_process(cls: type, url: str, key: SealKey | None = None, read_only: bool = False) -> Ledger:
     """What an unpickled ledger becomes: one :class:`Ledger` per class and URL in each process,
     so a ``multiprocessing`` Pool whose tasks carry a ledger gives one engine and one run per
     worker process, not per task. A forked child reuses its parent's object, which starts its
     own connections and run there.
     """
-    key = (cls, url)
+    which = (cls, url, None if key is None else key.id, read_only)
     with _received_lock:
-        found = _received.get(key)
+        found = _received.get(which)
         if found is None:
-            found = _received[key] = cls(url)
+            found = _received[which] = cls(url, key=key, read_only=read_only)
         return found
 
 

@@ -1,6 +1,8 @@
 """The ledger's tables: one row per run, one per variable (SQLAlchemy Core).
 
-These tables describe the schema at head; the Alembic migrations in ``reprovar._migrations``
+The tables are named ``reprovar_runs`` and ``reprovar_variables`` (revision 0005), so a
+database can hold a ledger beside other applications' tables. These tables describe the
+schema at head; the Alembic migrations in ``reprovar._migrations``
 create it (a test checks that both agree on every backend). They are Core tables, not ORM
 models: the ledger reads and writes rows with Core statements (the hot write path with
 statements compiled once, see :mod:`.writer`), and not importing ``sqlalchemy.orm`` keeps
@@ -46,6 +48,9 @@ NAME_TYPE = String(MAX_NAME_LENGTH).with_variant(
     mysql.VARCHAR(MAX_NAME_LENGTH, charset="utf8mb4", collation="utf8mb4_nopad_bin"), "mysql", "mariadb"
 )
 
+#: Room for the longest seal ("rs1:hmac-sha256:<16 hex key id>:<64 hex>" is 97 characters).
+SEAL_LENGTH = 128
+
 #: SQLite only auto-increments an ``INTEGER PRIMARY KEY``.
 ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -55,7 +60,7 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 #: A process that recorded variables: where, when, by whom, with which software.
 runs_table = Table(
-    "runs",
+    "reprovar_runs",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("started", UTCDateTime, nullable=False),
@@ -70,16 +75,16 @@ runs_table = Table(
     Column("numpy_version", String(64), nullable=False),
     Column("numba_version", String(64), nullable=False),
     Column("platform", String(255)),  # added by revision 0002
-    Index("ix_runs_started", "started"),
+    Index("ix_reprovar_runs_started", "started"),
     **MYSQL_TABLE_ARGS,
 )
 
 #: A created variable: everything needed to make it again, and a digest to prove it.
 variables_table = Table(
-    "variables",
+    "reprovar_variables",
     metadata,
     Column("id", ID_TYPE, primary_key=True, autoincrement=True),
-    Column("run_id", ForeignKey("runs.id"), nullable=False),
+    Column("run_id", ForeignKey("reprovar_runs.id"), nullable=False),
     Column("name", NAME_TYPE, nullable=False),
     Column("version", Integer, nullable=False),
     Column("shape", Text, nullable=False),  # JSON list, e.g. "[2, 3]"
@@ -99,17 +104,21 @@ variables_table = Table(
     Column("digest", String(128), nullable=False),  # "<scheme>:<hex>", see ledger.digest
     Column("nbytes", BigInteger, nullable=False),
     Column("created", UTCDateTime, nullable=False),
+    # Digest over the row's fields and previous_seal (see ledger.seal); revision 0004.
+    Column("seal", String(SEAL_LENGTH), nullable=False),
+    # The seal of the previous version of the name; NULL for version 1.
+    Column("previous_seal", String(SEAL_LENGTH)),
     UniqueConstraint("name", "version"),  # also the index for lookups by name
-    Index("ix_variables_seed", "seed"),
-    Index("ix_variables_created", "created"),
-    Index("ix_variables_run_id", "run_id"),
+    Index("ix_reprovar_variables_seed", "seed"),
+    Index("ix_reprovar_variables_created", "created"),
+    Index("ix_reprovar_variables_run_id", "run_id"),
     **MYSQL_TABLE_ARGS,
 )
 
-#: PostgreSQL only (revision 0006): its name order follows the database's collation, which
+#: PostgreSQL only (revision 0006; renamed by 0005): its name order follows the database's collation, which
 #: may be linguistic and then cannot serve ``LIKE 'prefix%'``; ``varchar_pattern_ops`` orders
 #: by bytes. SQLite and MariaDB order names by code point and serve prefixes from the
 #: (name, version) unique index with a range.
 NAME_PATTERN_INDEX = Index(
-    "ix_variables_name_pattern", variables_table.c.name, postgresql_ops={"name": "varchar_pattern_ops"}
+    "ix_reprovar_variables_name_pattern", variables_table.c.name, postgresql_ops={"name": "varchar_pattern_ops"}
 ).ddl_if(dialect="postgresql")

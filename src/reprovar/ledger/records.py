@@ -7,7 +7,10 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from ..errors import MalformedRecordError
 from .redaction import redact_argv
+
+_UINT64 = 1 << 64
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class VariableRecord:
     seed_source: str | None = None  # "user", "os" (seed=None), None: not recorded (old rows)
     low: float | None = None  # uniform and truncated normal bounds; None: none, or infinite
     high: float | None = None
+    seal: str | None = None  # see reprovar.ledger.seal
+    previous_seal: str | None = None  # the previous version's seal; None for version 1
 
     @property
     def params(self) -> dict[str, float]:
@@ -63,9 +68,24 @@ class VariableRecord:
 
     @classmethod
     def from_row(cls, row: Any) -> VariableRecord:
-        """Build from a result row (or mapping) of the ``variables`` table."""
+        """Build from a result row (or mapping) of the ``variables`` table.
+
+        Raises :class:`~reprovar.errors.MalformedRecordError` for a row whose values cannot
+        be what reprovar wrote (edited behind its back), naming the row and the reason.
+
+        Example:
+            >>> VariableRecord.from_row(dict(id=3, name="w", version=1, shape="[2,", seed=1))
+            Traceback (most recent call last):
+            ...
+            reprovar.errors.MalformedRecordError: row id 3 ('w' version 1) is malformed: shape '[2,' is not a list of sizes
+        """
         m = row._mapping if hasattr(row, "_mapping") else row
-        values = {f.name: m[f.name] for f in fields(cls)}
+        values = {f.name: m.get(f.name) for f in fields(cls)}
+        problem = _problem(values)
+        if problem:
+            bad = MalformedRow(values.get("id"), values.get("name"), values.get("version"), problem,
+                               values.get("digest"))
+            raise MalformedRecordError(bad.message(), bad)
         values["shape"] = tuple(json.loads(values["shape"]))
         return cls(**values)
 
@@ -75,6 +95,59 @@ class VariableRecord:
         d["shape"] = list(self.shape)
         d["created"] = self.created.isoformat()
         return d
+
+
+@dataclass(frozen=True)
+class MalformedRow:
+    """A ``variables`` row that cannot be read as a :class:`VariableRecord`, and why.
+
+    Example:
+        >>> MalformedRow(4, "w", 2, "seed 'x' is not an integer").message()
+        "row id 4 ('w' version 2) is malformed: seed 'x' is not an integer"
+    """
+
+    id: Any
+    name: Any
+    version: Any
+    reason: str
+    digest: Any = None
+    nbytes: int = 0
+
+    def message(self) -> str:
+        return f"row id {self.id} ({self.name!r} version {self.version}) is malformed: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "version": self.version, "malformed": self.reason}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _problem(values: dict[str, Any]) -> str:
+    """Why a row's values cannot make a record; empty when they can."""
+    for key in ("id", "version", "nbytes", "run_id", "algorithm_version"):
+        if key in values and values[key] is not None and not _is_int(values[key]):
+            return f"{key} {values[key]!r} is not an integer"
+    if not _is_int(values["seed"]) or not 0 <= values["seed"] < _UINT64:
+        return f"seed {values['seed']!r} is not an integer in [0, 2**64)"
+    shape = values["shape"]
+    try:
+        dims = json.loads(shape) if isinstance(shape, str) else None
+    except ValueError:
+        dims = None
+    if not isinstance(dims, list) or not all(_is_int(d) and d >= 0 for d in dims):
+        return f"shape {shape!r} is not a list of sizes"
+    if "created" in values and not isinstance(values["created"], datetime):
+        return f"created {values['created']!r} is not a time"
+    for key in ("mean", "scale", "low", "high"):
+        value = values.get(key)
+        if value is not None and not isinstance(value, float) and not _is_int(value):
+            return f"{key} {value!r} is not a number"
+    for key in ("name", "dtype", "distribution", "algorithm", "digest"):
+        if key in values and not isinstance(values[key], str):
+            return f"{key} {values[key]!r} is not text"
+    return ""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import sqlite3
 import zlib
 from contextlib import contextmanager
 from functools import lru_cache
@@ -30,14 +31,18 @@ from typing import TYPE_CHECKING, Iterator
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
-from ..errors import LedgerError, LedgerTooNewError
+from ..errors import LedgerError, LedgerTooNewError, NotALedgerError
 from .engine import WRITE
+from .models import metadata
+from .seal import SealKey
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 #: Where the schema revision is kept (not Alembic's default, to stay clear of other apps).
 VERSION_TABLE = "reprovar_schema_version"
+#: The tables a ledger at head holds besides :data:`VERSION_TABLE`.
+OWN_TABLES = ("reprovar_runs", "reprovar_variables")
 #: Seconds a MariaDB migrator waits for another one to finish.
 MIGRATION_LOCK_TIMEOUT_S = 300
 
@@ -62,13 +67,17 @@ def migrations_dir() -> Path:
     raise LedgerError("reprovar's migrations are missing from this installation; reinstall reprovar")
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    """An Alembic config for reprovar's migrations, optionally bound to an open connection."""
+def alembic_config(connection: Connection | None = None, seal_key: SealKey | None = None) -> Config:
+    """An Alembic config for reprovar's migrations, optionally bound to an open connection.
+
+    ``seal_key``: the key that revision 0004 seals existing rows with (None: unkeyed seals).
+    """
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     config.attributes["connection"] = connection
+    config.attributes["reprovar_seal_key"] = None if seal_key is None else seal_key.secret
     return config
 
 
@@ -153,19 +162,85 @@ def _check_not_newer(revision: str | None, where: str) -> None:
         )
 
 
+def identify(connection: Connection, where: str, *, share: bool = False) -> str | None:
+    """The schema revision of the reprovar ledger behind ``connection``, or None when the
+    database is empty (or, with ``share``, holds only other applications' tables, none of
+    them named like reprovar's); anything else raises
+    :class:`~reprovar.errors.NotALedgerError`.
+
+    Only reads: nothing in a database that is not reprovar's is ever changed.
+
+    Example:
+        >>> import sqlalchemy as sa
+        >>> engine = sa.create_engine("sqlite://")
+        >>> with engine.begin() as c:
+        ...     identify(c, "mem") is None
+        True
+        >>> with engine.begin() as c:
+        ...     _ = c.exec_driver_sql("CREATE TABLE runs (x)")
+        ...     identify(c, "mem")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        reprovar.errors.NotALedgerError: mem is not a reprovar ledger: it holds other tables (runs) and no reprovar_schema_version table; reprovar changed nothing in it (...)
+    """
+    revision = current_revision(connection)
+    if revision is not None:
+        return revision
+    inspector = inspect(connection)
+    tables = set(inspector.get_table_names())
+    if VERSION_TABLE in tables:
+        return None  # reprovar's, stopped before its first revision was recorded
+    found = sorted(tables | set(inspector.get_view_names()))
+    if not found:
+        return None
+    taken = sorted(set(found) & set(OWN_TABLES))
+    if share and not taken:
+        return None
+    shown = ", ".join(found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
+    if taken:
+        how = f"it already has tables named like reprovar's ({', '.join(taken)})"
+    else:
+        how = ("to create the ledger beside them, run `reprovar db upgrade --share "
+               f"--ledger {where}` (Ledger(..., share=True))")
+    raise NotALedgerError(
+        f"{where} is not a reprovar ledger: it holds other tables ({shown}) and no "
+        f"{VERSION_TABLE} table; reprovar changed nothing in it ({how})"
+    )
+
+
 def ensure_schema(
-    engine: Engine, where: str, *, upgrade: bool = True, create: bool = True
+    engine: Engine, where: str, *, upgrade: bool = True, create: bool = True,
+    seal_key: SealKey | None = None, read_only: bool = False, share: bool = False,
 ) -> tuple[str | None, str]:
     """Bring the ledger behind ``engine`` to head; return (revision before, revision after).
 
-    A ledger already at head costs one read; anything else takes the migration lock,
-    rechecks (another process may have migrated meanwhile) and upgrades.
+    The database is identified first (:func:`identify`): only an empty one or a reprovar
+    ledger is ever changed. A ledger already at head costs one read; anything else takes the
+    migration lock, rechecks (another process may have migrated meanwhile) and upgrades.
+    ``read_only``: never change anything; an out-of-date ledger is refused with the
+    command that upgrades it. ``share``: a new ledger may be created in a database that
+    holds other applications' tables (they are left alone).
+
+    A new ledger is created from the models and stamped at head (the migrations would
+    first create tables under their old names, which may belong to someone else).
     """
     with engine.connect() as connection:
-        before = current_revision(connection)
+        try:
+            before = identify(connection, where, share=share and not read_only)
+        except NotALedgerError:
+            # MariaDB commits DDL at once: another process may be creating the ledger right
+            # now (its tables there, its version row not yet). Decide under the lock.
+            mariadb = engine.dialect.name in ("mysql", "mariadb")
+            if read_only or not create or not mariadb or not _has_own_tables(connection):
+                raise
+            before = None
     _check_not_newer(before, where)
+    if read_only:
+        create = upgrade = False
     head = head_revision()
     if before == head:
+        if not read_only:
+            _use_wal(engine)
         return before, head
     if before is None and not create:
         raise LedgerError(f"no reprovar ledger in {where}: it has no ledger schema")
@@ -174,15 +249,42 @@ def ensure_schema(
             f"ledger {where} is at schema revision {before!r}, not {head!r}: "
             f"run `reprovar db upgrade --ledger {where}`"
         )
+    _use_wal(engine)
     with _migration_lock(engine) as connection:
         # Recheck under the lock: another process may have migrated meanwhile.
-        before = current_revision(connection)
+        before = identify(connection, where, share=share)
         _check_not_newer(before, where)
         if before != head:
             from alembic import command
 
-            command.upgrade(alembic_config(connection), "head")
+            config = alembic_config(connection, seal_key)
+            if before is None:
+                metadata.create_all(connection)
+                command.stamp(config, "head")
+            else:
+                command.upgrade(config, "head")
     return before, head
+
+
+def _has_own_tables(connection: Connection) -> bool:
+    tables = set(inspect(connection).get_table_names())
+    return bool(tables & set(OWN_TABLES))
+
+
+def _use_wal(engine: Engine) -> None:
+    """Switch a SQLite ledger file to WAL (kept in the file; a no-op once done)."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return
+    connection = engine.raw_connection()
+    try:
+        driver = connection.driver_connection
+        if driver.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            try:
+                driver.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError:
+                pass  # a read-only file keeps its journal mode; reading still works
+    finally:
+        connection.close()
 
 
 @contextmanager

@@ -6,8 +6,9 @@ are compiled once by SQLAlchemy for the engine's dialect (SQL text, parameter or
 column type's bind processor: the models stay the single source of truth for conversions),
 and executed directly on a pooled DBAPI connection.
 
-Versions: within the write transaction the next version is ``MAX(version) + 1`` for the name;
-the unique (name, version) constraint is the guarantee. On SQLite ``BEGIN IMMEDIATE`` makes
+Versions: within the write transaction the next version is one more than the name's latest,
+whose seal is read in the same query and chained into the new row's seal (see
+:mod:`.seal`); the unique (name, version) constraint is the guarantee. On SQLite ``BEGIN IMMEDIATE`` makes
 writers take turns, so the race cannot happen; on PostgreSQL and MariaDB two writers may
 pick the same number, one gets a unique violation (or a deadlock), rolls back and retries.
 
@@ -28,7 +29,7 @@ import zlib
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, literal_column, select
+from sqlalchemy import bindparam, insert, literal_column, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.compiler import Compiled
 
@@ -36,6 +37,7 @@ from ..errors import LedgerError
 from .dberrors import is_retryable_dbapi, is_statement_retryable_dbapi
 from .engine import SQLITE_BUSY_TIMEOUT_MS
 from .models import variables_table
+from .seal import SealKey, compute_seal
 
 #: How long a writer keeps retrying after losing races (duplicate version, deadlock, busy).
 WRITE_RETRY_S = 120.0
@@ -61,6 +63,8 @@ VARIABLE_COLUMNS = (
     "digest",
     "nbytes",
     "created",
+    "seal",
+    "previous_seal",
 )
 
 
@@ -108,8 +112,9 @@ class VariableWriter:
     Not thread-safe: the owning :class:`~reprovar.ledger.Ledger` serializes calls.
     """
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, key: SealKey | None = None):
         self._engine = engine
+        self._key = key
         dialect = engine.dialect
         self._sqlite = dialect.name == "sqlite"
         self._lastrowid = bool(dialect.postfetch_lastrowid)
@@ -125,10 +130,14 @@ class VariableWriter:
             # SQLAlchemy's SQLite DATETIME formatter costs ~6 us a row; isoformat writes the
             # same "YYYY-MM-DD HH:MM:SS.ffffff" text (read back by the same type) in ~0.5 us.
             self._insert.override("created", _sqlite_utc_text)
-        self._next_version = _Statement(
-            # Literal constants: the only parameter is the name.
-            select(func.coalesce(func.max(t.c.version), literal_column("0")) + literal_column("1"))
+        self._latest = _Statement(
+            # The name's latest version and its seal, from the (name, version) index.
+            select(t.c.version, t.c.seal)
             .where(t.c.name == bindparam("name"))
+            .order_by(t.c.version.desc())
+            # Literal constants: the only parameter is the name.
+            .limit(literal_column("1"))
+            .offset(literal_column("0"))
             .compile(dialect=dialect),
             engine,
             {"name": t.c.name.type},
@@ -136,7 +145,8 @@ class VariableWriter:
         self._connection = None  # a pool-proxied DBAPI connection
 
     def insert(self, values: dict[str, Any]) -> tuple[int, int]:
-        """Insert ``values`` (all of :data:`VARIABLE_COLUMNS` but ``version``, which it sets); return (id, version).
+        """Insert ``values`` (all of :data:`VARIABLE_COLUMNS` but ``version`` and the seals,
+        which it sets); return (id, version).
 
         Retries lost races for up to :data:`WRITE_RETRY_S`; any other DBAPI error propagates
         after the transaction is rolled back.
@@ -210,18 +220,27 @@ class VariableWriter:
                 raise _StaleConnection(e) from e
             raise
 
+    def _chain(self, values: dict[str, Any], latest) -> int:
+        """Set the version after ``latest`` (the name's newest (version, seal) row, or None)
+        and the seals; return the version."""
+        version, previous = (1, None) if latest is None else (latest[0] + 1, latest[1])
+        values["version"] = version
+        values["previous_seal"] = previous
+        values["seal"] = compute_seal(values, previous, self._key)
+        return version
+
     # --- one row, inside a transaction the caller owns ---------------------------------
     # Every variable row, alone or in a batch, is written by these (the version rule and
     # the insert in one place).
 
     def _write_row_sqlite(self, sqlite, values: dict[str, Any]) -> tuple[int, int]:
-        version = sqlite.execute(self._next_version.sql, (values["name"],)).fetchone()[0]
-        values["version"] = version
+        version = self._chain(values, sqlite.execute(self._latest.sql, (values["name"],)).fetchone())
         return sqlite.execute(self._insert.sql, self._insert.params(values)).lastrowid, version
 
     def _next_version_of(self, cursor, values: dict[str, Any]) -> int:
-        cursor.execute(self._next_version.sql, self._next_version.params({"name": values["name"]}))
-        return cursor.fetchone()[0]
+        """The next version of the name; sets it and the seals in ``values``."""
+        cursor.execute(self._latest.sql, self._latest.params({"name": values["name"]}))
+        return self._chain(values, cursor.fetchone())
 
     def _insert_row(self, cursor, values: dict[str, Any], version: int) -> int:
         values["version"] = version
