@@ -15,6 +15,10 @@ import sys
 
 import pytest
 
+# Keras reads its backend once, when first imported: the Keras adapter is tested on the torch
+# backend (one framework serves both adapters), so this is set before any test imports keras.
+os.environ["KERAS_BACKEND"] = "torch"
+
 POSTGRES_ENV = "REPROVAR_TEST_POSTGRES_URL"
 MYSQL_ENV = "REPROVAR_TEST_MYSQL_URL"
 REQUIRE_ENV = "REPROVAR_REQUIRE_SERVERS"

@@ -23,6 +23,10 @@ class UnknownAlgorithmError(ReprovarError, LookupError):
     """No sampler algorithm is registered under the requested name and version."""
 
 
+class ShapeMismatchError(ReprovarError, ValueError):
+    """Recorded values cannot go where they are asked to: the shapes differ (``restore``)."""
+
+
 class OutputExistsError(ReprovarError, FileExistsError):
     """An output file exists and overwriting it was not asked for (``--force``, ``force=True``)."""
 

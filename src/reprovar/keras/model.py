@@ -1,0 +1,272 @@
+"""``initialize`` and ``restore``: a built Keras model's weights through the ledger."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+
+from .. import modelinit
+from ..errors import ArgumentTypeError, ArgumentValueError
+from ..modelinit import Draw, Initialized, Planned
+from ..validation import SUPPORTED_DTYPES, resolve_dtype
+from . import initializers as ours
+from .initializers import _float, variance_scaling_draw
+
+_K = keras.initializers
+#: Keras' own initializers reprovar draws the same distribution for, by exact type.
+_VARIANCE_SCALING = (
+    _K.VarianceScaling,
+    _K.GlorotUniform,
+    _K.GlorotNormal,
+    _K.HeNormal,
+    _K.HeUniform,
+    _K.LecunNormal,
+    _K.LecunUniform,
+)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    variable: Any
+    name: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    spec: Draw | float
+
+
+def spec_of(initializer: Any, shape: tuple[int, ...]) -> Draw | float | None:
+    """The draw (or the constant) ``initializer`` gives a weight of ``shape``; None when unknown.
+
+    Keras' built-ins are recognized by exact type (a subclass may draw differently), reprovar's
+    own by being :class:`~reprovar.keras.initializers.ReprovarInitializer` instances.
+
+    Example:
+        >>> import keras
+        >>> spec_of(keras.initializers.GlorotUniform(), (4, 6)).distribution
+        'uniform'
+        >>> spec_of(keras.initializers.Zeros(), (3,))
+        0.0
+        >>> spec_of(keras.initializers.Orthogonal(), (3, 3)) is None
+        True
+    """
+    if isinstance(initializer, ours.ReprovarInitializer):
+        return initializer.draw(shape)
+    kind = type(initializer)
+    if kind in _VARIANCE_SCALING:
+        i = initializer
+        return variance_scaling_draw(shape, _float(i.scale, "scale"), i.mode, i.distribution, i.input_axes, i.output_axes)
+    if kind is _K.RandomNormal:
+        return Draw("normal", {"mean": _float(initializer.mean, "mean"), "scale": _float(initializer.stddev, "stddev")})
+    if kind is _K.RandomUniform:
+        return Draw("uniform", {"low": _float(initializer.minval, "minval"), "high": _float(initializer.maxval, "maxval")})
+    if kind is _K.TruncatedNormal:
+        mean, std = _float(initializer.mean, "mean"), _float(initializer.stddev, "stddev")
+        return Draw("truncated_normal", {"mean": mean, "scale": std, "low": mean - 2 * std, "high": mean + 2 * std})
+    if kind is _K.Zeros:
+        return 0.0
+    if kind is _K.Ones:
+        return 1.0
+    if kind is _K.Constant:
+        value = np.asarray(keras.ops.convert_to_numpy(initializer.value))
+        return float(value) if value.ndim == 0 else None
+    return None
+
+
+def _initializer_of(layer: Any, variable: Any) -> Any:
+    # Keras' convention: the weight `kernel` comes from `kernel_initializer`,
+    # `recurrent_kernel` from `recurrent_initializer`, `depthwise_kernel` from
+    # `depthwise_initializer`, ...
+    name = variable.name
+    candidates = [f"{name}_initializer", f"_{name}_initializer"]
+    if name.endswith("_kernel"):
+        stem = name[: -len("_kernel")]
+        candidates += [f"{stem}_initializer", f"_{stem}_initializer"]
+    for attr in candidates:
+        found = getattr(layer, attr, None)
+        if found is not None and not isinstance(found, (str, dict)):
+            return found
+    return None
+
+
+def _exception(layer: Any, variable: Any) -> bool:
+    # Layers that build a weight with something other than its `<name>_initializer`.
+    if isinstance(layer, keras.layers.LSTMCell) and variable.name == "bias" and layer.unit_forget_bias:
+        return True
+    return False
+
+
+def _plan(model: Any, on_unknown: str, action: str) -> list[_Entry]:
+    if not isinstance(model, keras.layers.Layer):
+        raise ArgumentTypeError(f"model must be a Keras model or layer, got {type(model).__name__}")
+    if not model.built:
+        raise ArgumentValueError(f"{action}: the model is not built; build it (or call it once) first")
+    entries, unknown, seen = [], [], set()
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        for variable in list(layer._trainable_variables) + list(layer._non_trainable_variables):
+            if id(variable) in seen:
+                continue
+            seen.add(id(variable))
+            shape = tuple(int(d) for d in variable.shape)
+            dtype_name = keras.backend.standardize_dtype(variable.dtype)
+            initializer = None if _exception(layer, variable) else _initializer_of(layer, variable)
+            spec = None if initializer is None else spec_of(initializer, shape)
+            if initializer is None and not variable.trainable:
+                continue  # layer state with no initializer (Normalization's adapted statistics)
+            if spec is None:
+                what = type(initializer).__name__ if initializer is not None else "no initializer found"
+                unknown.append(f"{variable.path} ({type(layer).__name__}: {what})")
+                continue
+            if math.prod(shape) == 0:
+                continue
+            if not isinstance(spec, Draw):  # a constant, of any dtype
+                entries.append(_Entry(variable, variable.path, shape, np.dtype(_numpy_name(dtype_name)), spec))
+                continue
+            if dtype_name not in SUPPORTED_DTYPES:
+                raise ArgumentTypeError(
+                    f"{action}: variable {variable.path!r} has dtype {dtype_name}; random weights "
+                    f"can be {', '.join(SUPPORTED_DTYPES)}"
+                )
+            entries.append(_Entry(variable, variable.path, shape, resolve_dtype(dtype_name), spec))
+    if unknown:
+        what = f"no known initialization for {'; '.join(unknown)}"
+        if on_unknown == "raise":
+            raise ArgumentValueError(f"{action}: {what}; pass on_unknown='skip' or 'warn' to leave them as they are")
+        if on_unknown == "warn":
+            warnings.warn(f"{action}: {what}; left as they are", UserWarning, stacklevel=3)
+    return entries
+
+
+def _numpy_name(dtype_name: str) -> str:
+    # Constants are assigned as float32 to half-precision variables (Keras casts exactly).
+    return "float32" if dtype_name in ("bfloat16", "float16") else dtype_name
+
+
+def _planned(entries: list[_Entry]) -> list[Planned]:
+    out = []
+    for e in entries:
+        if isinstance(e.spec, Draw):
+            out.append(Planned(e.name, e.shape, e.dtype, e.spec, target=e))
+        else:
+            out.append(Planned(e.name, e.shape, e.dtype, constant=e.spec))
+    return out
+
+
+def _storage(p: Planned) -> np.ndarray | None:
+    # On the torch backend a variable is a torch Parameter: values can be made in its own
+    # memory (CPU, C order), as reprovar.torch does. Elsewhere: a buffer, then assign().
+    if keras.backend.backend() != "torch":
+        return None
+    from ..torch.tensors import host_view, torch_dtype
+
+    value = p.target.variable.value
+    view = host_view(value) if value.dtype == torch_dtype(p.dtype.name) else None
+    return None if view is None else view.reshape(p.shape)
+
+
+def _assign(entries: list[_Entry], values: dict[str, np.ndarray], in_place: frozenset = frozenset()) -> None:
+    for e in entries:
+        if isinstance(e.spec, Draw):
+            if e.name in in_place:
+                from ..torch.tensors import written_in_place
+
+                written_in_place(e.variable.value)
+                continue
+            v = values[e.name]
+            if v.dtype.name == "bfloat16":  # exactly representable in float32; the cast rounds back exactly
+                v = v.astype(np.float32)
+            e.variable.assign(v)
+        else:
+            e.variable.assign(np.full(e.shape, e.spec, e.dtype))
+
+
+def initialize(
+    model: Any,
+    *,
+    seed: int | None = None,
+    record: bool | None = None,
+    ledger: Any = None,
+    on_unknown: str = "raise",
+) -> Initialized:
+    """(Re)initialize every weight of a built Keras model through reprovar, recording each one.
+
+    Each weight follows its layer's configured initializer (``kernel_initializer`` for
+    ``kernel``, ...): Keras' built-ins (``glorot_uniform``, ``he_normal``, ``random_normal``,
+    ``truncated_normal``, ``variance_scaling``, ...) and reprovar's own are drawn by reprovar
+    with the same formulas; ``zeros``, ``ones`` and ``constant`` stay constants, set and not
+    recorded. Each random weight is recorded under its ``variable.path`` with the seed
+    ``derive_seed(seed, path)`` (an initializer's own seed is not used). Everything is checked
+    and made first and recorded in one transaction; only then are the weights assigned.
+
+    Initializers reprovar cannot reproduce (``Orthogonal``, ``Identity``, callables, LSTM's
+    ``unit_forget_bias``) raise an error listing them unless ``on_unknown`` is ``"skip"`` or
+    ``"warn"``. Non-trainable state with no initializer of its own (``Normalization``'s
+    adapted statistics) is left as it is.
+
+    Returns:
+        A dict from path to ledger record (None when not recorded), with ``.seed``.
+
+    Example:
+        >>> import keras, reprovar.keras as rk
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="out")], name="m")
+        >>> records = rk.initialize(model, seed=1, record=False)
+        >>> sorted(records), records.seed
+        (['m/out/kernel'], 1)
+    """
+    on_unknown = modelinit.check_on_unknown(on_unknown)
+    recording = modelinit.recording_on(record, ledger)
+    entries = _plan(model, on_unknown, "initialize")
+    planned = _planned(entries)
+    modelinit.check_names(planned)
+    for p in planned:
+        if p.is_random:
+            modelinit.check_draw(p.draw, p.dtype)
+    model_seed, source = modelinit.model_seed_and_source(seed)
+    made = modelinit.generate(planned, seed=model_seed, seed_source=source, storage=_storage)
+    _assign(entries, {m.planned.name: m.values for m in made}, frozenset(m.planned.name for m in made if m.in_place))
+    if recording:
+        modelinit.record_all(
+            made,
+            ledger=ledger,
+            what=(
+                f"initialize: the model was initialized (model seed {model_seed}; the same seed makes "
+                f"the same values again) and its {len(made)} random weights were made"
+            ),
+        )
+    return Initialized({m.planned.name: m.record for m in made}, seed=model_seed)
+
+
+def restore(model: Any, *, run: int | None = None, ledger: Any = None, on_unknown: str = "raise") -> dict:
+    """Bring back a Keras model's initial state from the ledger, bit for bit.
+
+    Every random weight gets the recorded values of its ``variable.path`` (the latest
+    version, or the latest one run ``run`` recorded), made again and checked against their
+    digests; constants are reset. A missing path or a shape that differs from its record
+    raises before any weight is changed.
+
+    Example:
+        >>> import keras, numpy as np, tempfile, os, reprovar.keras as rk
+        >>> path = os.path.join(tempfile.mkdtemp(), "k.db")
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="d")])
+        >>> _ = rk.initialize(model, seed=3, ledger=path)
+        >>> initial = [w.copy() for w in model.get_weights()]
+        >>> model.set_weights([w + 1 for w in initial])
+        >>> _ = rk.restore(model, ledger=path)
+        >>> all(np.array_equal(a, b) for a, b in zip(initial, model.get_weights()))
+        True
+    """
+    on_unknown = modelinit.check_on_unknown(on_unknown)
+    run = modelinit.check_run(run)
+    entries = _plan(model, on_unknown, "restore")
+    names = [e.name for e in entries if isinstance(e.spec, Draw)]
+    found = modelinit.records_to_restore(
+        [(e.name, e.shape) for e in entries if isinstance(e.spec, Draw)], run=run, ledger=ledger, action="restore", noun="weight"
+    )
+    values = {name: modelinit.replay_values(found[name]) for name in names}
+    _assign(entries, values)
+    return {name: found[name] for name in names}
+

@@ -1,0 +1,388 @@
+"""The framework-neutral half of initializing a model: what the torch and Keras adapters share.
+
+An adapter turns a framework's model into a list of :class:`Planned` parameters (a name, a
+shape, a dtype and a :class:`Draw` or a constant) and hands it here. Initialization then
+runs in two phases, so that an error leaves nothing half done:
+
+1. :func:`generate`: every random parameter's values are made into buffers of their own,
+   with a seed derived from (model seed, name) (:func:`reprovar.seeding.derive_seed`);
+2. :func:`record_all`: all of them are recorded in one ledger transaction, whole or not at
+   all; only after that does the adapter copy the values into the model.
+
+:func:`lookup` and :func:`replay_values` serve ``restore``: the recorded rows of many names in
+one query, then the values made again and checked against their digests.
+
+Example:
+    >>> import numpy as np
+    >>> from reprovar.seeding import derive_seed
+    >>> draw = Draw("normal", {"mean": 0.0, "scale": 1.0})
+    >>> made = generate([Planned("w", (2, 3), np.dtype("float32"), draw)], seed=7)
+    >>> made[0].values.shape, made[0].seed == derive_seed(7, "w")
+    ((2, 3), True)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from . import algorithms
+from .errors import ArgumentTypeError, ArgumentValueError, RecordingError, ReprovarError
+from .seeding import fresh_seed, name_key
+from .validation import check_name, check_seed
+from .variable import Provenance, Variable
+
+if TYPE_CHECKING:
+    from .ledger import Ledger, VariableRecord
+
+#: What ``on_unknown`` accepts: parameters of module types whose initialization is not known.
+ON_UNKNOWN = ("raise", "warn", "skip")
+
+
+@dataclass(frozen=True)
+class Draw:
+    """A distribution and its parameters (Python floats), as the ledger records them.
+
+    Example:
+        >>> Draw("uniform", {"low": -0.5, "high": 0.5}).distribution
+        'uniform'
+    """
+
+    distribution: str
+    params: dict
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One parameter of a model: its ledger name, shape, dtype, and either a draw or a constant.
+
+    ``after`` is applied to the values once they are recorded (Embedding's zero padding row:
+    the recorded variable is the whole normal matrix, the parameter has that row zeroed).
+
+    Example:
+        >>> Planned("ln.weight", (4,), np.dtype("float32"), constant=1.0).is_random
+        False
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    draw: Draw | None = None
+    constant: float | None = None
+    after: Any = None  # callable(np.ndarray) -> None, or None
+    target: Any = field(default=None, compare=False)  # the framework's own object (tensor, variable)
+
+    @property
+    def is_random(self) -> bool:
+        return self.draw is not None
+
+
+@dataclass
+class Made:
+    """A generated random parameter: its values and what the ledger will say about them."""
+
+    planned: Planned
+    seed: int
+    seed_source: str
+    values: np.ndarray
+    digest: str
+    in_place: bool = False  # values is a view of the framework's own storage
+    record: Any = None
+
+    def variable(self) -> Variable:
+        return make_variable(self.values, self.planned.name, self.planned.draw, self.seed, self.seed_source)
+
+
+class Initialized(dict):
+    """What ``init_module`` and ``initialize`` return: a dict from parameter name to its ledger
+    record (None when recording was off), and ``.seed``, the model seed the names' seeds were
+    derived from (drawn from the OS when ``seed=None``).
+
+    Example:
+        >>> r = Initialized({"w": None}, seed=7)
+        >>> r["w"] is None, r.seed
+        (True, 7)
+    """
+
+    def __init__(self, records: dict, *, seed: int):
+        super().__init__(records)
+        self.seed = seed
+
+    def __repr__(self) -> str:
+        return f"Initialized(seed={self.seed}, {dict.__repr__(self)})"
+
+
+def check_on_unknown(on_unknown: object) -> str:
+    """``on_unknown`` is one of :data:`ON_UNKNOWN`.
+
+    Example:
+        >>> check_on_unknown("skip")
+        'skip'
+    """
+    if on_unknown not in ON_UNKNOWN:
+        raise ArgumentValueError(
+            f"on_unknown must be one of {', '.join(map(repr, ON_UNKNOWN))}, got {on_unknown!r}"
+        )
+    return on_unknown  # type: ignore[return-value]
+
+
+def check_prefix(prefix: object) -> str:
+    """``prefix`` is a str (possibly empty): it is put in front of every parameter name.
+
+    Example:
+        >>> check_prefix("encoder.")
+        'encoder.'
+    """
+    if not isinstance(prefix, str):
+        raise ArgumentTypeError(f"prefix must be a str, got {type(prefix).__name__}")
+    return prefix
+
+
+def model_seed_and_source(seed: object) -> tuple[int, str]:
+    """The model seed to derive from and its ``seed_source``: ``"os"`` for ``None``, else ``"user"``.
+
+    Example:
+        >>> model_seed_and_source(5)
+        (5, 'user')
+    """
+    if seed is None:
+        return fresh_seed(), "os"
+    return check_seed(seed), "user"
+
+
+def algorithm_for(distribution: str):
+    """The algorithm new variables of ``distribution`` are made with."""
+    return algorithms.default_algorithm(distribution)
+
+
+def check_draw(draw: Draw, dtype: np.dtype) -> None:
+    """The draw's parameters are valid for ``dtype``, with the checks (and messages) of the
+    public ``random_*_variable`` functions.
+
+    Example:
+        >>> check_draw(Draw("uniform", {"low": 1.0, "high": 0.0}), np.dtype("float32"))
+        Traceback (most recent call last):
+        ...
+        reprovar.errors.ArgumentValueError: low must be < high (values lie in [low, high)), got low=1.0, high=0.0
+    """
+    from .distributions import check_truncated_normal, check_uniform
+    from .validation import check_location_scale
+
+    p = draw.params
+    if draw.distribution == "normal":
+        check_location_scale(p["mean"], p["scale"], dtype)
+    elif draw.distribution == "uniform":
+        check_uniform(p["low"], p["high"], dtype)
+    elif draw.distribution == "truncated_normal":
+        check_truncated_normal(p["mean"], p["scale"], p["low"], p["high"], dtype)
+    else:
+        algorithm_for(draw.distribution)  # raises, naming the distributions there are
+
+
+def make_variable(values: np.ndarray, name: str, draw: Draw, seed: int, seed_source: str) -> Variable:
+    """Wrap generated ``values`` as a :class:`~reprovar.Variable` with its provenance.
+
+    Example:
+        >>> import numpy as np
+        >>> v = make_variable(np.zeros(2, np.float32), "b", Draw("normal", {"mean": 0.0, "scale": 0.0}), 3, "user")
+        >>> v.name, v.seed, v.provenance.distribution
+        ('b', 3, 'normal')
+    """
+    algorithm = algorithm_for(draw.distribution)
+    provenance = Provenance(
+        algorithm.name,
+        algorithm.version,
+        seed=seed,
+        distribution=draw.distribution,
+        seed_source=seed_source,
+        **draw.params,
+    )
+    return Variable(values, name, provenance)
+
+
+def fill(out: np.ndarray, draw: Draw, seed: int) -> None:
+    """Fill the C-contiguous array ``out`` with the variable (``draw``, ``seed``) of its shape.
+
+    Example:
+        >>> out = np.empty((2, 2), np.float64)
+        >>> fill(out, Draw("normal", {"mean": 5.0, "scale": 0.0}), 1)
+        >>> out.tolist()
+        [[5.0, 5.0], [5.0, 5.0]]
+    """
+    algorithm_for(draw.distribution).fill(out.reshape(-1), 0, seed=seed, **draw.params)
+
+
+def generate(
+    planned: Sequence[Planned],
+    *,
+    seed: int,
+    seed_source: str = "user",
+    storage: Callable[[Planned], np.ndarray | None] | None = None,
+) -> list[Made]:
+    """Make the values of every random entry of ``planned``, each with its derived seed, and
+    their digests (while the values are still in cache).
+
+    ``storage(p)``, when given, returns a C-contiguous array of ``p.shape`` and ``p.dtype``
+    that is the framework's own memory for ``p`` (then the values are made there, with no
+    copy), or None (then they are made in a buffer of their own). Constants are not made here;
+    nothing is recorded.
+    """
+    from .ledger import digest as digests
+
+    made = []
+    for p in planned:
+        if not p.is_random:
+            continue
+        values = storage(p) if storage is not None else None
+        in_place = values is not None
+        if values is None:
+            values = np.empty(p.shape, p.dtype)
+        s = seed ^ name_key(p.name)  # derive_seed, for a seed already checked
+        fill(values, p.draw, s)
+        made.append(Made(p, s, seed_source, values, digests.digest(values), in_place))
+    return made
+
+
+def check_names(planned: Iterable[Planned]) -> None:
+    """Every name is a valid ledger name (checked before anything is made).
+
+    Example:
+        >>> check_names([Planned("", (1,), np.dtype("float32"), constant=0.0)])
+        Traceback (most recent call last):
+        ...
+        reprovar.errors.ArgumentValueError: name must be a non-empty str or None, got ''
+    """
+    for p in planned:
+        check_name(p.name)
+
+
+def recording_on(record: bool | None, ledger: object) -> bool:
+    """Validate ``record`` and ``ledger``; whether this call records.
+
+    Example:
+        >>> recording_on(False, None)
+        False
+    """
+    if record is False:  # as random_normal_variable: the ledger is not loaded when not used
+        return False
+    from .recorder import check_recording_options, recording_enabled
+
+    check_recording_options(record, ledger, "raise")
+    return record is True or (record is None and recording_enabled())
+
+
+def record_all(made: Sequence[Made], *, ledger: Ledger | str | os.PathLike | None, what: str) -> None:
+    """Record every made variable in ONE ledger transaction (all rows or none); set ``.record``.
+
+    The digests were computed when the values were made, so the transaction holds the
+    database only for the inserts. A failure raises :class:`~reprovar.errors.RecordingError`
+    (``what`` says what was done without being recorded) and leaves no row.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .recorder import get_ledger
+
+    if not made:
+        return
+    prepared = [(m.variable(), m.digest) for m in made]
+    try:
+        led = get_ledger(ledger)
+        with led.transaction():
+            records = [led.record(variable, digest=digest) for variable, digest in prepared]
+    except (ReprovarError, SQLAlchemyError, OSError) as e:
+        raise RecordingError(f"{what}, but nothing was recorded (the transaction rolled back): {e}") from e
+    for m, r in zip(made, records):
+        m.record = r
+
+
+def lookup(
+    names: Sequence[str], *, run: int | None = None, ledger: Ledger | str | os.PathLike | None = None
+) -> tuple[dict[str, VariableRecord], list[str]]:
+    """The records of ``names``: the latest version of each, or the latest one run ``run`` made.
+
+    Returns (found records by name, names with no record). One query per 500 names.
+    """
+    from sqlalchemy import func, select
+
+    from .ledger.models import variables_table as t
+    from .ledger.records import VariableRecord
+    from .recorder import get_ledger
+
+    led = get_ledger(ledger)
+    found: dict[str, VariableRecord] = {}
+    unique = list(dict.fromkeys(names))
+    with led.connect() as connection:
+        for i in range(0, len(unique), 500):
+            chunk = unique[i : i + 500]
+            newest = select(t.c.name, func.max(t.c.version).label("version")).where(t.c.name.in_(chunk))
+            if run is not None:
+                newest = newest.where(t.c.run_id == run)
+            newest = newest.group_by(t.c.name).subquery()
+            stmt = select(t).join(newest, (t.c.name == newest.c.name) & (t.c.version == newest.c.version))
+            for row in connection.execute(stmt):
+                record = VariableRecord.from_row(row)
+                found[record.name] = record
+    return found, [n for n in unique if n not in found]
+
+
+def records_to_restore(
+    wanted: Sequence[tuple[str, tuple[int, ...]]],
+    *,
+    run: int | None,
+    ledger: Ledger | str | os.PathLike | None,
+    action: str,
+    noun: str,
+) -> dict[str, VariableRecord]:
+    """The record of every (name, shape) in ``wanted`` (see :func:`lookup`), all checked first:
+    a missing name raises :class:`~reprovar.errors.UnknownVariableError`, a recorded shape
+    that differs :class:`~reprovar.errors.ShapeMismatchError`, each listing what is wrong.
+    """
+    from .errors import ShapeMismatchError, UnknownVariableError
+
+    found, missing = lookup([name for name, _ in wanted], run=run, ledger=ledger)
+    if missing:
+        where = f" by run {run}" if run is not None else ""
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        raise UnknownVariableError(
+            f"{action}: {len(missing)} {noun}(s) have no record{where}: "
+            f"{', '.join(repr(n) for n in missing[:10])}{more}; nothing was changed"
+        )
+    bad = [
+        f"{name}: recorded {found[name].shape}, model has {shape}"
+        for name, shape in wanted
+        if tuple(found[name].shape) != tuple(shape)
+    ]
+    if bad:
+        raise ShapeMismatchError(
+            f"{action}: shapes differ from the records ({'; '.join(bad[:10])}); nothing was changed"
+        )
+    return found
+
+
+def check_run(run: object) -> int | None:
+    """``run`` is None or a run id (an int >= 1).
+
+    Example:
+        >>> check_run(None) is None, check_run(3)
+        (True, 3)
+    """
+    if run is None:
+        return None
+    if isinstance(run, bool) or not isinstance(run, (int, np.integer)):
+        raise ArgumentTypeError(f"run must be a run id (int) or None, got {type(run).__name__}")
+    if run < 1:
+        raise ArgumentValueError(f"run must be a run id >= 1, got {run}")
+    return int(run)
+
+
+def replay_values(record: VariableRecord) -> np.ndarray:
+    """The values of ``record`` made again and checked against its digest.
+
+    Raises :class:`~reprovar.errors.DigestMismatchError` when they differ.
+    """
+    from .ledger.replay import replay_record
+
+    return replay_record(record).numpy()

@@ -1,0 +1,379 @@
+"""Look-alikes of ``torch.nn.init``: the same names, arguments and formulas, filled by reprovar.
+
+Each function fills its tensor in place and returns it, like torch's, with values that are a
+pure function of (seed, element index, parameters), recorded in the ledger under ``name``.
+Keyword-only extras: ``name=None`` (``Variable``, ``Variable_1``, ... as for
+:func:`reprovar.random_normal_variable`), ``seed=None`` (drawn from the OS and recorded),
+``record=None``, ``ledger=None``.
+
+Fans and gains follow ``torch.nn.init`` exactly: for a weight of shape ``(out, in, *k)``,
+``fan_in = in * prod(k)`` and ``fan_out = out * prod(k)``;
+
+* ``xavier_uniform_``: U(-a, a), ``a = gain * sqrt(6 / (fan_in + fan_out))``;
+* ``xavier_normal_``: N(0, std²), ``std = gain * sqrt(2 / (fan_in + fan_out))``;
+* ``kaiming_uniform_``: U(-b, b), ``b = gain * sqrt(3 / fan_mode)``, gain from ``nonlinearity`` and ``a``;
+* ``kaiming_normal_``: N(0, std²), ``std = gain / sqrt(fan_mode)``;
+* ``trunc_normal_``: N(mean, std²) restricted to the absolute bounds ``[a, b]``.
+
+A CPU tensor in C order is filled through a view of its own memory; any other (a view with
+strides, a GPU tensor) through one host buffer and one copy. If recording fails, the tensor
+has already been filled and :class:`~reprovar.errors.RecordingError` says so.
+
+Example:
+    >>> import torch
+    >>> from reprovar.torch import init
+    >>> w = init.kaiming_uniform_(torch.empty(4, 3), a=5 ** 0.5, seed=1, record=False)
+    >>> bool(w.abs().max() <= 1 / 3 ** 0.5)
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import modelinit
+from ..errors import ArgumentTypeError, ArgumentValueError
+from ..modelinit import Draw
+from ..validation import check_name
+from ..variable import default_name
+from . import tensors
+
+_LINEAR_FNS = (
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+)
+NONLINEARITIES = (*_LINEAR_FNS, "sigmoid", "tanh", "relu", "leaky_relu", "selu")
+FAN_MODES = ("fan_in", "fan_out")
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended gain for ``nonlinearity``, as ``torch.nn.init.calculate_gain``.
+
+    linear, conv*, sigmoid: 1; tanh: 5/3; relu: √2; leaky_relu: √(2 / (1 + slope²)) (slope
+    ``param``, default 0.01); selu: 3/4.
+
+    Example:
+        >>> calculate_gain("leaky_relu", 0.2) == (2 / (1 + 0.2 ** 2)) ** 0.5
+        True
+        >>> calculate_gain("softmax")
+        Traceback (most recent call last):
+        ...
+        reprovar.errors.ArgumentValueError: Unsupported nonlinearity 'softmax'; accepted: linear, conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, sigmoid, tanh, relu, leaky_relu, selu
+    """
+    if nonlinearity in _LINEAR_FNS or nonlinearity == "sigmoid":
+        return 1
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (numbers.Real, np.floating, np.integer)) and not isinstance(param, (bool, np.bool_)):
+            slope = param
+        else:
+            raise ArgumentValueError(f"negative_slope {param!r} not a valid number")
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ArgumentValueError(
+        f"Unsupported nonlinearity {nonlinearity!r}; accepted: {', '.join(NONLINEARITIES)}"
+    )
+
+
+def calculate_fans(shape: tuple[int, ...], param: str = "tensor") -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight of ``shape``, as torch computes them.
+
+    Example:
+        >>> calculate_fans((16, 8, 3, 3))
+        (72, 144)
+        >>> calculate_fans((5,))
+        Traceback (most recent call last):
+        ...
+        reprovar.errors.ArgumentValueError: Fan in and fan out can not be computed for tensor with fewer than 2 dimensions (shape (5,))
+    """
+    if len(shape) < 2:
+        raise ArgumentValueError(
+            f"Fan in and fan out can not be computed for {param} with fewer than 2 dimensions "
+            f"(shape {tuple(shape)})"
+        )
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _correct_fan(shape: tuple[int, ...], mode: Any, param: str) -> int:
+    if not isinstance(mode, str) or mode.lower() not in FAN_MODES:
+        raise ArgumentValueError(f"Mode {mode!r} not supported, please use one of {list(FAN_MODES)}")
+    fan_in, fan_out = calculate_fans(shape, param)
+    return fan_in if mode.lower() == "fan_in" else fan_out
+
+
+def _float(value: Any, param: str) -> float:
+    if type(value) is float:  # the common case, without the cost of the ABC checks below
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise ArgumentTypeError(f"{param} must be a real number, got {type(value).__name__}")
+    return float(value)
+
+
+# --- the draws, as functions of a shape (shared with init_module's layer rules) -------------
+
+
+def uniform_draw(a: Any, b: Any) -> Draw:
+    """U(a, b).
+
+    Example:
+        >>> uniform_draw(-1, 1).params
+        {'low': -1.0, 'high': 1.0}
+    """
+    return Draw("uniform", {"low": _float(a, "a"), "high": _float(b, "b")})
+
+
+def normal_draw(mean: Any, std: Any) -> Draw:
+    """N(mean, std²).
+
+    Example:
+        >>> normal_draw(0, 2).params
+        {'mean': 0.0, 'scale': 2.0}
+    """
+    return Draw("normal", {"mean": _float(mean, "mean"), "scale": _float(std, "std")})
+
+
+def trunc_normal_draw(mean: Any, std: Any, a: Any, b: Any) -> Draw:
+    """N(mean, std²) restricted to the absolute bounds [a, b] (torch's meaning of a and b).
+
+    Example:
+        >>> trunc_normal_draw(0, 1, -2, 2).params
+        {'mean': 0.0, 'scale': 1.0, 'low': -2.0, 'high': 2.0}
+    """
+    return Draw(
+        "truncated_normal",
+        {"mean": _float(mean, "mean"), "scale": _float(std, "std"), "low": _float(a, "a"), "high": _float(b, "b")},
+    )
+
+
+def xavier_std(shape: tuple[int, ...], gain: Any, param: str = "tensor") -> float:
+    """``gain * sqrt(2 / (fan_in + fan_out))``.
+
+    Example:
+        >>> xavier_std((3, 5), 1.0) == (2 / 8) ** 0.5
+        True
+    """
+    gain = _float(gain, "gain")
+    fan_in, fan_out = calculate_fans(shape, param)
+    if fan_in + fan_out == 0:
+        raise ArgumentValueError(f"{param} of shape {tuple(shape)} has fan_in + fan_out = 0")
+    return gain * math.sqrt(2.0 / float(fan_in + fan_out))
+
+
+def xavier_uniform_draw(shape: tuple[int, ...], gain: Any = 1.0, param: str = "tensor") -> Draw:
+    """U(-a, a) with ``a = sqrt(3) * xavier_std``.
+
+    Example:
+        >>> xavier_uniform_draw((3, 5)).params["high"] == 3 ** 0.5 * (2 / 8) ** 0.5
+        True
+    """
+    bound = math.sqrt(3.0) * xavier_std(shape, gain, param)
+    return Draw("uniform", {"low": -bound, "high": bound})
+
+
+def xavier_normal_draw(shape: tuple[int, ...], gain: Any = 1.0, param: str = "tensor") -> Draw:
+    """N(0, xavier_std²).
+
+    Example:
+        >>> xavier_normal_draw((3, 5)).params["scale"] == (2 / 8) ** 0.5
+        True
+    """
+    return Draw("normal", {"mean": 0.0, "scale": xavier_std(shape, gain, param)})
+
+
+def kaiming_std(shape: tuple[int, ...], a: Any = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", param: str = "tensor") -> float:
+    """``calculate_gain(nonlinearity, a) / sqrt(fan)``, fan chosen by ``mode``.
+
+    Example:
+        >>> kaiming_std((4, 9), nonlinearity="relu") == 2 ** 0.5 / 3
+        True
+    """
+    fan = _correct_fan(shape, mode, param)
+    gain = calculate_gain(nonlinearity, a)
+    if fan == 0:
+        raise ArgumentValueError(f"{param} of shape {tuple(shape)} has {mode.lower()} = 0")
+    return gain / math.sqrt(fan)
+
+
+def kaiming_uniform_draw(shape: tuple[int, ...], a: Any = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", param: str = "tensor") -> Draw:
+    """U(-b, b) with ``b = sqrt(3) * kaiming_std``.
+
+    Example:
+        >>> round(kaiming_uniform_draw((4, 9), a=5 ** 0.5).params["high"], 12)  # 1/sqrt(fan_in)
+        0.333333333333
+    """
+    bound = math.sqrt(3.0) * kaiming_std(shape, a, mode, nonlinearity, param)
+    return Draw("uniform", {"low": -bound, "high": bound})
+
+
+def kaiming_normal_draw(shape: tuple[int, ...], a: Any = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", param: str = "tensor") -> Draw:
+    """N(0, kaiming_std²).
+
+    Example:
+        >>> kaiming_normal_draw((4, 9), nonlinearity="relu").params["scale"] == 2 ** 0.5 / 3
+        True
+    """
+    return Draw("normal", {"mean": 0.0, "scale": kaiming_std(shape, a, mode, nonlinearity, param)})
+
+
+# --- filling one tensor ----------------------------------------------------------------------
+
+
+def fill_(tensor: torch.Tensor, draw: Draw, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+    """Fill ``tensor`` in place with the variable (``draw``, ``seed``) of its shape; record it.
+
+    Everything is checked before the tensor is touched. The recorded variable is named
+    ``name`` and replays to the tensor's values (``reprovar.torch.replay(name)``).
+
+    Example:
+        >>> import torch
+        >>> t = fill_(torch.empty(2, 2), uniform_draw(0, 1), seed=3, record=False)
+        >>> bool(((0 <= t) & (t < 1)).all())
+        True
+    """
+    dtype = tensors.check_tensor(tensor)
+    modelinit.check_draw(draw, dtype)
+    recording = modelinit.recording_on(record, ledger)
+    name = default_name() if name is None else check_name(name)
+    model_seed, source = modelinit.model_seed_and_source(seed)
+    view = tensors.host_view(tensor)
+    if view is not None:
+        modelinit.fill(view, draw, model_seed)
+        tensors.written_in_place(tensor)
+        values = view.reshape(tuple(tensor.shape))
+    else:
+        values = np.empty(tuple(tensor.shape), dtype)
+        modelinit.fill(values, draw, model_seed)
+        tensors.write(tensor, values)
+    if recording:
+        from ..ledger.digest import digest
+
+        made = modelinit.Made(modelinit.Planned(name, tuple(tensor.shape), dtype, draw), model_seed, source, values, digest(values))
+        modelinit.record_all([made], ledger=ledger, what=f"tensor {name!r} was filled (seed {model_seed})")
+    return tensor
+
+
+def _extras(name, seed, record, ledger) -> dict:
+    return {"name": name, "seed": seed, "record": record, "ledger": ledger}
+
+
+def uniform_(tensor: torch.Tensor, a: float = 0.0, b: float = 1.0, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+    """Fill ``tensor`` with values from U(a, b), as ``torch.nn.init.uniform_``.
+
+    Example:
+        >>> import torch
+        >>> w = uniform_(torch.empty(3, 5), -0.1, 0.1, seed=1, record=False)
+        >>> bool(w.abs().max() <= 0.1)
+        True
+    """
+    tensors.check_tensor(tensor)
+    return fill_(tensor, uniform_draw(a, b), **_extras(name, seed, record, ledger))
+
+
+def normal_(tensor: torch.Tensor, mean: float = 0.0, std: float = 1.0, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+    """Fill ``tensor`` with values from N(mean, std²), as ``torch.nn.init.normal_``.
+
+    Example:
+        >>> import torch
+        >>> a = normal_(torch.empty(3, 5), seed=1, record=False)
+        >>> b = normal_(torch.empty(3, 5), seed=1, record=False)
+        >>> bool(torch.equal(a, b))
+        True
+    """
+    tensors.check_tensor(tensor)
+    return fill_(tensor, normal_draw(mean, std), **_extras(name, seed, record, ledger))
+
+
+def trunc_normal_(tensor: torch.Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+    """Fill ``tensor`` with N(mean, std²) restricted to [a, b] (absolute bounds), as torch's.
+
+    Example:
+        >>> import torch
+        >>> w = trunc_normal_(torch.empty(100), 0.0, 1.0, -0.5, 0.5, seed=2, record=False)
+        >>> bool(w.abs().max() <= 0.5)
+        True
+    """
+    tensors.check_tensor(tensor)
+    return fill_(tensor, trunc_normal_draw(mean, std, a, b), **_extras(name, seed, record, ledger))
+
+
+def xavier_uniform_(tensor: torch.Tensor, gain: float = 1.0, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+    """Glorot uniform: U(-a, a), ``a = gain * sqrt(6 / (fan_in + fan_out))``, as torch's.
+
+    Example:
+        >>> import torch
+        >>> w = xavier_uniform_(torch.empty(3, 5), gain=calculate_gain("relu"), seed=1, record=False)
+        >>> w.shape
+        torch.Size([3, 5])
+    """
+    tensors.check_tensor(tensor)
+    return fill_(tensor, xavier_uniform_draw(tuple(tensor.shape), gain), **_extras(name, seed, record, ledger))
+
+
+def xavier_normal_(tensor: torch.Tensor, gain: float = 1.0, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+    """Glorot normal: N(0, std²), ``std = gain * sqrt(2 / (fan_in + fan_out))``, as torch's.
+
+    Example:
+        >>> import torch
+        >>> xavier_normal_(torch.empty(3, 5), seed=1, record=False).dtype
+        torch.float32
+    """
+    tensors.check_tensor(tensor)
+    return fill_(tensor, xavier_normal_draw(tuple(tensor.shape), gain), **_extras(name, seed, record, ledger))
+
+
+def _zero_elements(tensor: torch.Tensor) -> bool:
+    if 0 in tensor.shape:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return True
+    return False
+
+
+def kaiming_uniform_(tensor: torch.Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+    """He uniform: U(-b, b), ``b = gain * sqrt(3 / fan_mode)``, as torch's.
+
+    A zero-element tensor is left alone with torch's warning (and nothing is recorded).
+
+    Example:
+        >>> import torch
+        >>> w = kaiming_uniform_(torch.empty(3, 5), mode="fan_in", nonlinearity="relu", seed=1, record=False)
+        >>> bool(w.abs().max() <= (6 / 5) ** 0.5)
+        True
+    """
+    tensors.check_tensor(tensor)
+    if _zero_elements(tensor):
+        return tensor
+    draw = kaiming_uniform_draw(tuple(tensor.shape), a, mode, nonlinearity)
+    return fill_(tensor, draw, **_extras(name, seed, record, ledger))
+
+
+def kaiming_normal_(tensor: torch.Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+    """He normal: N(0, std²), ``std = gain / sqrt(fan_mode)``, as torch's.
+
+    Example:
+        >>> import torch
+        >>> kaiming_normal_(torch.empty(3, 5), mode="fan_out", nonlinearity="relu", seed=1, record=False).shape
+        torch.Size([3, 5])
+    """
+    tensors.check_tensor(tensor)
+    if _zero_elements(tensor):
+        return tensor
+    draw = kaiming_normal_draw(tuple(tensor.shape), a, mode, nonlinearity)
+    return fill_(tensor, draw, **_extras(name, seed, record, ledger))
