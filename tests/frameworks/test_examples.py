@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -18,4 +19,5 @@ def test_train_torch_example_then_cli_replay(tmp_path, monkeypatch):
     out = subprocess.run([sys.executable, "-m", "reprovar", "replay", "encoder.layers.0.linear1.weight"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert "verified: yes" in out.stdout and "shape:    (64, 32)" in out.stdout
+    assert re.search(r"^verified:\s+yes\b", out.stdout, re.M), out.stdout
+    assert re.search(r"^shape:\s+\(64, 32\)$", out.stdout, re.M), out.stdout
