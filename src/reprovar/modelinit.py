@@ -298,6 +298,51 @@ def record_all(made: Sequence[Made], *, ledger: Ledger | str | os.PathLike | Non
         m.record = r
 
 
+def initialize(
+    planned: Sequence[Planned],
+    apply: Callable[[dict[str, np.ndarray], frozenset[str]], None],
+    *,
+    seed: object,
+    storage: Callable[[Planned], np.ndarray | None] | None,
+    recording: bool,
+    ledger: Ledger | str | os.PathLike | None,
+    what: str,
+) -> Initialized:
+    """Check, make, apply and record a model's planned entries: what every adapter's
+    initializing function does once it has planned the model in its own vocabulary.
+
+    Every name and draw is checked before anything is made; the values are made (in the
+    framework's own memory where ``storage`` gives it), handed to ``apply(values_by_name,
+    made_in_place)``, then all recorded in one transaction. ``what`` names the call and what
+    it initialized (``"init_module: the module"``) for the message of a failed recording.
+
+    Example:
+        >>> planned = [Planned("w", (2,), np.dtype("float32"), draw=Draw("uniform", {"low": 0.0, "high": 1.0}))]
+        >>> got = {}
+        >>> r = initialize(planned, lambda values, _: got.update(values), seed=7, storage=None,
+        ...                recording=False, ledger=None, what="example: the model")
+        >>> sorted(got), r.seed
+        (['w'], 7)
+    """
+    check_names(planned)
+    for p in planned:
+        if p.is_random:
+            check_draw(p.draw, p.dtype)
+    model_seed, source = model_seed_and_source(seed)
+    made = generate(planned, seed=model_seed, seed_source=source, storage=storage)
+    apply({m.planned.name: m.values for m in made}, frozenset(m.planned.name for m in made if m.in_place))
+    if recording:
+        record_all(
+            made,
+            ledger=ledger,
+            what=(
+                f"{what} was initialized (model seed {model_seed}; the same seed makes the same "
+                f"values again) and its {len(made)} random values were made"
+            ),
+        )
+    return Initialized({m.planned.name: m.record for m in made}, seed=model_seed)
+
+
 def lookup(
     names: Sequence[str], *, run: int | None = None, ledger: Ledger | str | os.PathLike | None = None
 ) -> tuple[dict[str, VariableRecord], list[str]]:

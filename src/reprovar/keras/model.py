@@ -221,23 +221,15 @@ def initialize(
     recording = modelinit.recording_on(record, ledger)
     entries = _plan(model, on_unknown, "initialize")
     planned = _planned(entries)
-    modelinit.check_names(planned)
-    for p in planned:
-        if p.is_random:
-            modelinit.check_draw(p.draw, p.dtype)
-    model_seed, source = modelinit.model_seed_and_source(seed)
-    made = modelinit.generate(planned, seed=model_seed, seed_source=source, storage=_storage)
-    _assign(entries, {m.planned.name: m.values for m in made}, frozenset(m.planned.name for m in made if m.in_place))
-    if recording:
-        modelinit.record_all(
-            made,
-            ledger=ledger,
-            what=(
-                f"initialize: the model was initialized (model seed {model_seed}; the same seed makes "
-                f"the same values again) and its {len(made)} random weights were made"
-            ),
-        )
-    return Initialized({m.planned.name: m.record for m in made}, seed=model_seed)
+    return modelinit.initialize(
+        planned,
+        lambda values, in_place: _assign(entries, values, in_place),
+        seed=seed,
+        storage=_storage,
+        recording=recording,
+        ledger=ledger,
+        what="initialize: the model",
+    )
 
 
 def restore(model: Any, *, run: int | None = None, ledger: Any = None, on_unknown: str = "raise") -> dict:

@@ -126,23 +126,15 @@ def init_module(
     recording = modelinit.recording_on(record, ledger)
     plan = _plan(module, prefix, on_unknown, "init_module")
     planned = _planned(plan)
-    modelinit.check_names(planned)
-    for p in planned:
-        if p.is_random:
-            modelinit.check_draw(p.draw, p.dtype)
-    model_seed, source = modelinit.model_seed_and_source(seed)
-    made = modelinit.generate(planned, seed=model_seed, seed_source=source, storage=_storage)
-    _apply(plan, {m.planned.name: m.values for m in made}, frozenset(m.planned.name for m in made if m.in_place))
-    if recording:
-        modelinit.record_all(
-            made,
-            ledger=ledger,
-            what=(
-                f"init_module: the module was initialized (model seed {model_seed}; the same seed "
-                f"makes the same values again) and its {len(made)} random parameters were made"
-            ),
-        )
-    return Initialized({m.planned.name: m.record for m in made}, seed=model_seed)
+    return modelinit.initialize(
+        planned,
+        lambda values, in_place: _apply(plan, values, in_place),
+        seed=seed,
+        storage=_storage,
+        recording=recording,
+        ledger=ledger,
+        what="init_module: the module",
+    )
 
 
 def restore_module(
