@@ -103,6 +103,7 @@ def bench_find(target: str, n_rows: int, repeat: int) -> None:
     from sqlalchemy import insert
 
     from reprovar.ledger.models import runs_table, variables_table
+    from reprovar.ledger.seal import compute_seal
 
     led = reprovar.Ledger(target)
     now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
@@ -123,7 +124,9 @@ def bench_find(target: str, n_rows: int, repeat: int) -> None:
             "distribution": "normal", "mean": 0.0, "scale": 1.0, "seed": (i * 2654435761) % (1 << 64),
             "algorithm": "philox4x32-10/box-muller", "algorithm_version": 1, "digest": fake_digest,
             "nbytes": 24, "created": now + dt.timedelta(seconds=i),
+            "low": None, "high": None, "seed_source": "user", "previous_seal": None,
         })
+        rows[-1]["seal"] = compute_seal(rows[-1], None, None)  # every name is at version 1
         if len(rows) == 10_000:
             with led.engine.begin() as c:
                 c.execute(insert(variables_table), rows)
@@ -133,7 +136,7 @@ def bench_find(target: str, n_rows: int, repeat: int) -> None:
             c.execute(insert(variables_table), rows)
     print(f"bulk-inserted {n_rows:,} rows in {time.perf_counter() - start:.1f} s into {led.location}")
     # Planner statistics, as a ledger filled over time has them (autovacuum, ANALYZE).
-    statement = {"sqlite": "ANALYZE", "postgresql": "ANALYZE variables"}.get(
+    statement = {"sqlite": "ANALYZE", "postgresql": "ANALYZE reprovar_variables"}.get(
         led.engine.dialect.name, "ANALYZE TABLE reprovar_variables")
     with led.engine.begin() as c:
         c.exec_driver_sql(statement)
