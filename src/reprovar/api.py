@@ -285,19 +285,10 @@ def variance_scaling_variable(
         >>> v.provenance.distribution, round(v.provenance.params["high"], 6)
         ('uniform', 0.306186)
     """
-    from .variance_scaling import resolve
+    from .variance_scaling import resolve_for
 
     shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
-    resolved, params = resolve(shape, scale, mode, distribution)
-    if resolved == "uniform":
-        low, high = check_uniform(params["low"], params["high"], dtype)
-        params = {"low": low, "high": high}
-    elif resolved == "normal":
-        mean, sd = check_location_scale(params["mean"], params["scale"], dtype)
-        params = {"mean": mean, "scale": sd}
-    else:
-        mean, sd, low, high = check_truncated_normal(params["mean"], params["scale"], params["low"], params["high"], dtype)
-        params = {"mean": mean, "scale": sd, "low": low, "high": high}
+    resolved, params = resolve_for(shape, scale, mode, distribution, dtype)
     name, seed, seed_source = _name_and_seed(name, seed)
     return _make(resolved, params, shape, dtype, name, seed, seed_source, record, ledger, on_record_error)
 

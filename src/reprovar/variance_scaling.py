@@ -100,3 +100,27 @@ def resolve(shape, scale=1.0, mode="fan_in", distribution="truncated_normal") ->
         return "normal", {"mean": 0.0, "scale": math.sqrt(scale)}
     limit = math.sqrt(3.0 * scale)
     return "uniform", {"low": -limit, "high": limit}
+
+
+def resolve_for(shape, scale, mode, distribution, dtype) -> tuple[str, dict[str, float]]:
+    """:func:`resolve`, then the resolved parameters checked for ``dtype`` as the
+    distribution's own constructor checks them (so both the in-memory and the Dask
+    constructors make and record exactly the same thing).
+
+    Example:
+        >>> import numpy as np
+        >>> resolve_for((64, 32), 2.0, "fan_in", "uniform", np.dtype("float32"))[0]
+        'uniform'
+    """
+    from .distributions import check_truncated_normal, check_uniform
+    from .validation import check_location_scale
+
+    resolved, params = resolve(shape, scale, mode, distribution)
+    if resolved == "uniform":
+        low, high = check_uniform(params["low"], params["high"], dtype)
+        return resolved, {"low": low, "high": high}
+    if resolved == "normal":
+        mean, sd = check_location_scale(params["mean"], params["scale"], dtype)
+        return resolved, {"mean": mean, "scale": sd}
+    mean, sd, low, high = check_truncated_normal(params["mean"], params["scale"], params["low"], params["high"], dtype)
+    return resolved, {"mean": mean, "scale": sd, "low": low, "high": high}

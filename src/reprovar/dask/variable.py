@@ -284,20 +284,10 @@ def variance_scaling_variable(
         >>> bool((v.array.compute() == w.numpy()).all()), v.provenance.distribution
         (True, 'uniform')
     """
-    from ..distributions import check_truncated_normal, check_uniform
-    from ..variance_scaling import resolve
+    from ..variance_scaling import resolve_for
 
     shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
-    resolved, params = resolve(shape, scale, mode, distribution)
-    if resolved == "uniform":
-        low, high = check_uniform(params["low"], params["high"], dtype)
-        params = {"low": low, "high": high}
-    elif resolved == "normal":
-        mean, sd = check_location_scale(params["mean"], params["scale"], dtype)
-        params = {"mean": mean, "scale": sd}
-    else:
-        mean, sd, low, high = check_truncated_normal(params["mean"], params["scale"], params["low"], params["high"], dtype)
-        params = {"mean": mean, "scale": sd, "low": low, "high": high}
+    resolved, params = resolve_for(shape, scale, mode, distribution, dtype)
     name, seed = _name_seed(name, seed)
     return _create(resolved, algorithms.default_algorithm(resolved), params,
                    shape, dtype, name, seed, chunks, record, ledger, on_record_error)
