@@ -181,7 +181,11 @@ _UTC = dt.timezone.utc
 
 
 def _canonical_fast(row: Mapping[str, Any], previous_seal: str | None) -> bytes:
-    """:func:`canonical` for the values a writer records; raises for anything else."""
+    """:func:`canonical` for the values a writer records; raises for anything else.
+
+    The fields that rows of one kind share (algorithm, its version, distribution, dtype, run,
+    seed source) are written into a template once per kind; each row fills in the rest.
+    """
     created = row["created"]
     if type(created) is not dt.datetime or created.tzinfo is not _UTC:
         raise TypeError("not a UTC datetime")
@@ -192,31 +196,66 @@ def _canonical_fast(row: Mapping[str, Any], previous_seal: str | None) -> bytes:
         shape = "[" + ",".join(map(str, shape)) + "]"
     else:
         raise TypeError("shape")
-    seed = row["seed"]
-    if type(seed) is not int:
-        raise TypeError("seed")
+    seed, nbytes, version = row["seed"], row["nbytes"], row["version"]
+    if type(seed) is not int or type(nbytes) is not int or type(version) is not int:
+        raise TypeError("not an int")
     if seed < 0:
         seed += _UINT64
-    params = ",".join([f'"{name}":{_float(row.get(name))}' for name in _PARAMS_SORTED])
-    source = row["seed_source"]
-    text = (
-        f'{{"algorithm":{_encode_ascii(row["algorithm"])},'
-        f'"algorithm_version":{_int(row["algorithm_version"])},'
-        f'"created":"{created.replace(tzinfo=None).isoformat("T", "microseconds")}Z",'
-        f'"digest":{_encode_ascii(row["digest"])},'
-        f'"distribution":{_encode_ascii(row["distribution"])},'
-        f'"dtype":{_encode_ascii(row["dtype"])},'
-        f'"name":{_encode_ascii(row["name"])},'
-        f'"nbytes":{_int(row["nbytes"])},'
-        f'"params":{{{params}}},'
-        f'"previous_seal":{"null" if previous_seal is None else _encode_ascii(previous_seal)},'
-        f'"run_id":{_int(row["run_id"])},'
-        f'"seed":{seed},'
-        f'"seed_source":{"null" if source is None else _encode_ascii(source)},'
-        f'"shape":{shape},'
-        f'"version":{_int(row["version"])}}}'
+    kind = (row["algorithm"], row["algorithm_version"], row["distribution"], row["dtype"],
+            row["run_id"], row["seed_source"])
+    # Exact types: True, 1.0 and 1 are equal keys, but not the same canonical text.
+    types = list(map(type, kind))
+    if types != _KIND_TYPES and types != _KIND_TYPES_NO_SOURCE:
+        raise TypeError("row kind")
+    template = _TEMPLATES.get(kind)
+    if template is None:
+        template = _template(*kind)
+    get = row.get
+    text = template % (
+        # isoformat of a UTC datetime with microseconds: "YYYY-MM-DDTHH:MM:SS.ffffff+00:00"
+        created.isoformat("T", "microseconds")[:26],
+        _encode_ascii(row["digest"]),
+        _encode_ascii(row["name"]),
+        nbytes,
+        _float(get("high")), _float(get("low")), _float(get("mean")), _float(get("scale")),
+        "null" if previous_seal is None else _encode_ascii(previous_seal),
+        seed,
+        shape,
+        version,
     )
     return CANONICAL_PREFIX + text.encode("ascii")
+
+
+#: Canonical-text templates by row kind (see :func:`_canonical_fast`); a handful per process.
+_TEMPLATES: dict[tuple, str] = {}
+_KIND_TYPES = [str, int, str, str, int, str]
+_KIND_TYPES_NO_SOURCE = [str, int, str, str, int, type(None)]
+
+
+def _template(algorithm, algorithm_version, distribution, dtype, run_id, seed_source) -> str:
+    def fixed(text: str) -> str:  # a constant inside a %-template
+        return text.replace("%", "%%")
+
+    template = (
+        f'{{"algorithm":{fixed(_encode_ascii(algorithm))},'
+        f'"algorithm_version":{_int(algorithm_version)},'
+        '"created":"%sZ",'
+        '"digest":%s,'
+        f'"distribution":{fixed(_encode_ascii(distribution))},'
+        f'"dtype":{fixed(_encode_ascii(dtype))},'
+        '"name":%s,'
+        '"nbytes":%d,'
+        '"params":{"high":%s,"low":%s,"mean":%s,"scale":%s},'
+        '"previous_seal":%s,'
+        f'"run_id":{_int(run_id)},'
+        '"seed":%d,'
+        f'"seed_source":{"null" if seed_source is None else fixed(_encode_ascii(seed_source))},'
+        '"shape":%s,'
+        '"version":%d}'
+    )
+    if len(_TEMPLATES) < 1024:  # kinds are few; a bound all the same
+        _TEMPLATES[(algorithm, algorithm_version, distribution, dtype, run_id, seed_source)] = template
+    return template
 
 
 def _int(value: Any) -> str:
