@@ -216,7 +216,8 @@ def transaction(ledger: Ledger | str | os.PathLike | URL | None = None) -> Itera
     current ledger) is the current ledger of this thread / async task, so variables made
     without ``ledger=`` are recorded in it; a variable given another ledger is recorded
     there on its own. Before the commit, ``variable.record`` is the record the row will
-    have (id and version included); other connections do not see it yet. Versions stay
+    have (id and version included; on SQLite its seals are set once the row is written,
+    every 256 rows and at the commit); other connections do not see it yet. Versions stay
     gapless and unique with other writers; blocks nest (the outermost commits). See
     :meth:`reprovar.ledger.Ledger.transaction` for the details.
 

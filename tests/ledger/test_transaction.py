@@ -58,6 +58,67 @@ def test_an_exception_rolls_every_row_back_and_unsets_the_records(ledger, ledger
     assert _small("w", ledger=ledger).record.version == 1  # no gap left behind
 
 
+def test_records_made_inside_the_block_equal_the_committed_rows(ledger):
+    """Ids, versions, seals and their chain, across the points where a SQLite batch writes
+    the rows it holds (every SQLITE_ROWS_PER_WRITE rows, then at commit)."""
+    from reprovar.ledger.writer import SQLITE_ROWS_PER_WRITE
+
+    _small("w0", ledger=ledger)  # a name with an earlier version, chained into the batch
+    count = 2 * SQLITE_ROWS_PER_WRITE + 37
+    with reprovar.transaction(ledger):
+        made = [_small(f"w{i % 7}", seed=i) for i in range(count)]
+        made.append(reprovar.random_uniform_variable((3,), -1.0, 1.0, name="u", seed=1))
+    stored = [ledger.get(id=v.record.id) for v in made]
+    assert [v.record for v in made] == stored
+    assert all(r.seal is not None for r in stored)
+    chain = ledger.history("w3")
+    assert [r.previous_seal for r in chain[1:]] == [r.seal for r in chain[:-1]]
+    assert ledger.verify().line() == f"{count + 2} verified, 0 mismatched, 0 failed"
+
+
+def test_sqlite_batch_ids_follow_the_largest_id_after_a_deletion(tmp_path):
+    path = tmp_path / "gap.db"
+    ledger = Ledger(path)
+    for i in range(3):
+        _small("a", seed=i, ledger=ledger)
+    with ledger.engine.begin() as conn:  # the newest row deleted: SQLite reuses its id
+        conn.execute(variables_table.delete().where(variables_table.c.id == 3))
+    with reprovar.transaction(ledger):
+        v = _small("b")
+    assert v.record.id == 3 and ledger.get(id=3) == v.record
+    ledger.close()
+
+
+def test_sqlite_a_row_the_database_refuses_when_written_rolls_everything_back(tmp_path):
+    """On SQLite rows are written at commit (and every SQLITE_ROWS_PER_WRITE rows): a row the
+    database refuses then fails the whole transaction, and no record survives."""
+    from reprovar.errors import LedgerError
+    from reprovar.ledger.writer import SQLITE_ROWS_PER_WRITE
+
+    path = tmp_path / "refuse.db"
+    ledger = Ledger(path)
+    with ledger.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON reprovar_variables WHEN NEW.name = 'bad' "
+            "BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END"
+        )
+    with pytest.raises(LedgerError, match="refused by a trigger"):
+        with reprovar.transaction(ledger):
+            made = [_small("a"), _small("bad"), _small("c")]
+    assert [v.record for v in made] == [None] * 3
+    made = []
+    with pytest.raises(RecordingError, match="refused by a trigger"):
+        with reprovar.transaction(ledger):
+            made.append(_small("bad"))
+            for i in range(SQLITE_ROWS_PER_WRITE):  # the last one makes the batch write, and fails
+                made.append(_small(f"n{i}"))
+    assert len(made) == SQLITE_ROWS_PER_WRITE
+    assert all(v.record is None for v in made)
+    assert ledger.count() == 0
+    assert _small("a", ledger=ledger).record.version == 1
+    ledger.close()
+
+
 def test_nested_blocks_join_the_outermost(ledger):
     with reprovar.transaction(ledger):
         a = _small("a")
@@ -174,7 +235,7 @@ KILLED = textwrap.dedent(
             reprovar.random_normal_variable((2, 3), 0.0, 1.0, name=f"k{i % 3}", seed=i)
         if not finish:
             print("recorded", flush=True)
-            time.sleep(600)  # killed here, with every row written but none committed
+            time.sleep(600)  # killed here: rows written (SQLite: the last ones still in memory), none committed
     print("committed", flush=True)
     time.sleep(600)  # killed here, after the commit
     """
@@ -184,7 +245,7 @@ KILLED = textwrap.dedent(
 @pytest.mark.parametrize("finish", [False, True], ids=["mid-transaction", "after-commit"])
 def test_sigkill_leaves_all_rows_or_none(ledger_url, finish):
     Ledger(ledger_url).close()
-    count = 40
+    count = 600  # more rows than a SQLite batch holds before writing them
     proc = subprocess.Popen([sys.executable, "-c", KILLED, ledger_url, str(count),
                              "finish" if finish else "stop"], stdout=subprocess.PIPE, text=True)
     try:
@@ -200,5 +261,5 @@ def test_sigkill_leaves_all_rows_or_none(ledger_url, finish):
             n = conn.execute(select(func.count()).select_from(variables_table)).scalar_one()
         assert n == (count if finish else 0)
         if finish:
-            assert [r.version for r in led.history("k0")] == list(range(1, 15))
+            assert [r.version for r in led.history("k0")] == list(range(1, count // 3 + 1))
             led.replay("k2", 13)

@@ -289,7 +289,11 @@ class Ledger:
             except self._engine.dialect.loaded_dbapi.Error as e:
                 batch.failed = True
                 raise translate(e, self.location, "record a variable in") from e
+            # The writer may keep ``values`` until it writes the row: the record gets a copy.
+            record = VariableRecord._from_values({**values, "shape": tuple(variable.shape), "id": row_id})
+            batch.writer.track(record)
             batch.variables.append(weakref.ref(variable))
+            return record
         else:
             with self._lock:
                 self._ensure_run()
@@ -328,7 +332,11 @@ class Ledger:
         writing, and transactions take turns with each other.
 
         Inside the block, ``variable.record`` is the record the row will have once committed
-        (its id and version included), though no other connection sees the row yet. If the
+        (its id and version included), though no other connection sees the row yet. On
+        SQLite the rows are sealed and written together, every
+        :data:`~reprovar.ledger.writer.SQLITE_ROWS_PER_WRITE` rows and at the commit: a
+        record's ``seal`` and ``previous_seal`` are None until then, and a row the database
+        refuses fails the transaction when it is written. If the
         block raises, every row is rolled back and each such variable's ``record`` is reset
         to None. Nested blocks join the outermost one: an exception that leaves an inner
         block rolls back the whole transaction, even if the outer block catches it (the

@@ -19,6 +19,14 @@ turns (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory lo
 a named lock), which leaves no cycle to deadlock on, and on PostgreSQL and MariaDB each row
 is written under a savepoint: a row that loses its version to a single-row writer is rolled
 back to the savepoint and written again with the new maximum.
+
+On SQLite a batch holds the database's only write lock from ``BEGIN IMMEDIATE`` to its end,
+so nothing else can take a version or an id meanwhile: each row's version (one more than the
+name's latest, read once per name) and id (one more than the largest, read once per batch)
+are known when it is recorded, and the rows themselves are sealed and inserted together, up
+to :data:`SQLITE_ROWS_PER_WRITE` at a time and at commit, with one ``executemany``. Measured
+on 1,000 small variables, this halves the time recording adds inside a transaction: the
+per-variable work that remains between the user's calls is one indexed lookup.
 """
 
 from __future__ import annotations
@@ -27,13 +35,15 @@ import random
 import time
 import zlib
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import bindparam, insert, literal_column, select
+from sqlalchemy import bindparam, func, insert, literal_column, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.compiler import Compiled
 
 from ..errors import LedgerError
+from .coltypes import uint64_to_db
 from .dberrors import is_retryable_dbapi, is_statement_retryable_dbapi
 from .engine import SQLITE_BUSY_TIMEOUT_MS
 from .models import variables_table
@@ -44,6 +54,11 @@ WRITE_RETRY_S = 120.0
 #: Backoff bounds between retries, in seconds.
 RETRY_FIRST_S = 0.0002
 RETRY_MAX_S = 0.01
+#: Rows a SQLite batch keeps before writing them (and at commit): bounds the memory a long
+#: transaction holds besides SQLite's own.
+SQLITE_ROWS_PER_WRITE = 256
+#: Largest id SQLite assigns (a signed 64-bit rowid).
+_SQLITE_MAX_ROWID = 2**63 - 1
 
 VARIABLE_COLUMNS = (
     "run_id",
@@ -90,19 +105,37 @@ class _Statement:
                 processors[key] = processor
         self._plan = [(key, processors.get(key)) for key in keys]
         self._positional = compiled.positional
+        self._compile_plan()
 
     def override(self, key: str, processor) -> None:
         """Use ``processor`` for ``key`` instead of the column type's own."""
         self._plan = [(k, processor if k == key else p) for k, p in self._plan]
+        self._compile_plan()
+
+    def _compile_plan(self) -> None:
+        # Positional: one C-level gather of every value, then the few that need converting.
+        keys = [k for k, _ in self._plan]
+        if len(keys) > 1:
+            self._gather = itemgetter(*keys)
+        else:  # itemgetter of one key returns the value itself, not a tuple
+            self._gather = lambda values: tuple(values[k] for k in keys)
+        self._convert = [(i, p) for i, (_, p) in enumerate(self._plan) if p is not None]
 
     def params(self, values: dict[str, Any]):
-        # One pass, no intermediate copies: this runs once per recorded variable.
+        # This runs once per recorded variable.
         if self._positional:
-            return tuple(values[k] if p is None else p(values[k]) for k, p in self._plan)
+            row = self._gather(values)
+            if self._convert:
+                row = list(row)
+                for i, processor in self._convert:
+                    row[i] = processor(row[i])
+            return row
         return {k: values[k] if p is None else p(values[k]) for k, p in self._plan}
 
 
 def _sqlite_utc_text(value: datetime) -> str:
+    if value.tzinfo is timezone.utc:  # what the writers make: "YYYY-MM-DD HH:MM:SS.ffffff+00:00"
+        return value.isoformat(" ", "microseconds")[:26]
     return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
@@ -126,10 +159,23 @@ class VariableWriter:
         self._insert = _Statement(
             stmt.compile(dialect=dialect, column_keys=list(VARIABLE_COLUMNS)), engine, columns
         )
+        self._insert_with_id = None
         if self._sqlite:
             # SQLAlchemy's SQLite DATETIME formatter costs ~6 us a row; isoformat writes the
             # same "YYYY-MM-DD HH:MM:SS.ffffff" text (read back by the same type) in ~0.5 us.
             self._insert.override("created", _sqlite_utc_text)
+            # Batches write rows whose ids they assigned (see the module doc).
+            self._insert_with_id = _Statement(
+                insert(t).compile(dialect=dialect, column_keys=["id", *VARIABLE_COLUMNS]),
+                engine, {"id": t.c.id.type, **columns},
+            )
+            self._insert_with_id.override("created", _sqlite_utc_text)
+            # The rows a batch writes come from Ledger.record: parameters are floats or None
+            # already, seeds ints; the column types' own conversions, less the checks.
+            for column in ("mean", "scale", "low", "high"):
+                self._insert_with_id.override(column, None)
+            self._insert_with_id.override("seed", uint64_to_db)
+            self._largest_id_sql = select(func.max(t.c.id)).compile(dialect=dialect).string
         self._latest = _Statement(
             # The name's latest version and its seal, from the (name, version) index.
             select(t.c.version, t.c.seal)
@@ -306,6 +352,11 @@ class BatchWriter(VariableWriter):
             self.__dict__.update(like.__dict__)
             self._connection = None
         self._lock_name: str | None = None
+        # SQLite: rows recorded but not yet written, each (values, latest, record); the
+        # newest row of each name this batch recorded, as (version, values); the next id.
+        self._pending: list[list[Any]] = []
+        self._names: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._next_id: int | None = None
 
     def begin(self) -> None:
         """Start the transaction, waiting (up to :data:`WRITE_RETRY_S`) for other batches."""
@@ -338,10 +389,14 @@ class BatchWriter(VariableWriter):
             raise
 
     def insert(self, values: dict[str, Any]) -> tuple[int, int]:
-        """Add one row to the open transaction; return (id, version)."""
+        """Add one row to the open transaction; return (id, version).
+
+        On SQLite the row is sealed and written later (see the module doc): ``values`` is
+        kept, and its ``seal`` and ``previous_seal`` are set then, as are those of the record
+        passed to :meth:`track`.
+        """
         if self._sqlite:
-            # BEGIN IMMEDIATE holds the write lock: no other writer can take a version.
-            return self._write_row_sqlite(self._connection.driver_connection, values)
+            return self._defer_row_sqlite(values)
         cursor = self._connection.cursor()
         deadline = time.monotonic() + WRITE_RETRY_S
         delay = RETRY_FIRST_S
@@ -364,6 +419,57 @@ class BatchWriter(VariableWriter):
         finally:
             cursor.close()
 
+    def _defer_row_sqlite(self, values: dict[str, Any]) -> tuple[int, int]:
+        # BEGIN IMMEDIATE holds the write lock: no other writer can take a version or an id.
+        if len(self._pending) >= SQLITE_ROWS_PER_WRITE:
+            self.flush()  # before this row, so that track() still finds it
+        sqlite = self._connection.driver_connection
+        name = values["name"]
+        latest = self._names.get(name)
+        if latest is None:
+            latest = sqlite.execute(self._latest.sql, (name,)).fetchone()
+        if self._next_id is None:
+            largest = sqlite.execute(self._largest_id_sql).fetchone()[0]
+            self._next_id = 1 if largest is None else largest + 1
+        row_id = self._next_id
+        if row_id > _SQLITE_MAX_ROWID:
+            raise LedgerError(f"the ledger's ids are exhausted (largest {_SQLITE_MAX_ROWID})")
+        version = 1 if latest is None else latest[0] + 1
+        self._next_id = row_id + 1
+        values["id"] = row_id
+        values["version"] = version
+        self._pending.append([values, latest, None])
+        self._names[name] = (version, values)
+        return row_id, version
+
+    def track(self, record) -> None:
+        """``record`` (the newest row's record) gets its seals when the row is written."""
+        if self._pending:
+            self._pending[-1][2] = record
+
+    def flush(self) -> None:
+        """Seal and write the rows recorded so far (SQLite; nothing to do elsewhere)."""
+        pending = self._pending
+        if not pending:
+            return
+        key, params = self._key, self._insert_with_id.params
+        rows = []
+        for entry in pending:
+            values, latest, record = entry
+            # The previous version's seal: read with it, or that of a row of this batch
+            # (sealed earlier in this loop or by an earlier flush).
+            previous = None if latest is None else latest[1]
+            if type(previous) is dict:
+                previous = previous["seal"]
+            values["previous_seal"] = previous
+            values["seal"] = seal = compute_seal(values, previous, key)
+            if record is not None:
+                record.__dict__["seal"] = seal
+                record.__dict__["previous_seal"] = previous
+            rows.append(params(values))
+        self._pending = []
+        self._connection.driver_connection.executemany(self._insert_with_id.sql, rows)
+
     def commit(self) -> None:
         """Commit every row; on failure nothing is committed and the error propagates."""
         self._finish(commit=True)
@@ -379,6 +485,7 @@ class BatchWriter(VariableWriter):
         try:
             if commit:
                 if self._sqlite:
+                    self.flush()
                     connection.driver_connection.execute("COMMIT")
                 else:
                     connection.commit()
@@ -386,6 +493,7 @@ class BatchWriter(VariableWriter):
             commit = False
             raise
         finally:
+            self._pending, self._names, self._next_id = [], {}, None
             if not commit:
                 self._rollback(connection, RuntimeError("batch rolled back"))
             if self._sqlite and self._connection is not None:
