@@ -9,6 +9,8 @@ import subprocess
 import sys
 
 import cloudpickle
+import dask
+import dask.array as da
 import numpy as np
 import psutil
 import pytest
@@ -82,6 +84,45 @@ def test_each_chunk_is_made_by_a_worker_task(client):
     assert made == {str(k) for k in flatten(v.array.__dask_keys__())}
     workers = set(client.scheduler_info()["workers"])
     assert {t["worker"] for t in stream.data} <= workers
+
+
+def _chunks_made(node) -> int:
+    # How many chunks a graph node makes: make_block calls, nested fused subgraphs included.
+    from dask._task_spec import DataNode, Task
+
+    from reprovar.dask.tasks import make_block
+
+    if isinstance(node, Task):
+        return (node.func is make_block) + _chunks_made(node.args) + _chunks_made(node.kwargs)
+    if isinstance(node, DataNode):
+        return _chunks_made(node.value)
+    if isinstance(node, dict):
+        return sum(_chunks_made(v) for v in node.values())
+    if isinstance(node, (tuple, list)):
+        return sum(_chunks_made(v) for v in node)
+    return 0
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_a_reduction_fuses_with_chunk_generation(client, reduction):
+    # Full-width row chunks: each block of the in-memory reference is contiguous like a made
+    # chunk, so NumPy sums both in the same order and the results can be compared bit for bit.
+    expected, v = pair("normal", (60, 40), "float32", 4, (7, -1), record=False)
+    reduced = getattr(v.array, reduction)()
+    # Each chunk is made inside a task that also reduces it: no task makes a chunk alone, and
+    # none makes two. Blockwise fusion does it, with Dask's low-level fusion off too.
+    for low_level_fusion in (True, False):
+        with dask.config.set({"optimization.fuse.active": low_level_fusion}):
+            (optimized,) = dask.optimize(reduced)
+        graph = dict(optimized.__dask_graph__())
+        assert not any(str(k).startswith("('reprovar-chunk") for k in graph)
+        made = [n for n in map(_chunks_made, graph.values()) if n]
+        assert made == [1] * v.array.npartitions
+    with get_task_stream(client) as stream:
+        got = reduced.compute()
+    assert not any(str(t["key"]).startswith("('reprovar-chunk") for t in stream.data)
+    reference = getattr(da.from_array(expected, chunks=v.array.chunks), reduction)().compute()
+    assert same_bits(np.asarray(got), np.asarray(reference))
 
 
 def _refuse_parallel_kernels(refuse: bool) -> int:

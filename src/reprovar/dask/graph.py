@@ -1,4 +1,10 @@
-"""Dask graphs of a variable: one task per chunk, and one task per group of digest leaves.
+"""Dask graphs of a variable: a Blockwise layer of its chunks, and one task per group of digest leaves.
+
+The chunks are one Blockwise layer, so Dask's optimizer fuses it with the blockwise
+operations that follow: ``v.array.sum()`` or ``v.array * 2`` runs one task per chunk that
+makes the chunk and reduces (or transforms) it at once, keyed by the last fused operation,
+and no whole chunk waits in memory for a second task. Computed alone, the array runs one
+task per chunk, keyed by the array's own keys.
 
 Keys are named after what they make (``reprovar-chunk-<token>``, ``reprovar-digest-<token>``),
 and the token covers everything that determines the values, so two graphs of the same
@@ -13,14 +19,13 @@ Example:
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 
 from ..errors import ArgumentTypeError, ArgumentValueError
 from ..ledger import digest as digests
-from .tasks import VariableSpec, leaf_digests, make_chunk
+from .tasks import VariableSpec, leaf_digests, make_block
 
 CHUNK_PREFIX = "reprovar-chunk"
 DIGEST_PREFIX = "reprovar-digest"
@@ -68,22 +73,35 @@ def regular_chunks(chunks: tuple[tuple[int, ...], ...], shape: tuple[int, ...]) 
 
 
 def chunk_array(spec: VariableSpec, chunks: tuple[tuple[int, ...], ...]):
-    """A ``dask.array.Array`` of ``spec``'s variable with the given (normalized) chunks."""
+    """A ``dask.array.Array`` of ``spec``'s variable with the given (normalized) chunks.
+
+    Its graph is one Blockwise layer: each block runs :func:`~reprovar.dask.tasks.make_block`
+    with ``spec`` and its own slices of the array, so blockwise operations that follow
+    (elementwise arithmetic, the per-chunk step of ``.sum()`` or ``.mean()``) fuse with it
+    into one task per chunk.
+
+    Example:
+        >>> from reprovar.dask.tasks import VariableSpec
+        >>> spec = VariableSpec("philox4x32-10/box-muller", 1, (5,), "float32", 1, (("mean", 0.0), ("scale", 1.0)))
+        >>> a = chunk_array(spec, ((2, 3),))
+        >>> a.name.startswith("reprovar-chunk-"), a.__dask_keys__() == chunk_array(spec, ((2, 3),)).__dask_keys__()
+        (True, True)
+        >>> type(a.dask.layers[a.name]).__name__
+        'Blockwise'
+    """
     import dask.array as da
-    from dask._task_spec import Task
     from dask.base import tokenize
-    from dask.highlevelgraph import HighLevelGraph
+    from dask.layers import ArraySliceDep
 
     name = f"{CHUNK_PREFIX}-{tokenize(spec, chunks)}"
-    starts = [np.cumsum((0,) + c).tolist() for c in chunks]
-    graph = {}
-    for index in itertools.product(*(range(len(c)) for c in chunks)):
-        ranges = tuple((starts[d][i], starts[d][i + 1]) for d, i in enumerate(index))
-        key = (name, *index)
-        graph[key] = Task(key, make_chunk, spec, ranges)
-    layers = HighLevelGraph.from_collections(name, graph, dependencies=())
-    meta = np.empty((0,) * len(spec.shape), spec.numpy_dtype())
-    return da.Array(layers, name, chunks, meta=meta)
+    index = tuple(range(len(chunks)))
+    meta = np.empty((0,) * len(chunks), spec.numpy_dtype())
+    # ArraySliceDep hands each block its own slices, computed from the chunks when the graph
+    # is materialized: a task carries the spec and its slices, never the whole chunking.
+    return da.blockwise(
+        make_block, index, spec, None, ArraySliceDep(chunks), index,
+        name=name, dtype=meta.dtype, meta=meta, align_arrays=False,
+    )
 
 
 def leaf_groups(spec: VariableSpec) -> list[tuple[int, int]]:

@@ -120,6 +120,18 @@ def make_chunk(spec: VariableSpec, ranges: tuple[tuple[int, int], ...]) -> np.nd
         return make_region(spec.implementation(), spec.shape, ranges, spec.numpy_dtype(), seed=spec.seed, **spec.params)
 
 
+def make_block(spec: VariableSpec, slices: tuple[slice, ...]) -> np.ndarray:
+    """The chunk of ``spec``'s variable at ``slices`` (one ``slice(lo, hi)`` per dimension): what
+    a block of the variable's Dask array runs, handed its place in the array by Dask.
+
+    Example:
+        >>> spec = VariableSpec("philox4x32-10/box-muller", 1, (4, 6), "float32", 3, (("mean", 0.0), ("scale", 1.0)))
+        >>> bool((make_block(spec, (slice(1, 3), slice(2, 5))) == make_chunk(spec, ((1, 3), (2, 5)))).all())
+        True
+    """
+    return make_chunk(spec, tuple((s.start, s.stop) for s in slices))
+
+
 def leaf_digests(spec: VariableSpec, first: int, stop: int) -> bytes:
     """The digests of leaves ``[first, stop)`` of ``spec``'s variable, concatenated (16 bytes each).
 
