@@ -114,14 +114,24 @@ def fill_region(algorithm, out: np.ndarray, shape: tuple[int, ...], ranges, *, s
     if flat.size == 0:
         return
     block = _block_size(algorithm, out.dtype)
+    fill = _filler(algorithm, out.dtype, seed, params)
     if starts.size == 1 or length >= DIRECT_RUN_BLOCKS * block:
         for i, start in enumerate(starts.tolist()):
-            algorithm.fill(flat[i * length : (i + 1) * length], start, seed=seed, **params)
+            fill(flat[i * length : (i + 1) * length], start)
         return
-    _fill_short_runs(algorithm, flat, starts, length, block, math.prod(shape), seed, params)
+    _fill_short_runs(fill, flat, starts, length, block, math.prod(shape))
 
 
-def _fill_short_runs(algorithm, flat, starts, length, block, total, seed, params) -> None:
+def _filler(algorithm, dtype: np.dtype, seed: int, params: dict):
+    # One set-up for all the runs of a region: a truncated normal's constants alone cost
+    # more than making a short run.
+    filler = getattr(algorithm, "filler", None)
+    if filler is not None:
+        return filler(dtype, seed=seed, **params)
+    return lambda out, start: algorithm.fill(out, start, seed=seed, **params)
+
+
+def _fill_short_runs(fill, flat, starts, length, block, total) -> None:
     first = starts // block  # the blocks each run touches: [first, last]
     last = (starts + (length - 1)) // block
     # Runs are made together while the blocks they touch are contiguous (each block once), in
@@ -140,7 +150,7 @@ def _fill_short_runs(algorithm, flat, starts, length, block, total, seed, params
     for g, (lo, hi) in enumerate(zip(lows.tolist(), highs.tolist())):
         a, b = bounds[g], bounds[g + 1]
         made = scratch[: hi - lo]
-        algorithm.fill(made, lo, seed=seed, **params)
+        fill(made, lo)
         if length >= _COPY_BY_SLICE:
             for i, s in enumerate((starts[a:b] - lo).tolist(), a):
                 flat[i * length : (i + 1) * length] = made[s : s + length]

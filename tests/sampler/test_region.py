@@ -8,6 +8,7 @@ import pytest
 
 from reprovar import region
 from reprovar.algorithms import DEFAULT_ALGORITHM
+from reprovar.errors import ArgumentValueError
 
 DTYPES = [np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)]
 
@@ -58,6 +59,42 @@ def test_a_column_costs_its_rows_blocks_never_the_whole_variable():
     region.make_region(counting, (20_000, 50), ((0, 20_000), (10, 11)), np.dtype(np.float32), seed=1, mean=0.0, scale=1.0)
     block = DEFAULT_ALGORITHM.block_size(np.dtype(np.float32))
     assert counting.made <= 20_000 * 50 + 2 * block  # rows shorter than a block: each block made once
+
+
+ALGORITHM_CASES = [
+    ("philox4x32-10/box-muller", dict(mean=0.5, scale=2.0)),
+    ("philox4x32-10/uniform", dict(low=-1.0, high=3.0)),
+    ("philox4x32-10/truncated-normal", dict(mean=0.0, scale=1.0, low=-2.0, high=2.0)),
+    ("philox4x32-10/truncated-normal", dict(mean=0.0, scale=1.0, low=2.5, high=4.0)),
+    ("philox4x32-10/truncated-normal", dict(mean=0.0, scale=1.0, low=0.0, high=0.01)),  # float64 arithmetic
+]
+
+
+@pytest.mark.parametrize("name, params", ALGORITHM_CASES, ids=lambda c: str(c))
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_a_filler_equals_fill_and_a_region_sets_up_once(name, params, dtype, monkeypatch):
+    from reprovar.algorithms import get_algorithm
+
+    algorithm = get_algorithm(name, 1)
+    dtype = np.dtype(dtype)
+    fill = algorithm.filler(dtype, seed=5, **params)
+    rng = np.random.default_rng(1)
+    for start, size in [(0, 1), (3, 5000), *((int(rng.integers(0, 2**40)), int(rng.integers(1, 3000))) for _ in range(5))]:
+        a, b = np.empty(size, dtype), np.empty(size, dtype)
+        fill(a, start)
+        algorithm.fill(b, start, seed=5, **params)
+        assert a.tobytes() == b.tobytes(), (start, size)
+    with pytest.raises(ArgumentValueError, match="out must be"):
+        fill(np.empty(3, np.float64 if dtype != np.float64 else np.float32), 0)
+    # A column region of 300 rows: the algorithm's per-variable set-up runs once.
+    calls = []
+    runner = type(algorithm)._runner
+    monkeypatch.setattr(type(algorithm), "_runner", lambda self, *a: calls.append(1) or runner(self, *a))
+    shape = (300, 2000)
+    part = region.make_region(algorithm, shape, ((0, 300), (7, 9)), dtype, seed=5, **params)
+    assert len(calls) == 1
+    whole = algorithm.generate(shape, dtype, seed=5, **params)
+    assert part.tobytes() == np.ascontiguousarray(whole[:, 7:9]).tobytes()
 
 
 def test_runs_and_bad_ranges():
