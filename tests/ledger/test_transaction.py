@@ -225,6 +225,48 @@ def test_batches_and_single_writers_get_gapless_unique_versions(ledger_url):
         assert sorted(v for m, v in rows if m == name) == list(range(1, n + 1)), name
 
 
+FORKED = textwrap.dedent(
+    """
+    import os, sys, time
+    import reprovar
+    from reprovar.errors import RecordingError
+    led = reprovar.Ledger(sys.argv[1])
+    with reprovar.transaction(led):
+        for i in range(300):
+            reprovar.random_normal_variable((2,), 0.0, 1.0, name=f"p{i % 5}", seed=i)
+        pid = os.fork()
+        if pid == 0:
+            start = time.monotonic()
+            try:
+                v = reprovar.random_normal_variable((2,), 0.0, 1.0, name="child", seed=1)
+                print("child recorded", v.record.version, flush=True)
+            except RecordingError as e:
+                print(f"child refused after {time.monotonic() - start:.1f} s: {e}", flush=True)
+        else:
+            reprovar.random_normal_variable((2,), 0.0, 1.0, name="parent", seed=1)
+    if pid == 0:  # the child's copy of the block ended without committing the parent's
+        os._exit(0)
+    os.waitpid(pid, 0)
+    print("parent", led.count(), led.verify().line(), flush=True)
+    """
+)
+
+
+def test_a_child_forked_inside_a_transaction_leaves_the_parents_alone(ledger_url):
+    """The child's copy of the block neither commits nor rolls back the parent's transaction,
+    and never closes its connection; on SQLite the child cannot take the write lock its
+    parent's transaction holds in inherited memory, and says so at once."""
+    Ledger(ledger_url).close()
+    proc = subprocess.run([sys.executable, "-c", FORKED, ledger_url], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    if ledger_url.startswith("sqlite"):
+        assert lines[0].startswith("child refused after 0.") and "forked while a reprovar.transaction()" in lines[0]
+        assert lines[1] == "parent 301 301 verified, 0 mismatched, 0 failed"
+    else:
+        assert lines == ["child recorded 1", "parent 302 302 verified, 0 mismatched, 0 failed"]
+
+
 KILLED = textwrap.dedent(
     """
     import sys, time

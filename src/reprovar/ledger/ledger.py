@@ -136,6 +136,12 @@ class Ledger:
         self._variables: VariableWriter | None = None  # variable rows, the hot path
         self._run_id: int | None = None
         self._batch_statements: VariableWriter | None = None  # compiled once, for batches
+        self._batches_open = 0  # transactions open on this ledger, in any thread
+        # Its own lock: a single-row writer holds self._lock while it waits for a SQLite
+        # transaction to end, and ending the transaction must not wait for that writer.
+        self._batches_lock = threading.Lock()
+        #: Set in a child forked while a SQLite transaction was open: why it cannot write.
+        self._cannot_write: str | None = None
         #: Opened with ``read_only=True``: nothing can be written through this ledger.
         self.read_only = bool(read_only)
         if not create or read_only:
@@ -193,6 +199,17 @@ class Ledger:
                 self._variables.forget()
             self._variables = None
             self._run_id = None
+            if self._batches_open and self._engine.dialect.name == "sqlite":
+                # The parent's open transaction holds SQLite's write lock, and this process
+                # inherited its connection, whose lock SQLite keeps in per-process memory:
+                # no connection of this process could ever take the lock again.
+                self._cannot_write = (
+                    f"this process was forked while a reprovar.transaction() on ledger "
+                    f"{self.location} was open in its parent, so it cannot write that SQLite "
+                    "file; record in the parent, or fork (start the pool) outside the transaction"
+                )
+            self._batches_open = 0
+            self._batches_lock = threading.Lock()
             self._pid = os.getpid()
 
     @contextmanager
@@ -265,6 +282,9 @@ class Ledger:
                 f"at most {MAX_NAME_LENGTH}"
             )
         check_name_characters(name)  # the same refusal on every backend (NUL, lone surrogates)
+        self._check_pid()
+        if self._cannot_write is not None:
+            raise RecordingError(self._cannot_write)
         provenance = variable.provenance
         values: dict[str, Any] = {
             "name": name,
@@ -279,7 +299,6 @@ class Ledger:
             "digest": digest if digest is not None else digests.digest(variable.numpy()),
             "nbytes": int(variable.nbytes),
         }
-        self._check_pid()
         batch = self._open_batch()
         if batch is not None:
             values["run_id"] = self._run_id
@@ -353,6 +372,8 @@ class Ledger:
             (1, 2, 1)
         """
         self._check_pid()
+        if self._cannot_write is not None:
+            raise RecordingError(self._cannot_write)
         outer = self._open_batch()
         if outer is not None:
             try:
@@ -370,15 +391,20 @@ class Ledger:
             batch.writer.begin()
         except self._engine.dialect.loaded_dbapi.Error as e:
             raise translate(e, self.location, "begin a transaction in") from e
+        with self._batches_lock:
+            self._batches_open += 1
         token = _batches.set(_batches.get() + (batch,))
         try:
             yield self
         except BaseException:
             _batches.reset(token)
-            batch.writer.rollback()
-            batch.forget_records()
+            if not self._leave_forked(batch):
+                batch.writer.rollback()
+                batch.forget_records()
             raise
         _batches.reset(token)
+        if self._leave_forked(batch):
+            return
         if batch.failed:
             batch.writer.rollback()
             batch.forget_records()
@@ -395,6 +421,18 @@ class Ledger:
             batch.forget_records()
             raise
         batch.variables.clear()
+
+    def _leave_forked(self, batch: _Batch) -> bool:
+        """End ``batch``'s block for this ledger's count; True in a forked child, whose copy
+        of the block must neither commit nor roll back its parent's transaction."""
+        if batch.pid == os.getpid():
+            with self._batches_lock:
+                self._batches_open -= 1
+            return False
+        # The connection is the parent's: kept referenced for the life of this process, as
+        # closing it here could end the parent's session (a server connection) or its lock.
+        _inherited_connections.append(batch.writer.abandon())
+        return True
 
     @property
     def run_id(self) -> int | None:
@@ -577,6 +615,8 @@ class Ledger:
 
 _received: dict[tuple[type, str], Ledger] = {}
 _received_lock = threading.Lock()
+#: Connections a forked child inherited inside an open transaction: never used, never closed.
+_inherited_connections: list[Any] = []
 
 
 def _after_fork_in_child() -> None:

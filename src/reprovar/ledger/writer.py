@@ -470,6 +470,13 @@ class BatchWriter(VariableWriter):
         self._pending = []
         self._connection.driver_connection.executemany(self._insert_with_id.sql, rows)
 
+    def abandon(self):
+        """Drop the connection and the rows held without touching either (in a forked child
+        they are the parent's); return the connection."""
+        connection, self._connection = self._connection, None
+        self._pending, self._names, self._next_id = [], {}, None
+        return connection
+
     def commit(self) -> None:
         """Commit every row; on failure nothing is committed and the error propagates."""
         self._finish(commit=True)
