@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -86,6 +87,32 @@ def test_sqlite_batch_ids_follow_the_largest_id_after_a_deletion(tmp_path):
     with reprovar.transaction(ledger):
         v = _small("b")
     assert v.record.id == 3 and ledger.get(id=3) == v.record
+    ledger.close()
+
+
+def test_sqlite_batch_ids_follow_an_autoincrement_sequence(tmp_path):
+    """A variables table declared AUTOINCREMENT (not what reprovar creates) never reuses an id:
+    a batch takes the id SQLite itself would."""
+    path = tmp_path / "seq.db"
+    ledger = Ledger(path)
+    with ledger.engine.begin() as conn:
+        ddl = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'reprovar_variables'").scalar_one()
+        assert "AUTOINCREMENT" not in ddl
+        conn.exec_driver_sql("ALTER TABLE reprovar_variables RENAME TO old_variables")
+        ddl = re.sub(r"^(\s*)id INTEGER NOT NULL", r"\1id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL", ddl, flags=re.M)
+        ddl = re.sub(r"CONSTRAINT pk_reprovar_variables PRIMARY KEY \(id\),\s*", "", ddl)
+        conn.exec_driver_sql(ddl.replace("CONSTRAINT uq_reprovar_variables_name_version", "CONSTRAINT uq_nv"))
+        conn.exec_driver_sql("DROP TABLE old_variables")
+    ledger.close()
+    ledger = Ledger(path)
+    for i in range(3):
+        _small("a", seed=i, ledger=ledger)
+    with ledger.engine.begin() as conn:  # the newest row deleted: AUTOINCREMENT never gives 3 again
+        conn.execute(variables_table.delete().where(variables_table.c.id == 3))
+    with reprovar.transaction(ledger):
+        v = _small("b")
+    assert v.record.id == 4 and ledger.get(id=4) == v.record
     ledger.close()
 
 

@@ -429,8 +429,7 @@ class BatchWriter(VariableWriter):
         if latest is None:
             latest = sqlite.execute(self._latest.sql, (name,)).fetchone()
         if self._next_id is None:
-            largest = sqlite.execute(self._largest_id_sql).fetchone()[0]
-            self._next_id = 1 if largest is None else largest + 1
+            self._next_id = self._first_free_id(sqlite)
         row_id = self._next_id
         if row_id > _SQLITE_MAX_ROWID:
             raise LedgerError(f"the ledger's ids are exhausted (largest {_SQLITE_MAX_ROWID})")
@@ -441,6 +440,17 @@ class BatchWriter(VariableWriter):
         self._pending.append([values, latest, None])
         self._names[name] = (version, values)
         return row_id, version
+
+    def _first_free_id(self, sqlite) -> int:
+        # The id SQLite would give the next row: one more than the largest, or than the
+        # largest ever given where the table was declared AUTOINCREMENT (sqlite_sequence).
+        largest = sqlite.execute(self._largest_id_sql).fetchone()[0] or 0
+        if sqlite.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+            row = sqlite.execute("SELECT seq FROM sqlite_sequence WHERE name = ?",
+                                 (variables_table.name,)).fetchone()
+            if row is not None and isinstance(row[0], int):
+                largest = max(largest, row[0])
+        return largest + 1
 
     def track(self, record) -> None:
         """``record`` (the newest row's record) gets its seals when the row is written."""
