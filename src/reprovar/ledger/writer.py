@@ -353,7 +353,7 @@ class BatchWriter(VariableWriter):
             self._connection = None
         self._lock_name: str | None = None
         # SQLite: rows recorded but not yet written, each (values, latest, record); the
-        # newest row of each name this batch recorded, as (version, values); the next id.
+        # newest of them for each name, as (version, values); the next id.
         self._pending: list[list[Any]] = []
         self._names: dict[str, tuple[int, dict[str, Any]]] = {}
         self._next_id: int | None = None
@@ -466,8 +466,8 @@ class BatchWriter(VariableWriter):
         rows = []
         for entry in pending:
             values, latest, record = entry
-            # The previous version's seal: read with it, or that of a row of this batch
-            # (sealed earlier in this loop or by an earlier flush).
+            # The previous version's seal: read with it, or that of a row held with this one
+            # (sealed earlier in this loop).
             previous = None if latest is None else latest[1]
             if type(previous) is dict:
                 previous = previous["seal"]
@@ -477,7 +477,10 @@ class BatchWriter(VariableWriter):
                 record.__dict__["seal"] = seal
                 record.__dict__["previous_seal"] = previous
             rows.append(params(values))
-        self._pending = []
+        # Written rows are read back by the next lookup of their name (this connection sees
+        # its own uncommitted rows): only held rows are remembered, so memory stays bounded
+        # however many names a transaction records.
+        self._pending, self._names = [], {}
         self._connection.driver_connection.executemany(self._insert_with_id.sql, rows)
 
     def abandon(self):
