@@ -77,24 +77,8 @@ def test_records_made_inside_the_block_equal_the_committed_rows(ledger):
     assert ledger.verify().line() == f"{count + 2} verified, 0 mismatched, 0 failed"
 
 
-def test_sqlite_batch_ids_follow_the_largest_id_after_a_deletion(tmp_path):
-    path = tmp_path / "gap.db"
-    ledger = Ledger(path)
-    for i in range(3):
-        _small("a", seed=i, ledger=ledger)
-    with ledger.engine.begin() as conn:  # the newest row deleted: SQLite reuses its id
-        conn.execute(variables_table.delete().where(variables_table.c.id == 3))
-    with reprovar.transaction(ledger):
-        v = _small("b")
-    assert v.record.id == 3 and ledger.get(id=3) == v.record
-    ledger.close()
-
-
-def test_sqlite_batch_ids_follow_an_autoincrement_sequence(tmp_path):
-    """A variables table declared AUTOINCREMENT (not what reprovar creates) never reuses an id:
-    a batch takes the id SQLite itself would."""
-    path = tmp_path / "seq.db"
-    ledger = Ledger(path)
+def _declare_autoincrement(ledger) -> None:
+    # Not what reprovar creates: the variables table rebuilt with AUTOINCREMENT ids.
     with ledger.engine.begin() as conn:
         ddl = conn.exec_driver_sql(
             "SELECT sql FROM sqlite_master WHERE name = 'reprovar_variables'").scalar_one()
@@ -104,15 +88,22 @@ def test_sqlite_batch_ids_follow_an_autoincrement_sequence(tmp_path):
         ddl = re.sub(r"CONSTRAINT pk_reprovar_variables PRIMARY KEY \(id\),\s*", "", ddl)
         conn.exec_driver_sql(ddl.replace("CONSTRAINT uq_reprovar_variables_name_version", "CONSTRAINT uq_nv"))
         conn.exec_driver_sql("DROP TABLE old_variables")
-    ledger.close()
-    ledger = Ledger(path)
+
+
+@pytest.mark.parametrize("autoincrement, expected_id", [(False, 3), (True, 4)], ids=["rowid", "autoincrement"])
+def test_sqlite_batch_ids_are_the_ones_sqlite_would_give(tmp_path, autoincrement, expected_id):
+    """After the newest row is deleted, SQLite gives its id again, unless the table is
+    AUTOINCREMENT (which never reuses one): a batch takes the same id."""
+    ledger = Ledger(tmp_path / "ids.db")
+    if autoincrement:
+        _declare_autoincrement(ledger)
     for i in range(3):
         _small("a", seed=i, ledger=ledger)
-    with ledger.engine.begin() as conn:  # the newest row deleted: AUTOINCREMENT never gives 3 again
+    with ledger.engine.begin() as conn:
         conn.execute(variables_table.delete().where(variables_table.c.id == 3))
     with reprovar.transaction(ledger):
         v = _small("b")
-    assert v.record.id == 4 and ledger.get(id=4) == v.record
+    assert v.record.id == expected_id and ledger.get(id=expected_id) == v.record
     ledger.close()
 
 
