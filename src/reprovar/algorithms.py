@@ -46,6 +46,18 @@ def _parallel(target: np.ndarray) -> bool:
     return parallel_allowed() and get_num_threads() > 1
 
 
+#: The output formats every algorithm fills (float16 and bfloat16 as their 16-bit patterns).
+_FORMATS = ("float64", "float32", "float16", "bfloat16")
+
+
+def _check_out(out: np.ndarray, start: int) -> None:
+    # What fill() and a filler's fill need of their output, checked before anything is written.
+    if out.ndim != 1 or not out.flags.c_contiguous or not out.flags.writeable:
+        raise ArgumentValueError("out must be a writeable, C-contiguous 1-D array")
+    if start < 0:
+        raise ArgumentValueError(f"start must be >= 0, got {start}")
+
+
 class _BlockAlgorithm:
     """What every Philox block algorithm shares: allocation, and filling any slice of the
     flat variable from whole blocks (made straight into the output) and partial ones (made in
@@ -93,12 +105,9 @@ class _BlockAlgorithm:
             >>> bool((piece == whole[5:9]).all())
             True
         """
-        if out.ndim != 1 or not out.flags.c_contiguous or not out.flags.writeable:
-            raise ArgumentValueError("out must be a writeable, C-contiguous 1-D array")
-        if start < 0:
-            raise ArgumentValueError(f"start must be >= 0, got {start}")
-        if out.dtype.name not in ("float64", "float32", "float16", "bfloat16"):
-            raise ArgumentValueError(f"out.dtype={out.dtype} is not supported")
+        _check_out(out, start)
+        if out.dtype.name not in _FORMATS:
+            raise ArgumentValueError(f"out.dtype={out.dtype} is not supported; accepted: {', '.join(_FORMATS)}")
         self._fill_blocks(out, start, seed, self._runner(out.dtype, params))
 
     def filler(self, dtype: np.dtype, *, seed: int, **params):
@@ -116,15 +125,14 @@ class _BlockAlgorithm:
             True
         """
         dtype = np.dtype(dtype)
-        if dtype.name not in ("float64", "float32", "float16", "bfloat16"):
-            raise ArgumentValueError(f"dtype={dtype} is not supported")
+        if dtype.name not in _FORMATS:
+            raise ArgumentValueError(f"dtype={dtype} is not supported; accepted: {', '.join(_FORMATS)}")
         plan = self._runner(dtype, params)
 
         def fill(out: np.ndarray, start: int) -> None:
-            if out.dtype != dtype or out.ndim != 1 or not out.flags.c_contiguous or not out.flags.writeable:
-                raise ArgumentValueError(f"out must be a writeable, C-contiguous 1-D {dtype} array")
-            if start < 0:
-                raise ArgumentValueError(f"start must be >= 0, got {start}")
+            if out.dtype != dtype:
+                raise ArgumentValueError(f"out must be a {dtype} array (this filler's dtype), got {out.dtype}")
+            _check_out(out, start)
             self._fill_blocks(out, start, seed, plan)
 
         return fill
