@@ -118,3 +118,20 @@ def test_recording_a_variable_loads_no_audit_code_no_alembic_no_orm(tmp_path):
                         m not in ("reprovar.audit", "reprovar.audit.ledger"))
     assert audit_code == []
     assert sorted(m for m in loaded if _within(m, "alembic") or _within(m, "sqlalchemy.orm")) == []
+
+
+def test_importing_reprovar_and_querying_a_ledger_load_no_compiler(tmp_path):
+    # Numba (and the scipy.linalg it loads where scipy is installed) is most of a process's
+    # start-up: only making values needs it, not `import reprovar` or the audit commands.
+    path = tmp_path / "query.db"
+    reprovar.random_normal_variable((2, 3), 0.0, 1.0, name="w", seed=1, ledger=str(path))
+    loaded = _loaded_after(
+        "import reprovar\n"
+        "from reprovar.cli import main\n"
+        f"for command in (['list'], ['show', 'w'], ['find', '--name', 'w*'], ['history', 'w']):\n"
+        f"    main(args=[*command, '--ledger', {str(path)!r}], prog_name='reprovar', standalone_mode=False)\n"
+    )
+    assert "reprovar.cli" in loaded and "reprovar.audit.query" in loaded
+    assert not {"numba", "llvmlite", "scipy"} & loaded
+    made = _loaded_after("import reprovar\nreprovar.random_normal_variable((2,), 0.0, 1.0, record=False)")
+    assert "numba" in made  # the check itself sees the compiler where values are made

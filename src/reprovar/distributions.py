@@ -26,7 +26,7 @@ import numbers
 import numpy as np
 
 from .errors import ArgumentTypeError, ArgumentValueError
-from .transforms.normal_quantile import (
+from .transforms.quantile_regions import (
     CENTRAL_P_MIN,
     FAR_F32,
     FAR_F64,

@@ -39,6 +39,13 @@ import numpy as np
 
 from .._jit import inline_kernel
 from .elementary import log_f32, log_f64, log_join_f32, log_join_f64
+from .quantile_regions import (
+    ITERATIONS_F32,
+    ITERATIONS_F64,
+    SERIES_TERMS_F32,
+    SERIES_TERMS_F64,
+    series_coefficients,
+)
 
 
 def _coefficients(*hex_literals: str) -> tuple[float, ...]:
@@ -85,32 +92,6 @@ _MN32 = _coefficients(
     "0x1.98040cp+2", "0x1.703444p+10", "0x1.822966p+15", "0x1.398d1ep+18", "0x1.0abf16p+18", "-0x1.40f44ep+15",
 )
 _MD32 = _coefficients("0x1p+0", "0x1.32f470p+8", "0x1.a9e228p+13", "0x1.f49b2ep+16", "0x1.ae84c4p+17")
-#: The smallest p :func:`upper_quantile_central_f32` accepts.
-CENTRAL_P_MIN = 0.02
-
-#: Intervals whose standardized lower end is at least this far out use :func:`tail_offset`.
-FAR_F32 = 10.0
-FAR_F64 = 20.0
-#: Terms of the asymptotic series S kept (k = 0 .. SERIES_TERMS - 1).
-SERIES_TERMS_F32 = 5
-SERIES_TERMS_F64 = 9
-#: Fixed-point iterations of :func:`tail_offset`: each gains a factor >= FAR**2.
-ITERATIONS_F32 = 4
-ITERATIONS_F64 = 6
-
-
-def series_coefficients(terms: int) -> tuple[int, ...]:
-    """``(-1)^k (2k-1)!!`` for k < ``terms``: the coefficients of S in powers of ``1/x**2``.
-
-    Example:
-        >>> series_coefficients(4)
-        (1, -1, 3, -15)
-    """
-    out, double_factorial = [], 1
-    for k in range(terms):
-        out.append((-1) ** k * double_factorial)
-        double_factorial *= 2 * k + 1
-    return tuple(out)
 
 
 def _make(ft, log_split, log_join, terms, iterations):
