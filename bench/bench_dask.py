@@ -5,7 +5,9 @@
 
 1. float32 normals through ``.sum()`` (no data travels): reprovar.dask against Dask's own
    ``da.random.default_rng().standard_normal`` in the same chunks (the issue asks >= 4x),
-   and against reprovar in this one process, generate + ``.sum()`` (asks >= 0.8x).
+   and against reprovar in this one process, generate + ``.sum()`` (asks >= 0.8x). With
+   them, what bounds the first ratio: one chunk made and summed on one thread here, by each
+   generator, and the same graphs with 1-element chunks (Dask's cost of scheduling them).
 2. Time per chunk as the chunk count grows, the total fixed: the overhead of one task.
 3. The digest computed on the cluster (leaf by leaf) against generating (``.sum()``), and
    how far a worker's memory rises while it digests the whole variable.
@@ -76,6 +78,21 @@ def main() -> None:
         print(f"   reprovar, one process          {mps(t_local):8.0f}")
         print(f"   ratio reprovar.dask / dask rng       {t_dask / t_ours:5.2f}x  (target >= 4)")
         print(f"   ratio reprovar.dask / one process    {t_local / t_ours:5.2f}x  (target >= 0.8)")
+        # Where the ratio to Dask's generator is bounded: one chunk (made + summed) on one
+        # thread in this process, and the same graphs with 1-element chunks (Dask's fixed
+        # cost of scheduling them, which both sides pay).
+        one = _best({
+            "ours": lambda seed: _one_chunk_ours(chunk, seed),
+            "numpy": lambda seed: np.random.default_rng(seed).standard_normal(chunk, dtype=np.float32).sum(),
+        }, args.repeat)
+        tiny = _best({
+            "ours": lambda seed: ours(seed, 1, (n // chunk,)).array.sum().compute(),
+            "dask": lambda seed: da.random.default_rng(seed).standard_normal((n // chunk,), chunks=1, dtype=np.float32).sum().compute(),
+        }, args.repeat)
+        print(f"   one chunk on one thread, this process: reprovar {one['ours'] * 1e3:.1f} ms, numpy's Generator"
+              f" {one['numpy'] * 1e3:.1f} ms ({one['numpy'] / one['ours']:.2f}x)")
+        print(f"   the same graphs with 1-element chunks: reprovar.dask {tiny['ours'] * 1e3:.0f} ms,"
+              f" dask rng {tiny['dask'] * 1e3:.0f} ms (scheduling alone)")
 
         print("\n2. time per chunk as the chunk count grows (same total); Dask's generator alongside")
         print("   chunks    seconds   ms/chunk   M samples/s   dask rng ms/chunk")
@@ -111,6 +128,20 @@ def main() -> None:
         growth = max(peak[w] - before[w] for w in peak)
         print(f"   worker memory while digesting {n * 4 / 2**20:.0f} MiB: high-water mark"
               f" {growth:.0f} MiB above the warmed worker's RSS (a leaf is 4 MiB)")
+
+
+def _one_chunk_ours(size: int, seed: int) -> float:
+    # A chunk as a task makes it: the serial kernel (one Numba thread), into new memory.
+    import numba
+
+    import reprovar
+
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        return reprovar.random_normal_slice(0, size, 0.0, 1.0, seed=seed).sum()
+    finally:
+        numba.set_num_threads(threads)
 
 
 def _start_sampling_rss(dask_worker) -> float:
