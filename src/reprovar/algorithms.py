@@ -23,6 +23,7 @@ import numpy as np
 
 from . import layout
 from .errors import ArgumentValueError, OutOfMemoryError, UnknownAlgorithmError
+from .validation import dtype_name
 
 #: Below this many elements one thread fills the variable: loading and starting the
 #: parallel kernel costs more than it saves (its values are the same either way).
@@ -106,7 +107,7 @@ class _BlockAlgorithm:
             True
         """
         _check_out(out, start)
-        if out.dtype.name not in _FORMATS:
+        if dtype_name(out.dtype) not in _FORMATS:
             raise ArgumentValueError(f"out.dtype={out.dtype} is not supported; accepted: {', '.join(_FORMATS)}")
         self._fill_blocks(out, start, seed, self._runner(out.dtype, params))
 
@@ -125,7 +126,7 @@ class _BlockAlgorithm:
             True
         """
         dtype = np.dtype(dtype)
-        if dtype.name not in _FORMATS:
+        if dtype_name(dtype) not in _FORMATS:
             raise ArgumentValueError(f"dtype={dtype} is not supported; accepted: {', '.join(_FORMATS)}")
         plan = self._runner(dtype, params)
 
@@ -193,7 +194,7 @@ class PhiloxBoxMuller(_BlockAlgorithm):
     def _runner(self, dtype: np.dtype, params: dict):
         compute = np.float64 if dtype == np.float64 else np.float32
         m, s = compute(params["mean"]), compute(params["scale"])
-        bfloat = dtype.name == "bfloat16"
+        bfloat = dtype_name(dtype) == "bfloat16"
 
         def run(target, first_block, n_blocks, key0, key1):
             from . import kernels  # loads Numba: deferred so that `import reprovar` (and the CLI) stays light
@@ -229,7 +230,7 @@ class PhiloxUniform(_BlockAlgorithm):
         from .distributions import uniform_constants
 
         prm = uniform_constants(float(params["low"]), float(params["high"]), dtype)
-        bfloat = dtype.name == "bfloat16"
+        bfloat = dtype_name(dtype) == "bfloat16"
 
         def run(target, first_block, n_blocks, key0, key1):
             from . import distribution_kernels as k
@@ -283,7 +284,7 @@ class PhiloxTruncatedNormal(_BlockAlgorithm):
             # Same bounds (the output format's), float64 constants and arithmetic.
             method, prm64 = truncnorm_constants(mean, scale, low, high, np.dtype(np.float64))
             prm = prm64[:-2] + tuple(np.float64(b) for b in prm[-2:])
-        bfloat = dtype.name == "bfloat16"
+        bfloat = dtype_name(dtype) == "bfloat16"
 
         def run_kernel(target, first_block, n_blocks, key0, key1):
             from . import distribution_kernels as k

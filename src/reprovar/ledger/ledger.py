@@ -28,7 +28,7 @@ from ..errors import (
     UnknownRunError,
     UnknownVariableError,
 )
-from ..validation import check_name_characters
+from ..validation import check_name_characters, dtype_name
 from . import digest as digests
 from .dberrors import is_retryable, translate
 from .engine import WRITE, check_sqlite_location, create_ledger_engine
@@ -289,7 +289,7 @@ class Ledger:
         values: dict[str, Any] = {
             "name": name,
             "shape": _shape_text(variable.shape),
-            "dtype": _dtype_name(variable.dtype),
+            "dtype": dtype_name(variable.dtype),
             "distribution": provenance.distribution,
             **_parameter_columns(provenance.params),
             "seed": int(provenance.seed),
@@ -645,17 +645,6 @@ def _open_in_this_process(cls: type, url: str, key: SealKey | None = None, read_
 
 def _insert_run(connection: Connection) -> int:
     return connection.execute(_INSERT_RUN, collect_run_info()).inserted_primary_key[0]
-
-
-_DTYPE_NAMES: dict = {}
-
-
-def _dtype_name(dtype) -> str:
-    # numpy computes ``dtype.name`` in Python (~3 µs): a measurable part of a small record.
-    name = _DTYPE_NAMES.get(dtype)
-    if name is None:
-        name = _DTYPE_NAMES[dtype] = dtype.name
-    return name
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
