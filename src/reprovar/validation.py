@@ -111,6 +111,12 @@ def _is_shape_container(shape) -> bool:
     return isinstance(shape, collections.abc.Sequence)
 
 
+_INDEX_MAX = int(np.iinfo(np.intp).max)
+#: Sizes up to this are never compared with the machine's memory (asking the OS costs
+#: more than making a small variable).
+_RAM_CHECK_MIN_BYTES = 1 << 24
+
+
 def check_size_fits(shape: tuple[int, ...], dtype: np.dtype) -> int:
     """The variable's size in bytes, refused before anything is allocated when it cannot exist:
     more bytes than one array can hold, a dimension or element count beyond what numpy can
@@ -127,13 +133,14 @@ def check_size_fits(shape: tuple[int, ...], dtype: np.dtype) -> int:
             f"shape={shape} with dtype={dtype.name} needs {nbytes} bytes, more than the "
             f"{MAX_NBYTES} bytes one array can hold"
         )
-    index_max = int(np.iinfo(np.intp).max)
     nonzero = math.prod(d for d in shape if d)
-    if max(shape, default=0) > index_max or nonzero > index_max:
+    if max(shape, default=0) > _INDEX_MAX or nonzero > _INDEX_MAX:
         raise ArgumentValueError(
-            f"shape={shape} has more elements than numpy can index (at most {index_max} "
+            f"shape={shape} has more elements than numpy can index (at most {_INDEX_MAX} "
             "per dimension and in all, counting only the non-zero dimensions)"
         )
+    if nbytes <= _RAM_CHECK_MIN_BYTES:  # no machine that runs this lacks that much memory
+        return nbytes
     ram = physical_memory_bytes()
     if ram is not None and nbytes > ram:
         raise ArgumentValueError(
@@ -160,6 +167,10 @@ def _check_real(value, param: str) -> float:
     return value
 
 
+#: Largest finite value of each compute type (float16 and bfloat16 compute in float32).
+_COMPUTE_MAX = {np.float32: float(np.finfo(np.float32).max), np.float64: float(np.finfo(np.float64).max)}
+
+
 def check_location_scale(mean, scale, dtype: np.dtype) -> tuple[float, float]:
     """Finite ``mean``, finite ``scale >= 0``, both representable in the compute dtype.
 
@@ -174,7 +185,7 @@ def check_location_scale(mean, scale, dtype: np.dtype) -> tuple[float, float]:
     if scale < 0:
         raise ArgumentValueError(f"scale must be >= 0 (a standard deviation), got {scale}")
     compute = np.float64 if dtype == np.float64 else np.float32
-    limit = float(np.finfo(compute).max)
+    limit = _COMPUTE_MAX[compute]
     for param, value in (("mean", mean), ("scale", scale)):
         if abs(value) > limit:
             raise ArgumentValueError(
