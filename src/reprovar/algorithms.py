@@ -55,6 +55,11 @@ def _check_out(out: np.ndarray, start: int) -> None:
     # What fill() and a filler's fill need of their output, checked before anything is written.
     if out.ndim != 1 or not out.flags.c_contiguous or not out.flags.writeable:
         raise ArgumentValueError("out must be a writeable, C-contiguous 1-D array")
+    if not out.dtype.isnative:  # the kernels write this machine's byte order
+        raise ArgumentValueError(
+            f"out must be in this machine's byte order, got dtype {out.dtype.str!r}; "
+            "accepted: native float64, float32, float16 or bfloat16"
+        )
     if start < 0:
         raise ArgumentValueError(f"start must be >= 0, got {start}")
 

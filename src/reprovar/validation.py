@@ -243,7 +243,9 @@ def dtype_name(dtype: np.dtype) -> str:
     """
     name = _DTYPE_NAMES.get(dtype)
     if name is None:
-        name = _DTYPE_NAMES[dtype] = dtype.name
+        name = dtype.name
+        if len(_DTYPE_NAMES) < 64:  # bounded: callers may pass any dtype (structured ones are endless)
+            _DTYPE_NAMES[dtype] = name
     return name
 
 

@@ -106,3 +106,26 @@ def test_runs_and_bad_ranges():
         region.check_ranges((4, 5), ((0, 1), (2, 6)))
     with pytest.raises(ValueError, match="one \\(lo, hi\\) pair per dimension"):
         region.check_ranges((4, 5), ((0, 1),))
+
+
+def test_fill_refuses_outputs_it_cannot_write_before_writing():
+    swapped = np.dtype(np.float32).newbyteorder()
+    cases = [
+        (np.zeros(8, swapped), "byte order"),
+        (np.zeros((2, 4), np.float32), "1-D"),
+        (np.zeros(16, np.float32)[::2], "C-contiguous"),
+        (np.zeros(8, np.int32), "not supported"),
+    ]
+    readonly = np.zeros(8, np.float32)
+    readonly.flags.writeable = False
+    cases.append((readonly, "writeable"))
+    for out, fragment in cases:
+        before = out.tobytes()
+        with pytest.raises(ArgumentValueError, match=fragment):
+            DEFAULT_ALGORITHM.fill(out, 0, seed=1, mean=0.0, scale=1.0)
+        assert out.tobytes() == before
+    fill = DEFAULT_ALGORITHM.filler(np.float32, seed=1, mean=0.0, scale=1.0)
+    with pytest.raises(ArgumentValueError, match="out must be a float32 array"):
+        fill(np.zeros(8, swapped), 0)
+    with pytest.raises(ArgumentValueError, match="start must be >= 0"):
+        fill(np.zeros(8, np.float32), -1)
