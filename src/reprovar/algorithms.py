@@ -64,6 +64,11 @@ def _check_out(out: np.ndarray, start: int) -> None:
         raise ArgumentValueError(f"start must be >= 0, got {start}")
 
 
+def _check_format(dtype: np.dtype, param: str) -> None:
+    if dtype_name(dtype) not in _FORMATS:
+        raise ArgumentValueError(f"{param}={dtype} is not supported; accepted: {', '.join(_FORMATS)}")
+
+
 class _BlockAlgorithm:
     """What every Philox block algorithm shares: allocation, and filling any slice of the
     flat variable from whole blocks (made straight into the output) and partial ones (made in
@@ -112,8 +117,7 @@ class _BlockAlgorithm:
             True
         """
         _check_out(out, start)
-        if dtype_name(out.dtype) not in _FORMATS:
-            raise ArgumentValueError(f"out.dtype={out.dtype} is not supported; accepted: {', '.join(_FORMATS)}")
+        _check_format(out.dtype, "out.dtype")
         self._fill_blocks(out, start, seed, self._runner(out.dtype, params))
 
     def filler(self, dtype: np.dtype, *, seed: int, **params):
@@ -131,8 +135,7 @@ class _BlockAlgorithm:
             True
         """
         dtype = np.dtype(dtype)
-        if dtype_name(dtype) not in _FORMATS:
-            raise ArgumentValueError(f"dtype={dtype} is not supported; accepted: {', '.join(_FORMATS)}")
+        _check_format(dtype, "dtype")
         plan = self._runner(dtype, params)
 
         def fill(out: np.ndarray, start: int) -> None:
