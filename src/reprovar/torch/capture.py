@@ -31,6 +31,7 @@ another tensor within one capture.
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import threading
 from dataclasses import dataclass, field
@@ -68,6 +69,9 @@ METADATA = frozenset(
 #: Reads of values into Python: the values must be the ones reprovar makes.
 VALUE_READS = frozenset({"item", "tolist", "__bool__", "__float__", "__int__", "__complex__", "numpy",
                          "__repr__", "__str__", "equal", "allclose"})
+#: The torch.nn.init functions that dispatch to modes themselves (handle_torch_function);
+#: transformers 5 swaps its own look-alikes in under the same names while it initializes.
+INIT_FUNCTIONS = frozenset({"normal_", "uniform_", "constant_", "kaiming_uniform_"})
 #: In-place writes that do not read the values they replace.
 OVERWRITES = frozenset({"fill_", "zero_", "copy_"})
 #: In-place operators and the method they stand for.
@@ -238,7 +242,7 @@ class Capture(TorchFunctionMode):
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
         name = _IN_PLACE_OPERATORS.get(name, name)
-        if getattr(func, "__module__", None) == "torch.nn.init":
+        if name in INIT_FUNCTIONS and inspect.isfunction(func):
             return self._init_function(func, name, args, kwargs)
         if name in METADATA:
             return func(*args, **kwargs)
@@ -348,10 +352,8 @@ class Capture(TorchFunctionMode):
         return result
 
     def _init_function(self, func, name: str, args, kwargs):
-        # The torch.nn.init functions that dispatch to modes themselves: what they call inside
-        # runs with this mode off, so each is read as the one draw or write it is.
-        import inspect
-
+        # What these functions call inside runs with this mode off, so each is read as the one
+        # draw or write it is.
         try:
             bound = inspect.signature(func).bind(*args, **kwargs)
         except TypeError:
@@ -379,8 +381,7 @@ class Capture(TorchFunctionMode):
             result = func(*args, **kwargs)
             self.record(tensor, "fill", "constant_")
             return result
-        self.record(tensor, "bad", name, (f"torch.nn.init.{name} is not one reprovar knows how to follow",))
-        return tensor
+        raise AssertionError(name)  # INIT_FUNCTIONS lists the names handled above
 
     def _setitem(self, func, target: torch.Tensor, args, kwargs, tainted: str):
         index, value = args[1], args[2]

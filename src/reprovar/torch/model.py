@@ -228,14 +228,30 @@ def build(
 
 
 def _forget_hf_flags(module: nn.Module) -> None:
-    # transformers 5 marks modules and tensors it initialized (_is_hf_initialized) and skips
-    # them when its init code runs again; init_module runs that code on purpose.
+    """Let transformers 5's init code run again on a model it already initialized.
+
+    It marks modules and tensors it initialized (``_is_hf_initialized``) and skips them when
+    its init code runs again: the marks are cleared. When it builds a model, the modules whose
+    weights it ties (``all_tied_weights_keys``: an LM head tied to the input embedding) are
+    initialized while still untied, then tied, so the source's init is the one that counts;
+    on a model already tied, their init would write the shared tensor a second time. So those
+    modules are marked as initialized, as transformers does when it loads tied weights.
+    """
     for m in module.modules():
         if "_is_hf_initialized" in m.__dict__:
             del m.__dict__["_is_hf_initialized"]
         for t in list(m._parameters.values()) + list(m._buffers.values()):
             if t is not None and "_is_hf_initialized" in getattr(t, "__dict__", {}):
                 del t.__dict__["_is_hf_initialized"]
+    tied = getattr(module, "all_tied_weights_keys", None)
+    if isinstance(tied, dict):
+        for key in tied:
+            owner = key.rsplit(".", 1)[0] if "." in key else ""
+            try:
+                target = module.get_submodule(owner)
+            except AttributeError:
+                continue
+            target._is_hf_initialized = True
 
 
 def init_module(
