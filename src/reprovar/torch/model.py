@@ -14,7 +14,7 @@ from .. import modelinit
 from ..errors import ArgumentTypeError, ArgumentValueError, UnreproducibleError
 from ..modelinit import Initialized, Planned
 from ..recipes import Fill, Recipe, Region
-from . import tensors, threads
+from . import tensors
 from .capture import Capture
 from .modules import Constant, Plan, describe_unknown, plan_module, rule_for
 from .planning import Problem, join, numpy_dtype, plain_module, plan_captured, state_entries
@@ -215,7 +215,7 @@ def build(
     recording = modelinit.recording_on(record, ledger)
     model_seed, source = modelinit.model_seed_and_source(seed)
     capture = Capture()
-    with threads.torch_idle(), capture:
+    with capture:
         module = factory()
     module = _check_module(module, "factory()'s result")
     planned, problems = plan_captured(module, capture, prefix, model_seed)
@@ -334,7 +334,7 @@ def init_module(
     else:
         _forget_hf_flags(plain_module(module))
         capture = Capture()
-        with threads.torch_idle(), capture:
+        with capture:
             init(module)
         planned, problems = plan_captured(module, capture, prefix, model_seed)
         del capture
