@@ -66,6 +66,9 @@ METADATA = frozenset(
      "is_pinned", "is_shared", "has_names", "is_nonzero_", "__format__", "_has_compatible_shallow_copy_type",
      "__reduce_ex__", "__deepcopy__", "_is_zerotensor", "is_inference", "is_signed", "__index__"}
 )
+#: Functions that take only the shape, dtype and device of their tensor arguments.
+SHAPE_ONLY = frozenset({"new_empty", "new_zeros", "new_ones", "new_full", "empty_like", "zeros_like",
+                        "ones_like", "full_like", "new_empty_strided"})
 #: Reads of values into Python: the values must be the ones reprovar makes.
 VALUE_READS = frozenset({"item", "tolist", "__bool__", "__float__", "__int__", "__complex__", "numpy",
                          "__repr__", "__str__", "equal", "allclose"})
@@ -109,6 +112,7 @@ class StorageLog:
     events: list[Event] = field(default_factory=list)
     created: str = ""  # "empty" for torch.empty & co.: its values are whatever was in memory
     taint: str = ""  # why its values cannot be made again (derived from a draw or torch's generator)
+    origins: list = field(default_factory=list)  # the logs of the draws a tainted value came from
     pending: bool = False  # a draw into it was not executed: its memory does not hold the values
     reads: list[str] = field(default_factory=list)  # values read into Python before they were made
 
@@ -175,9 +179,26 @@ class Capture(TorchFunctionMode):
         [('draw', 'uniform')]
     """
 
-    def __init__(self):
+    def __init__(self, undo: bool = False):
         super().__init__()
         self.logs: dict[Any, StorageLog] = {}
+        #: (view, its values before) of every executed write, when asked for: a refused
+        #: init_module puts the model back as it was.
+        self.undo: list | None = [] if undo else None
+
+    def _before_write(self, t: torch.Tensor) -> None:
+        if self.undo is not None and t.numel():
+            with torch._C.DisableTorchFunction():
+                self.undo.append((t, t.detach().clone()))
+
+    def rollback(self) -> None:
+        """Put back every value an executed write changed (newest first)."""
+        if not self.undo:
+            return
+        with torch._C.DisableTorchFunction(), torch.no_grad():
+            for t, before in reversed(self.undo):
+                t.detach().copy_(before)
+        self.undo.clear()
 
     # --- the context ------------------------------------------------------------------
 
@@ -250,9 +271,9 @@ class Capture(TorchFunctionMode):
         # Where the values of the inputs come from: a draw not made yet, or a taint.
         sources = [(t, self._known(t)) for t in _tensors(args, kwargs)]
         tainted = ""
-        for t, log in sources:
+        for t, log in ([] if name in SHAPE_ONLY else sources):
             if log is not None and (log.pending or log.taint) and not (t is target and name.endswith("_")):
-                tainted = log.taint or f"{name} used values drawn by {_first_draw(log)} before reprovar made them"
+                tainted = log.taint or f"{name} used values drawn by {_last_draw(log)} before reprovar made them"
                 break
 
         if target is not None and name.endswith("_") and not name.startswith("__") and name not in NOT_WRITES:
@@ -260,13 +281,18 @@ class Capture(TorchFunctionMode):
         if name == "__setitem__" and target is not None:
             return self._setitem(func, target, args, kwargs, tainted)
         out = kwargs.get("out")
+        written = list(_outputs(out)) if out is not None else []
+        for o in written:
+            self._before_write(o)
         result = func(*args, **kwargs)
         if name in VALUE_READS:
             for t, log in sources:
-                if log is not None and (log.pending or log.taint):
-                    log.reads.append(f"{name}() read values " + (log.taint or "before reprovar made them"))
+                if log is not None and log.pending:
+                    log.reads.append(f"{name}() read values before reprovar made them")
+                elif log is not None and log.taint:
+                    for origin in log.origins or [log]:
+                        origin.reads.append(f"{name}() read values computed from it before reprovar made them")
             return result
-        written = list(_outputs(out)) if out is not None else []
         for o in written:
             if name == "eye":
                 self.record(o, "eye", "eye")
@@ -295,6 +321,8 @@ class Capture(TorchFunctionMode):
                     log.taint = copied.taint
                 else:
                     log.taint = tainted
+                    log.origins = [o for _, src in sources if src is not None and (src.pending or src.taint)
+                                   for o in (src.origins if src.taint else [src])]
             elif name in EMPTY_FUNCTIONS:
                 log = self.logs.setdefault(key, StorageLog(storage))
                 log.created = "empty"
@@ -342,11 +370,12 @@ class Capture(TorchFunctionMode):
         if pending and name not in OVERWRITES:
             # It reads the values a draw has not made yet (mul_ by a tensor, sort_, ...).
             self.record(target, "bad", name, (
-                f"{name} changed values drawn by {_first_draw(log)} in place; only the "
+                f"{name} changed values drawn by {_last_draw(log)} in place; only the "
                 "uniform_/erfinv_/mul_/add_/clamp_ truncated-normal composite is followed",))
             return target
         # Any other write (fill_, zero_, copy_ from made values, ...): executed; the values it
         # leaves must be one constant, checked at the end.
+        self._before_write(target)
         result = func(*args, **kwargs)
         self.record(target, "fill", name)
         return result
@@ -378,6 +407,7 @@ class Capture(TorchFunctionMode):
             self.record_draw(tensor, "uniform", dict(draw.params), "kaiming_uniform_")
             return tensor
         if name == "constant_":
+            self._before_write(tensor)
             result = func(*args, **kwargs)
             self.record(tensor, "fill", "constant_")
             return result
@@ -390,6 +420,7 @@ class Capture(TorchFunctionMode):
                 view = target[index]
             except Exception:
                 view = None
+        self._before_write(target if view is None else view)
         result = func(*args, **kwargs)
         if view is not None and view.untyped_storage().data_ptr() == target.untyped_storage().data_ptr():
             self.record(view, "bad" if tainted else "fill", "__setitem__", (tainted,) if tainted else ())
@@ -404,8 +435,8 @@ def _covers_storage(t: torch.Tensor) -> bool:
             and t.numel() * t.element_size() == t.untyped_storage().nbytes())
 
 
-def _first_draw(log: StorageLog) -> str:
-    for e in log.events:
+def _last_draw(log: StorageLog) -> str:
+    for e in reversed(log.events):
         if e.kind == "draw":
             return e.op
     return "a draw"

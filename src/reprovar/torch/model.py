@@ -333,13 +333,17 @@ def init_module(
         planned = _defaults_planned(module, _plan(module, prefix, on_unknown, "init_module"), prefix)
     else:
         _forget_hf_flags(plain_module(module))
-        capture = Capture()
-        with capture:
-            init(module)
-        planned, problems = plan_captured(module, capture, prefix, model_seed)
+        capture = Capture(undo=True)
+        try:
+            with capture:
+                init(module)
+            planned, problems = plan_captured(module, capture, prefix, model_seed)
+            if problems:
+                _refuse("init_module", problems)
+        except BaseException:
+            capture.rollback()  # the constant writes the init code made: the module as it was
+            raise
         del capture
-        if problems:
-            _refuse("init_module", problems)
     return _captured_init(module, planned, seed=model_seed, source=source, recording=recording, ledger=ledger,
                           what="init_module: the module")
 
