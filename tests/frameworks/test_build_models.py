@@ -479,6 +479,42 @@ def test_init_module_refuses_what_it_cannot_make_again_and_changes_nothing(tmp_p
         assert no_rows(path), op
 
 
+def test_init_module_with_an_init_that_skips_random_layers_refuses(tmp_path):
+    """timm's compat ``_init_weights`` only touches ``Linear`` layers: the patch embedding keeps
+    the random values torch's global generator gave it at construction."""
+    path = tmp_path / "l.db"
+    model = own_build("timm-vit", 3)
+    before = snapshot(model)
+    with pytest.raises(UnreproducibleError) as info:
+        rt.init_module(model, init=lambda m: m.apply(m._init_weights), seed=64, ledger=path)
+    assert "patch_embed.proj.weight" in str(info.value), str(info.value)
+    assert "blocks.0.attn.qkv.weight" not in str(info.value), str(info.value)
+    assert all(torch.equal(before[k], v) for k, v in snapshot(model).items())
+    assert no_rows(path)
+
+
+def test_deterministic_buffer_recorded_exactly_or_refused_by_name(tmp_path):
+    """nanoGPT without flash attention registers its causal mask, ``tril(ones)``, as a buffer:
+    a state_dict entry that no init function writes."""
+    path = tmp_path / "l.db"
+    factory = lambda: nanogpt.GPT(gpt_config(slow_attention=True))  # noqa: E731
+    try:
+        model = rt.build(factory, seed=65, ledger=path)
+    except UnreproducibleError as e:
+        assert "transformer.h.0.attn.bias" in str(e), str(e)
+        assert no_rows(path)
+        return
+    assert set(rt.initialization(model)) == set(model.state_dict())
+    mask = model.transformer.h[0].attn.bias
+    assert torch.equal(mask, torch.tril(torch.ones_like(mask)))
+    torch.manual_seed(0)
+    assert_same_scheme(model, factory())
+    with torch.no_grad():
+        mask.zero_()
+    rt.restore_module(model, ledger=path)
+    assert torch.equal(mask, torch.tril(torch.ones_like(mask)))
+
+
 def test_init_module_without_init_names_the_choices(tmp_path):
     model = nn.Linear(4, 4)
     before = snapshot(model)
