@@ -35,6 +35,13 @@ class MissingExtraError(ReprovarError, ImportError):
     """A feature needs an optional dependency that is not installed; the message names the extra."""
 
 
+class UnreproducibleError(ReprovarError, ValueError):
+    """A model's init code did something reprovar cannot make again (torch's global generator,
+    an in-place change after a draw, an unsupported random op, values it never set); the
+    message names each parameter and the operation. Raised before anything is changed or
+    recorded."""
+
+
 class OutOfMemoryError(ReprovarError, MemoryError):
     """The variable's array could not be allocated; the message gives its size in bytes."""
 

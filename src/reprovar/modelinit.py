@@ -31,6 +31,7 @@ import numpy as np
 
 from . import algorithms
 from .errors import ArgumentTypeError, ArgumentValueError, RecordingError, ReprovarError
+from .recipes import Draw, Recipe, constant_row_draw, make_into
 from .seeding import fresh_seed, name_key
 from .validation import check_name, check_seed
 from .variable import Provenance, Variable
@@ -40,19 +41,6 @@ if TYPE_CHECKING:
 
 #: What ``on_unknown`` accepts: parameters of module types whose initialization is not known.
 ON_UNKNOWN = ("raise", "warn", "skip")
-
-
-@dataclass(frozen=True)
-class Draw:
-    """A distribution and its parameters (Python floats), as the ledger records them.
-
-    Example:
-        >>> Draw("uniform", {"low": -0.5, "high": 0.5}).distribution
-        'uniform'
-    """
-
-    distribution: str
-    params: dict
 
 
 @dataclass(frozen=True)
@@ -74,10 +62,18 @@ class Planned:
     constant: float | None = None
     after: Any = None  # callable(np.ndarray) -> None, or None
     target: Any = field(default=None, compare=False)  # the framework's own object (tensor, variable)
+    #: How the whole value is made beyond ``draw`` (a constant base, partial writes, a tie);
+    #: an entry with a recipe is made and recorded even without a draw.
+    recipe: Recipe | None = None
 
     @property
     def is_random(self) -> bool:
         return self.draw is not None
+
+    @property
+    def recorded(self) -> bool:
+        """Whether the entry is made and recorded (a draw or a recipe), not only set."""
+        return self.draw is not None or self.recipe is not None
 
 
 @dataclass
@@ -93,7 +89,8 @@ class Made:
     record: Any = None
 
     def variable(self) -> Variable:
-        return make_variable(self.values, self.planned.name, self.planned.draw, self.seed, self.seed_source)
+        p = self.planned
+        return make_variable(self.values, p.name, p.draw, self.seed, self.seed_source, p.recipe)
 
 
 class Initialized(dict):
@@ -171,6 +168,8 @@ def check_draw(draw: Draw, dtype: np.dtype) -> None:
     from .distributions import check_truncated_normal, check_uniform
     from .validation import check_location_scale
 
+    if dtype.kind not in "fV":  # integer and boolean entries are constants, made by recipes only
+        raise ArgumentValueError(f"a {dtype.name} value cannot be drawn from {draw.distribution}")
     p = draw.params
     if draw.distribution == "normal":
         check_location_scale(p["mean"], p["scale"], dtype)
@@ -182,7 +181,24 @@ def check_draw(draw: Draw, dtype: np.dtype) -> None:
         algorithm_for(draw.distribution)  # raises, naming the distributions there are
 
 
-def make_variable(values: np.ndarray, name: str, draw: Draw, seed: int, seed_source: str) -> Variable:
+def check_planned(p: Planned) -> None:
+    """The entry's draws (its own and its recipe's partial ones) are valid for its dtype."""
+    from .recipes import PartDraw
+
+    if p.draw is not None:
+        check_draw(p.draw, p.dtype)
+    if p.recipe is not None:
+        if p.draw is None and p.recipe.draws_base:
+            raise ArgumentValueError(f"{p.name!r}: a recipe without a constant base needs a draw")
+        for step in p.recipe.steps:
+            if isinstance(step, PartDraw):
+                check_draw(step.draw, p.dtype)
+            if step.region is not None:
+                step.region.check(int(np.prod(p.shape, dtype=np.int64)))
+
+
+def make_variable(values: np.ndarray, name: str, draw: Draw | None, seed: int, seed_source: str,
+                  recipe: Recipe | None = None) -> Variable:
     """Wrap generated ``values`` as a :class:`~reprovar.Variable` with its provenance.
 
     Example:
@@ -191,6 +207,8 @@ def make_variable(values: np.ndarray, name: str, draw: Draw, seed: int, seed_sou
         >>> v.name, v.seed, v.provenance.distribution
         ('b', 3, 'normal')
     """
+    if draw is None:  # a constant: the row shows a point mass, the recipe makes the values
+        draw = constant_row_draw(recipe.base.value)
     algorithm = algorithm_for(draw.distribution)
     provenance = Provenance(
         algorithm.name,
@@ -198,6 +216,7 @@ def make_variable(values: np.ndarray, name: str, draw: Draw, seed: int, seed_sou
         seed=seed,
         distribution=draw.distribution,
         seed_source=seed_source,
+        recipe=None if recipe is None else recipe.to_json(),
         **draw.params,
     )
     return Variable(values, name, provenance)
@@ -233,16 +252,28 @@ def generate(
     from .ledger import digest as digests
 
     made = []
+    by_name: dict[str, Made] = {}
     for p in planned:
-        if not p.is_random:
+        if not p.recorded:
+            continue
+        tied_to = None if p.recipe is None else p.recipe.tied_to
+        if tied_to is not None and tied_to in by_name:
+            # A tied weight is its target's value under a second name: made once.
+            target = by_name[tied_to]
+            made.append(Made(p, target.seed, seed_source, target.values, target.digest, target.in_place))
             continue
         values = storage(p) if storage is not None else None
         in_place = values is not None
         if values is None:
             values = np.empty(p.shape, p.dtype)
-        s = seed ^ name_key(p.name)  # derive_seed, for a seed already checked
-        fill(values, p.draw, s)
-        made.append(Made(p, s, seed_source, values, digests.digest(values), in_place))
+        s = seed ^ name_key(p.name if tied_to is None else tied_to)  # derive_seed, for a seed already checked
+        if p.recipe is None:
+            fill(values, p.draw, s)
+        else:
+            make_into(values, p.draw, s, p.recipe)
+        m = Made(p, s, seed_source, values, digests.digest(values), in_place)
+        by_name[p.name] = m
+        made.append(m)
     return made
 
 
@@ -307,6 +338,7 @@ def initialize(
     recording: bool,
     ledger: Ledger | str | os.PathLike | None,
     what: str,
+    seed_source: str | None = None,
 ) -> Initialized:
     """Check, make, apply and record a model's planned entries: what every adapter's
     initializing function does once it has planned the model in its own vocabulary.
@@ -326,9 +358,11 @@ def initialize(
     """
     check_names(planned)
     for p in planned:
-        if p.is_random:
-            check_draw(p.draw, p.dtype)
-    model_seed, source = model_seed_and_source(seed)
+        check_planned(p)
+    if seed_source is None:
+        model_seed, source = model_seed_and_source(seed)
+    else:  # the caller already resolved the model seed (it planned with it)
+        model_seed, source = seed, seed_source
     made = generate(planned, seed=model_seed, seed_source=source, storage=storage)
     apply({m.planned.name: m.values for m in made}, frozenset(m.planned.name for m in made if m.in_place))
     if recording:

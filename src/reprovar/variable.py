@@ -69,6 +69,9 @@ class Provenance:
     seed_source: str = "user"
     low: float | None = None
     high: float | None = None
+    #: How the whole value is made beyond the draw (JSON, see :mod:`reprovar.recipes`);
+    #: None for a variable that is its draw alone.
+    recipe: str | None = None
 
     @property
     def params(self) -> dict[str, float]:

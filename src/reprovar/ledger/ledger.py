@@ -298,6 +298,7 @@ class Ledger:
             "algorithm_version": int(provenance.algorithm_version),
             "digest": digest if digest is not None else digests.digest(variable.numpy()),
             "nbytes": int(variable.nbytes),
+            "recipe": provenance.recipe,
         }
         batch = self._open_batch()
         if batch is not None:

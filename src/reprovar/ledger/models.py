@@ -108,6 +108,9 @@ variables_table = Table(
     Column("seal", String(SEAL_LENGTH), nullable=False),
     # The seal of the previous version of the name; NULL for version 1.
     Column("previous_seal", String(SEAL_LENGTH)),
+    # How the whole value is made beyond the draw (reprovar.recipes, JSON); NULL: the draw
+    # alone. Revision 0007.
+    Column("recipe", Text),
     UniqueConstraint("name", "version"),  # also the index for lookups by name
     Index("ix_reprovar_variables_seed", "seed"),
     Index("ix_reprovar_variables_created", "created"),

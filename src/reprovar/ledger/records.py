@@ -50,6 +50,7 @@ class VariableRecord:
     high: float | None = None
     seal: str | None = None  # see reprovar.ledger.seal
     previous_seal: str | None = None  # the previous version's seal; None for version 1
+    recipe: str | None = None  # JSON (reprovar.recipes): how the whole value is made; None: the draw alone
 
     @property
     def params(self) -> dict[str, float]:

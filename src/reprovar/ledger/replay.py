@@ -35,13 +35,16 @@ def replay_record(record: VariableRecord) -> Variable:
     from ..validation import resolve_dtype
     from ..variable import Provenance, Variable
 
-    algorithm = get_algorithm(record.algorithm, record.algorithm_version)
-    values = algorithm.generate(
-        record.shape,
-        resolve_dtype(record.dtype),
-        seed=record.seed,
-        **record.params,
-    )
+    if record.recipe is None:
+        algorithm = get_algorithm(record.algorithm, record.algorithm_version)
+        values = algorithm.generate(
+            record.shape,
+            resolve_dtype(record.dtype),
+            seed=record.seed,
+            **record.params,
+        )
+    else:
+        values = _made_by_recipe(record)
     ok, actual = digests.matches(values, record.digest)
     if not ok:
         raise DigestMismatchError(mismatch_message(record, actual))
@@ -55,6 +58,38 @@ def replay_record(record: VariableRecord) -> Variable:
         seed_source=record.seed_source or "user",
         low=record.low,
         high=record.high,
+        recipe=record.recipe,
     )
     return Variable(values, record.name, provenance, record=record)
+
+
+def _made_by_recipe(record: VariableRecord):
+    """The values of a row with a recipe (:mod:`reprovar.recipes`); a recipe this reprovar
+    cannot read is a :class:`~reprovar.errors.MalformedRecordError`."""
+    import numpy as np
+
+    from ..algorithms import get_algorithm
+    from ..errors import ArgumentValueError, MalformedRecordError
+    from ..recipes import Draw, Recipe, make
+
+    try:
+        recipe = Recipe.from_json(record.recipe)
+        dtype = np.dtype(record.dtype) if record.dtype in _PLAIN_DTYPES else None
+        if dtype is None:
+            from ..validation import resolve_dtype
+
+            dtype = resolve_dtype(record.dtype)
+        if recipe.draws_base:
+            algorithm = get_algorithm(record.algorithm, record.algorithm_version)
+            return make(record.shape, dtype, Draw(record.distribution, record.params), record.seed, recipe, algorithm)
+        return make(record.shape, dtype, None, record.seed, recipe)
+    except ArgumentValueError as e:
+        raise MalformedRecordError(
+            f"row id {record.id} ({record.name!r} version {record.version}) has a recipe this "
+            f"reprovar cannot make: {e}"
+        ) from None
+
+
+#: Dtypes a constant's row may have besides the sampler's floats (integer and boolean buffers).
+_PLAIN_DTYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"})
 

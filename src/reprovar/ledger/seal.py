@@ -54,6 +54,13 @@ MIN_KEY_BYTES = 16
 CANONICAL_PREFIX = b"reprovar-row-seal-1\n"
 UNKEYED = "rs1:sha256:"
 KEYED = "rs1:hmac-sha256:"
+#: The second canonical form, for rows with a recipe (revision 0007): the first form's fields,
+#: then a newline and the recipe as a JSON string. Rows without a recipe keep the first form,
+#: so a seal made before recipes existed never changes meaning.
+CANONICAL_PREFIX_2 = b"reprovar-row-seal-2\n"
+UNKEYED_2 = "rs2:sha256:"
+KEYED_2 = "rs2:hmac-sha256:"
+_KEYED_SCHEMES = (KEYED, KEYED_2)
 
 #: The parameter columns of a variable row, sealed whatever the distribution (NULL included).
 PARAM_COLUMNS = ("mean", "scale", "low", "high")
@@ -153,7 +160,32 @@ def resolve_key(key: SealKey | str | bytes | None) -> SealKey | None:
 
 
 def canonical(row: Mapping[str, Any], previous_seal: str | None) -> bytes:
-    """The canonical text of a variable row: sorted-key JSON over the sealed values.
+    """The canonical text of a variable row: :func:`canonical_fields`, and for a row with a
+    recipe the second form, which adds the recipe (see :data:`CANONICAL_PREFIX_2`).
+
+    Example:
+        >>> import datetime as dt
+        >>> row = dict(name="w", version=1, shape="[2]", dtype="float32", distribution="normal",
+        ...            mean=0.0, scale=1.0, seed=1, seed_source="user",
+        ...            algorithm="philox4x32-10/box-muller", algorithm_version=1, digest="x:00",
+        ...            nbytes=8, created=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), run_id=1)
+        >>> canonical(row, None).startswith(CANONICAL_PREFIX)
+        True
+        >>> canonical(dict(row, recipe='{"v":1}'), None).endswith(b'\\n"{\\"v\\":1}"')
+        True
+    """
+    text = canonical_fields(row, previous_seal)
+    recipe = row.get("recipe")
+    if recipe is None:
+        return text
+    if type(recipe) is not str:
+        raise TypeError("recipe is not text")
+    return (CANONICAL_PREFIX_2 + text[len(CANONICAL_PREFIX):] + b"\n"
+            + _encode_ascii(recipe).encode("ascii"))
+
+
+def canonical_fields(row: Mapping[str, Any], previous_seal: str | None) -> bytes:
+    """The first canonical form of a variable row: sorted-key JSON over the sealed values.
 
     Floats are written as ``float.hex`` (exact, and ``inf`` survives), times as UTC ISO 8601
     with microseconds, seeds as unsigned integers, shapes as JSON lists. The text is exactly
@@ -340,9 +372,10 @@ def _seed(value: Any) -> Any:
 def compute_seal(row: Mapping[str, Any], previous_seal: str | None, key: SealKey | None) -> str:
     """The seal of ``row`` chained to ``previous_seal`` (None for a name's first version)."""
     text = canonical(row, previous_seal)
+    second = row.get("recipe") is not None
     if key is None:
-        return UNKEYED + hashlib.sha256(text).hexdigest()
-    return f"{KEYED}{key.id}:" + hmac.new(key.secret, text, hashlib.sha256).hexdigest()
+        return (UNKEYED_2 if second else UNKEYED) + hashlib.sha256(text).hexdigest()
+    return f"{KEYED_2 if second else KEYED}{key.id}:" + hmac.new(key.secret, text, hashlib.sha256).hexdigest()
 
 
 SealStatus = Literal["ok", "broken", "no_key", "wrong_key", "unkeyed"]
@@ -367,8 +400,10 @@ def seal_key_id(seal: str | None) -> str | None:
         >>> seal_key_id("rs1:hmac-sha256:0011223344556677:ab"), seal_key_id("rs1:sha256:ab")
         ('0011223344556677', None)
     """
-    if isinstance(seal, str) and seal.startswith(KEYED):
-        return seal[len(KEYED):].split(":", 1)[0]
+    if isinstance(seal, str):
+        for scheme in _KEYED_SCHEMES:
+            if seal.startswith(scheme):
+                return seal[len(scheme):].split(":", 1)[0]
     return None
 
 
@@ -382,21 +417,22 @@ def check_seal(row: Mapping[str, Any], previous_seal: str | None, seal: str | No
     """
     if not isinstance(seal, str) or not seal:
         return SealCheck("broken", "the row has no seal")
-    if seal.startswith(KEYED):
+    keyed = seal.startswith(_KEYED_SCHEMES)
+    if keyed:
         made_with = seal_key_id(seal)
         if key is None:
             return SealCheck("no_key", f"sealed with key {made_with}; give the key "
                                        f"({KEY_ENV} or {KEY_FILE_ENV}) to check it")
         if made_with != key.id:
             return SealCheck("wrong_key", f"sealed with key {made_with}, not with the given key {key.id}")
-    elif seal.startswith(UNKEYED):
+    elif seal.startswith((UNKEYED, UNKEYED_2)):
         if key is not None:
             return SealCheck("unkeyed", "sealed without a key, but the ledger is checked with key "
                                         f"{key.id}: anyone who can edit the database could have made it")
     else:
         return SealCheck("broken", f"unknown seal scheme in {seal[:24]!r}")
     try:
-        expected = compute_seal(row, previous_seal, key if seal.startswith(KEYED) else None)
+        expected = compute_seal(row, previous_seal, key if keyed else None)
     except (TypeError, ValueError) as e:
         return SealCheck("broken", f"cannot compute the seal: {e}")
     if not hmac.compare_digest(expected, seal):

@@ -80,6 +80,7 @@ VARIABLE_COLUMNS = (
     "created",
     "seal",
     "previous_seal",
+    "recipe",
 )
 
 

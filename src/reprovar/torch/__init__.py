@@ -33,11 +33,13 @@ from .init import (
     xavier_normal_,
     xavier_uniform_,
 )
-from .model import init_module, replay, restore_module
+from .model import build, init_module, initialization, replay, restore_module
 
 __all__ = [
+    "build",
     "calculate_gain",
     "init_module",
+    "initialization",
     "kaiming_normal_",
     "kaiming_uniform_",
     "normal_",
