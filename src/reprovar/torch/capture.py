@@ -70,6 +70,8 @@ VALUE_READS = frozenset({"item", "tolist", "__bool__", "__float__", "__int__", "
                          "__repr__", "__str__", "equal", "allclose"})
 #: In-place writes that do not read the values they replace.
 OVERWRITES = frozenset({"fill_", "zero_", "copy_"})
+#: The torch.nn.init functions that dispatch to modes themselves (the others call Tensor methods).
+_HF_DISPATCHED = frozenset({"normal_", "uniform_", "constant_", "kaiming_uniform_"})
 #: In-place operators and the method they stand for.
 _IN_PLACE_OPERATORS = {"__iadd__": "add_", "__isub__": "sub_", "__imul__": "mul_", "__itruediv__": "div_"}
 
@@ -238,7 +240,16 @@ class Capture(TorchFunctionMode):
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
         name = _IN_PLACE_OPERATORS.get(name, name)
-        if getattr(func, "__module__", None) == "torch.nn.init":
+        module = getattr(func, "__module__", None)
+        if module == "torch.nn.init":
+            return self._init_function(func, name, args, kwargs)
+        if module == "transformers.initialization" and name in _HF_DISPATCHED:
+            # transformers 5 swaps these into torch.nn.init while its init code runs
+            # (guard_torch_init_functions), so torch's own functions dispatch here with
+            # transformers' look-alike as func: the same call, skipped for a flagged tensor.
+            tensor = args[0] if args else kwargs.get("tensor")
+            if isinstance(tensor, torch.Tensor) and getattr(tensor, "_is_hf_initialized", False):
+                return tensor
             return self._init_function(func, name, args, kwargs)
         if name in METADATA:
             return func(*args, **kwargs)
