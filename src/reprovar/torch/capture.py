@@ -225,6 +225,10 @@ class Capture(TorchFunctionMode):
             return
         view = View.of(target)
         log.events.append(Event(kind, view, op, args))
+        if kind in ("draw", "fill", "eye") and _covers_storage(target):
+            # Every element is written again, from a draw or made values: what the storage held
+            # before (torch.randn's values, say) is gone, and the last whole write counts.
+            log.taint = ""
         if kind in ("draw", "erfinv", "mul", "add", "clamp"):
             log.pending = True
         elif kind in ("fill", "eye") and _covers_storage(target):
