@@ -447,31 +447,36 @@ def test_build_opt_out_names_the_accepted_values_or_still_names_the_parameter(tm
     assert torch.equal(rt.replay("0.weight", ledger=path), model[0].weight.detach())
 
 
-def test_init_module_refuses_what_it_cannot_make_again_and_changes_nothing(tmp_path):
+def _draw_then_scale(m: nn.Module) -> None:
+    with torch.no_grad():
+        m[0].weight.normal_()
+        m[0].weight.mul_(2.0)
+
+
+#: case -> (init callable, a word the message names the operation with or None)
+UNREPRODUCIBLE_INIT = {
+    "in-place-after-draw": (_draw_then_scale, "mul_"),
+    "unsupported-op": (lambda m: nn.init.orthogonal_(m[0].weight), "orthogonal_"),
+    "global-generator": (lambda m: m[0].weight.data.copy_(torch.randn(4, 4)), "randn"),
+    # Only the bias is initialized: the weight keeps random values nothing recorded.
+    "random-without-draw": (lambda m: nn.init.zeros_(m[0].bias), None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNREPRODUCIBLE_INIT))
+def test_init_module_refuses_what_it_cannot_make_again_and_changes_nothing(case, tmp_path):
+    init, op = UNREPRODUCIBLE_INIT[case]
     path = tmp_path / "l.db"
-
-    def draw_then_scale(m):
-        with torch.no_grad():
-            m[0].weight.normal_()
-            m[0].weight.mul_(2.0)
-
-    cases = {
-        "mul_": draw_then_scale,
-        "orthogonal_": lambda m: nn.init.orthogonal_(m[0].weight),
-        "randn": lambda m: m[0].weight.data.copy_(torch.randn(4, 4)),
-        # Only the bias is initialized: the weight keeps random values nothing recorded.
-        None: lambda m: nn.init.zeros_(m[0].bias),
-    }
-    for op, init in cases.items():
-        model = nn.Sequential(nn.Linear(4, 4))
-        before = snapshot(model)
-        with pytest.raises(UnreproducibleError) as info:
-            rt.init_module(model, init=init, seed=63, ledger=path)
-        assert "0.weight" in str(info.value), (op, str(info.value))
-        if op is not None:
-            assert op in str(info.value), str(info.value)
-        assert all(torch.equal(before[k], v) for k, v in snapshot(model).items()), op
-        assert no_rows(path), op
+    model = nn.Sequential(nn.Linear(4, 4))
+    before = snapshot(model)
+    with pytest.raises(UnreproducibleError) as info:
+        rt.init_module(model, init=init, seed=63, ledger=path)
+    assert "0.weight" in str(info.value), str(info.value)
+    if op is not None:
+        assert op in str(info.value), str(info.value)
+    assert no_rows(path)
+    changed = [k for k, v in snapshot(model).items() if not torch.equal(before[k], v)]
+    assert changed == [], f"refused, but the model's values changed: {changed}"
 
 
 def test_init_module_with_an_init_that_skips_random_layers_refuses(tmp_path):
