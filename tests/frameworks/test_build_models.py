@@ -430,6 +430,49 @@ def test_build_refuses_what_it_cannot_make_again_and_records_nothing(case, tmp_p
     assert isinstance(info.value, ValueError)
 
 
+def _clamped_normal(m: nn.Module) -> None:
+    with torch.no_grad():
+        m.w.uniform_(-1, 1).erfinv_().mul_(math.sqrt(2.0)).clamp_(-0.5, 0.5)
+
+
+class Holder(nn.Module):
+    def __init__(self, make, init):
+        super().__init__()
+        self.w = nn.Parameter(make())
+        init(self)
+
+
+def test_timm_trunc_normal_at_default_bounds_is_a_truncated_normal_and_a_real_clamp_is_not():
+    """timm's trunc_normal_(std=.02) keeps the default bounds ±2 (a hundred std): the uniform it
+    draws spans [-1, 1] and clamp_ cuts nothing a float64 can hold. A clamp at half a std of
+    a normal piles values up at the bounds: no truncated normal, refused."""
+    from models.timm_init import trunc_normal_
+
+    def make():
+        return Holder(lambda: torch.empty(256, 64), lambda m: trunc_normal_(m.w, std=0.02))
+
+    ours = rt.build(make, seed=66, record=False)
+    torch.manual_seed(0)
+    assert scheme_differences(snapshot(ours), snapshot(make())) == []
+    assert float(ours.w.abs().max()) < 0.2
+    with pytest.raises(UnreproducibleError, match=r"w: .*clamp_"):
+        rt.build(lambda: Holder(lambda: torch.empty(64), _clamped_normal), seed=66, record=False)
+
+
+def test_values_of_torch_randn_wholly_overwritten_by_a_draw_are_reproducible():
+    """Older timm makes ``pos_embed`` with ``torch.randn(...) * .02`` and overwrites it whole in
+    ``init_weights``: the last whole write counts. Overwriting only part of it leaves values
+    from torch's generator: refused, naming it."""
+    whole = rt.build(lambda: Holder(lambda: torch.randn(64, 64) * 0.02, lambda m: nn.init.normal_(m.w, std=0.5)),
+                     seed=67, record=False)
+    again = rt.build(lambda: Holder(lambda: torch.randn(64, 64) * 0.02, lambda m: nn.init.normal_(m.w, std=0.5)),
+                     seed=67, record=False)
+    assert torch.equal(whole.w, again.w) and abs(float(whole.w.std()) - 0.5) < 0.05
+    with pytest.raises(UnreproducibleError, match=r"w: .*randn"):
+        rt.build(lambda: Holder(lambda: torch.randn(64, 64) * 0.02, lambda m: nn.init.normal_(m.w[:32], std=0.5)),
+                 seed=67, record=False)
+
+
 def test_build_opt_out_names_the_accepted_values_or_still_names_the_parameter(tmp_path):
     """``on_unreproducible="warn"``: either refused as a bad value (naming the accepted ones),
     or a warning naming the parameter, and the reproducible rest recorded."""
