@@ -287,8 +287,14 @@ def _composite_draw(p: _Part) -> Draw:
     high = math.inf if hi is None else hi
     # The composite's own bounds (where erfinv maps the uniform's ends) must be clamp_'s, or
     # clamp_ piles values up at a bound and the result is no truncated normal.
+    # A uniform end at exactly -1 or 1 (erfinv: an infinite natural bound) is what the
+    # composite computes when the normal CDF at clamp_'s bound rounds to 0 or 1 (timm's
+    # trunc_normal_(std=.02) with its default bounds of -2 and 2, a hundred std away): the
+    # mass beyond that bound is below float64 resolution, so the bound is clamp_'s.
     for end, bound in ((p.params["p"], low), (p.params["q"], high)):
         natural = _erfinv(end) * k + c
+        if math.isfinite(bound) and not math.isfinite(natural) and _negligible_tail(bound, c, std):
+            continue
         if math.isfinite(bound) and not (math.isfinite(natural) and abs(natural - bound) <= 1e-4 * std + 1e-9):
             raise Problem(f"{p.op}: clamp_ to {bound!r} cuts the draw's values at {natural!r}: not a truncated normal")
     mean = c
@@ -296,6 +302,12 @@ def _composite_draw(p: _Part) -> Draw:
         k2, c2 = p.params.get("k2", 1.0), p.params.get("c2", 0.0)
         mean, std, low, high = mean * k2 + c2, std * k2, low * k2 + c2, high * k2 + c2
     return Draw("truncated_normal", {"mean": mean, "scale": std, "low": low, "high": high})
+
+
+def _negligible_tail(bound: float, mean: float, std: float) -> bool:
+    """The mass of N(mean, std²) beyond ``bound`` is below 2**-52 (the CDF there rounds to 0 or 1)."""
+    z = abs(bound - mean) / std
+    return 0.5 * math.erfc(z / _SQRT2) < 2.0**-52
 
 
 def _erfinv(x: float) -> float:
