@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 import click
 
@@ -17,6 +17,37 @@ ledger_option = click.option(
     default=None,
     help="Ledger path or SQLAlchemy URL (default: $REPROVAR_LEDGER, else ./reprovar.db).",
 )
+
+
+class Integer(click.IntRange):
+    """An integer option, optionally bounded (``Integer(min=1)``); a value it refuses is the
+    CLI's one ``Error:`` line (see :mod:`.errors`).
+
+    Example:
+        >>> Integer(min=1).convert("3", None, None)
+        3
+    """
+
+    name = "integer"  # click's IntRange says "not a valid integer range" for 'abc'
+
+
+class Seconds(click.FloatRange):
+    """A duration in seconds, more than zero.
+
+    Example:
+        >>> Seconds().convert("2.5", None, None)
+        2.5
+    """
+
+    name = "number of seconds"
+
+    def __init__(self):
+        super().__init__(min=0, min_open=True)
+
+
+version_option = click.option("--version", "version", type=Integer(min=1),
+                              help="Version of NAME (default: latest).")
+id_option = click.option("--id", "row_id", type=Integer(min=1), help="Ledger row id instead of NAME.")
 
 
 def open_ledger(ledger_url: str | None) -> Ledger:
@@ -55,24 +86,35 @@ def check_variable_choice(name: str | None, version: int | None, row_id: int | N
         raise ArgumentValueError("--version goes with NAME, not with --id")
 
 
-scheduler_option = click.option(
-    "--scheduler",
-    "scheduler",
-    metavar="ADDRESS",
-    default=None,
-    help="Dask scheduler address (tcp://host:8786): compute on that cluster (needs reprovar[dask]).",
-)
+#: How long ``--scheduler`` waits for the scheduler to answer, by default (seconds): a
+#: scheduler on a reachable host answers within milliseconds, so a few seconds of silence
+#: means a wrong address or a hung scheduler.
+CONNECT_TIMEOUT_S = 5.0
+
+
+def scheduler_options(command: Callable) -> Callable:
+    """Add ``--scheduler ADDRESS`` and ``--connect-timeout SECONDS``; the command receives
+    ``scheduler`` and ``connect_timeout``."""
+    command = click.option(
+        "--connect-timeout", "connect_timeout", type=Seconds(), default=CONNECT_TIMEOUT_S,
+        show_default=True, metavar="SECONDS",
+        help="How long to wait for the --scheduler to answer before giving up.")(command)
+    return click.option(
+        "--scheduler", "scheduler", metavar="ADDRESS", default=None,
+        help="Dask scheduler address (tcp://host:8786): compute on that cluster (needs reprovar[dask]).",
+    )(command)
 
 
 @contextmanager
-def cluster_client(address: str | None) -> Iterator[object]:
-    """A ``distributed.Client`` for ``--scheduler ADDRESS`` (None when no address), closed after."""
+def cluster_client(address: str | None, timeout: float = CONNECT_TIMEOUT_S) -> Iterator[object]:
+    """A ``distributed.Client`` for ``--scheduler ADDRESS`` (None when no address), closed after;
+    a scheduler that has not answered within ``timeout`` seconds is one error."""
     if address is None:
         yield None
         return
     from ..dask import connect
 
-    client = connect(address)
+    client = connect(address, timeout=timeout)
     try:
         yield client
     finally:

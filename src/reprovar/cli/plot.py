@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from .options import check_variable_choice, ledger_option, open_ledger
+from .options import check_variable_choice, id_option, ledger_option, open_ledger, version_option
 
 
 @click.command()
 @click.argument("name", required=False)
-@click.option("--version", "version", type=click.IntRange(min=1), help="Version of NAME (default: latest).")
-@click.option("--id", "row_id", type=click.IntRange(min=1), help="Ledger row id instead of NAME.")
+@version_option
+@id_option
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="The image to write: FILE.png or FILE.svg (atomically).")
 @click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")

@@ -31,7 +31,8 @@ def runs(ctx, ledger_url, output_format):
     emit(rows, output_format, run_columns(output_format))
 
 
-@runs.command("show")
+# Unknown options are taken as the ID: "-1" is a run id out of range, not an option.
+@runs.command("show", context_settings={"ignore_unknown_options": True})
 @click.argument("run_id", metavar="ID")  # checked by the library: one-line error for "abc"
 @ledger_option
 @output_options

@@ -426,21 +426,3 @@ def write_zarr(
         shutil.rmtree(staging, ignore_errors=True)
     return record
 
-
-def connect(address: str, *, timeout: float = 10.0):
-    """A ``distributed.Client`` for the scheduler at ``address`` (not made the default).
-
-    Example:
-        >>> connect("tcp://127.0.0.1:1", timeout=0.5)
-        Traceback (most recent call last):
-        ...
-        reprovar.errors.ReprovarError: cannot reach the Dask scheduler at tcp://127.0.0.1:1: ...
-    """
-    try:
-        from distributed import Client
-    except ImportError as e:
-        raise MissingExtraError("--scheduler needs distributed: pip install 'reprovar[dask]'") from e
-    try:
-        return Client(address, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as e:
-        raise ReprovarError(f"cannot reach the Dask scheduler at {address}: {e}") from e
