@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import click
 
+from ..display import visible
 from ..errors import ReprovarError
 
 
 def one_line(text: str) -> str:
-    """``text`` with its whitespace runs, newlines included, made single spaces.
+    """``text`` as one line for the terminal: whitespace runs (newlines included) made single
+    spaces, then what is left that a terminal would act on escaped
+    (:func:`reprovar.display.visible`).
 
     Example:
         >>> one_line("no such option:\\n  --frce")
         'no such option: --frce'
+        >>> one_line("no variable named 'a\\x1b[2Jb'")
+        "no variable named 'a\\\\x1b[2Jb'"
     """
-    return " ".join(text.split())
+    return visible(" ".join(text.split()))
 
 
 def usage_line(error: click.UsageError) -> click.ClickException:

@@ -9,6 +9,8 @@ import click
 
 from ..errors import ArgumentValueError
 from ..audit.ledger import Ledger
+from .errors import one_line
+from .output import say
 
 ledger_option = click.option(
     "--ledger",
@@ -73,7 +75,7 @@ class MalformedRows:
 
     def report(self) -> None:
         for row in self.rows:
-            click.echo(f"Error: {' '.join(row.message().split())}", err=True)
+            say(f"Error: {one_line(row.message())}", err=True)
         if self.rows:
             raise SystemExit(1)
 

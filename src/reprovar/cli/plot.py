@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .output import say
 from .options import check_variable_choice, id_option, ledger_option, open_ledger, version_option
 
 
@@ -35,4 +36,4 @@ def plot(name, version, row_id, output, force, ledger_url):
     record = open_ledger(ledger_url).get(name, version, id=row_id)
     summary = plot_variable(record, output, force=force)
     drawn = f"{summary.n:,}" + (f" of {summary.total:,}" if summary.partial else "")
-    click.echo(f"wrote {output}: {record.name} v{record.version}, {drawn} values", err=True)
+    say(f"wrote {output}: {record.name} v{record.version}, {drawn} values", err=True)

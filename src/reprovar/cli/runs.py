@@ -6,7 +6,7 @@ import click
 
 from ..audit.query import get_run, variable_counts
 from .options import ledger_option, open_ledger
-from .output import emit, emit_record, output_options
+from .output import emit, emit_record, output_options, say
 from .rows import run_columns, run_row, variable_columns, variable_row
 
 
@@ -56,5 +56,5 @@ def show_run(run_id, ledger_url, output_format):
         emit(variables, "csv", variable_columns("csv"))
     else:
         emit_record(row, "table")
-        click.echo()
+        say()
         emit(variables, "table", variable_columns("table"))

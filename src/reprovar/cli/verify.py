@@ -9,7 +9,7 @@ import click
 
 from ..errors import ArgumentValueError
 from .options import cluster_client, ledger_option, open_ledger, scheduler_options
-from .output import emit, output_options
+from .output import emit, output_options, say
 
 OUTCOME_COLUMNS = ("status", "name", "version", "id", "detail")
 
@@ -56,9 +56,9 @@ def verify(names, all_, run, progress, scheduler, connect_timeout, ledger_url, o
     elif outcomes:
         emit([o.to_dict() for o in outcomes], output_format, OUTCOME_COLUMNS)
     if output_format == "table":
-        click.echo(summary.line())
+        say(summary.line())
     else:
-        click.echo(summary.line(), err=True)
+        say(summary.line(), err=True)
     if not summary.ok:
         raise SystemExit(1)
 
