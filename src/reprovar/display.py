@@ -31,9 +31,10 @@ def visible(text: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
-def visible_json(data: Any) -> str:
-    """``data`` as indented JSON whose every non-printable character is a ``\\u`` escape, so
-    the text is safe on a terminal and decodes to exactly ``data``.
+def visible_json(data: Any, *, indent: int | None = 2, default=None) -> str:
+    """``data`` as JSON (indented by ``indent``) whose every non-printable character is a
+    ``\\u`` escape, so the text is safe on a terminal and decodes to exactly ``data``;
+    ``default`` is :func:`json.dumps`'s.
 
     Example:
         >>> visible_json({"name": "a\\u202eb"})
@@ -41,7 +42,7 @@ def visible_json(data: Any) -> str:
         >>> json.loads(visible_json({"name": "a\\u202eb"}))["name"] == "a\\u202eb"
         True
     """
-    text = json.dumps(data, indent=2, ensure_ascii=False)
+    text = json.dumps(data, indent=indent, ensure_ascii=False, default=default)
     if text.replace("\n", "").isprintable():
         return text
     return "".join(ch if ch == "\n" or ch.isprintable() else json.dumps(ch)[1:-1] for ch in text)
