@@ -19,13 +19,15 @@ from reprovar.errors import ReprovarError
 
 #: Longer than any of these commands needs; a command still running then is hung.
 HANG_S = 30
+#: The reprovar under test, for the processes these tests start.
+ENV = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(reprovar.__file__))}
 
 
-def _reprovar(*args, env=None):
+def _reprovar(*args):
     """Run the CLI in a fresh process; a hang fails the test instead of blocking the suite."""
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "reprovar", *args], capture_output=True, text=True,
-                          timeout=HANG_S, env=env)
+                          timeout=HANG_S, env=ENV)
     return done, time.monotonic() - started
 
 
@@ -52,7 +54,7 @@ def test_a_writer_refuses_a_fifo_ledger(tmp_path):
     os.mkfifo(fifo)
     script = ("import reprovar\n"
               f"reprovar.random_normal_variable((2,), 0.0, 1.0, name='w', seed=1, ledger={str(fifo)!r})\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=HANG_S)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=HANG_S, env=ENV)
     assert done.returncode == 1
     assert "FIFO" in done.stderr and "regular file" in done.stderr, done.stderr
 
