@@ -133,6 +133,22 @@ def test_the_connect_timeout_has_a_default_of_a_few_seconds(silent_listener, led
     assert took < 20
 
 
+def test_the_cli_default_is_the_library_default():
+    dask = pytest.importorskip("reprovar.dask")
+    from reprovar.cli.options import CONNECT_TIMEOUT_S
+
+    assert CONNECT_TIMEOUT_S == dask.DEFAULT_CONNECT_TIMEOUT_S == 5.0
+
+
+def test_a_connect_timeout_without_a_scheduler_is_refused(ledger_path):
+    from click.testing import CliRunner
+
+    from reprovar.cli import main
+
+    result = CliRunner().invoke(main, ["verify", "--all", "--connect-timeout", "2", "--ledger", ledger_path])
+    assert result.exit_code == 1 and result.output == "Error: --connect-timeout goes with --scheduler\n"
+
+
 def test_a_malformed_scheduler_address_is_one_error_line_at_once(ledger_path):
     pytest.importorskip("distributed")
     done, took = _reprovar("verify", "--all", "--scheduler", "garbage:::x", "--ledger", ledger_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -90,21 +91,30 @@ def check_variable_choice(name: str | None, version: int | None, row_id: int | N
 
 #: How long ``--scheduler`` waits for the scheduler to answer, by default (seconds): a
 #: scheduler on a reachable host answers within milliseconds, so a few seconds of silence
-#: means a wrong address or a hung scheduler.
+#: means a wrong address or a hung scheduler. The same as ``reprovar.dask.connect``'s
+#: default, kept here so that the CLI does not import Dask to show its help.
 CONNECT_TIMEOUT_S = 5.0
 
 
 def scheduler_options(command: Callable) -> Callable:
     """Add ``--scheduler ADDRESS`` and ``--connect-timeout SECONDS``; the command receives
-    ``scheduler`` and ``connect_timeout``."""
-    command = click.option(
+    ``scheduler`` and ``connect_timeout``. A --connect-timeout without --scheduler is refused."""
+
+    @functools.wraps(command)
+    def checked(*args, scheduler, connect_timeout, **kwargs):
+        given = click.get_current_context().get_parameter_source("connect_timeout")
+        if scheduler is None and given not in (None, click.core.ParameterSource.DEFAULT):
+            raise ArgumentValueError("--connect-timeout goes with --scheduler")
+        return command(*args, scheduler=scheduler, connect_timeout=connect_timeout, **kwargs)
+
+    with_timeout = click.option(
         "--connect-timeout", "connect_timeout", type=Seconds(), default=CONNECT_TIMEOUT_S,
         show_default=True, metavar="SECONDS",
-        help="How long to wait for the --scheduler to answer before giving up.")(command)
+        help="How long to wait for the --scheduler to answer before giving up.")(checked)
     return click.option(
         "--scheduler", "scheduler", metavar="ADDRESS", default=None,
         help="Dask scheduler address (tcp://host:8786): compute on that cluster (needs reprovar[dask]).",
-    )(command)
+    )(with_timeout)
 
 
 @contextmanager

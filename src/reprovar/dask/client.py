@@ -69,7 +69,7 @@ def _probe(address: str, timeout: float) -> None:
     if thread.is_alive() or (failure and isinstance(failure[0], (asyncio.TimeoutError, TimeoutError))):
         raise ReprovarError(
             f"cannot reach the Dask scheduler at {address}: no answer within {timeout:g} s "
-            "(--connect-timeout SECONDS)")
+            "(wait longer with --connect-timeout SECONDS, or timeout= in Python)")
     if failure:
         e = failure[0]
         if isinstance(e, (OSError, ValueError, TypeError)):

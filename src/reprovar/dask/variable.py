@@ -428,4 +428,3 @@ def write_zarr(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return record
-
