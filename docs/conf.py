@@ -32,6 +32,8 @@ extensions = [
 ]
 
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
+# Option names must print as typed: smart quotes would turn the help texts' `--id` into `–id`.
+smartquotes = False
 exclude_patterns = ["_build"]
 # Pages that other changes add are listed in index.md's toctree by a glob pattern (`seals*`)
 # that matches nothing until the page exists. Sphinx warns about an empty glob without a
