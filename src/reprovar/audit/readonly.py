@@ -20,7 +20,7 @@ Three walls, each enough on its own for what it covers:
 3. The account: a PostgreSQL superuser (or a member of the server-file and server-program
    roles) and a MariaDB/MySQL account with FILE, SUPER, SHUTDOWN or another administrative
    privilege are refused unless ``allow_privileged=True``: such an account can reach outside
-   the database through anything the first two walls miss. The README gives read-only
+   the database through anything the first two walls miss. docs/sql.md gives read-only
    account recipes.
 
 Every statement runs under a time limit (``timeout``, default 60 s): ``statement_timeout``
@@ -51,7 +51,7 @@ from .sqlguard import check_query
 DEFAULT_TIMEOUT_S = 60.0
 #: How long connecting to a server may take, in seconds.
 CONNECT_TIMEOUT_S = 10
-#: The account name the README's read-only recipes create.
+#: The account name the read-only recipes of docs/sql.md create.
 READER_ACCOUNT = "reprovar_reader"
 
 # What the SQLite authorizer lets through: reading tables, calling functions, recursive CTEs
@@ -243,8 +243,8 @@ def _connect_raw(url: sa.URL):
 def _privileged_refusal(account: str, why: str, scheme: str) -> PrivilegedAccountError:
     return PrivilegedAccountError(
         f"refused: the account {account} {why}, so a query could reach outside the ledger's "
-        "database; connect as a read-only account instead (README, 'A read-only account for "
-        f"reprovar sql': --ledger {scheme}://{READER_ACCOUNT}@HOST/DATABASE), or pass "
+        "database; connect as a read-only account instead (docs/sql.md, 'Read-only "
+        f"accounts': --ledger {scheme}://{READER_ACCOUNT}@HOST/DATABASE), or pass "
         "--allow-privileged (allow_privileged=True) to use this account anyway"
     )
 

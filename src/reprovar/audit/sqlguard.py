@@ -12,7 +12,7 @@ table must be one of the database's own, named without a schema (so neither
 refused too.
 
 This check is the first wall; the read-only connection (:mod:`.readonly`) is the second,
-and a least-privilege account (README: read-only roles) the third.
+and a least-privilege account (docs/sql.md: read-only accounts) the third.
 
 Example:
     >>> check_query("SELECT name FROM variables", "sqlite", tables={"variables"})
