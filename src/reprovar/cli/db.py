@@ -7,6 +7,7 @@ import click
 from ..audit.ledger import Ledger
 from ..ledger.schema import head_revision
 from .options import ledger_option
+from .output import _one_line
 
 
 @click.group()
@@ -46,3 +47,49 @@ def upgrade(share, ledger_url):
     else:
         click.echo(f"upgraded ledger {ledger.location} from schema revision {before} to {head}")
     ledger.close()
+
+
+@db.command()
+@click.option("--yes", is_flag=True, help="Vouch without asking for confirmation.")
+@click.option("--dry-run", is_flag=True, help="Only list the rows it would seal; change nothing.")
+@ledger_option
+def vouch(yes, dry_run, ledger_url):
+    """Seal, with the ledger's key, the rows that carry unkeyed seals: the key holder's
+    statement that they are what was recorded.
+
+    Rows sealed by a schema upgrade (revision 0004) always get unkeyed seals, because the
+    upgrade cannot know who wrote them: someone without the key may have changed them
+    first. A keyed `reprovar verify` reports them as broken seals until you vouch for them.
+    Check them first (`reprovar verify --all` replays their values, but a row whose seed and
+    digest were both changed still replays), and run this only while nothing records into
+    the ledger. Refused, changing nothing, when any row's seal or chain does not check. The
+    key comes from $REPROVAR_LEDGER_KEY (or the file $REPROVAR_LEDGER_KEY_FILE names).
+
+    \b
+    Example:
+        REPROVAR_LEDGER_KEY_FILE=~/.reprovar.key reprovar db vouch --dry-run --ledger runs/reprovar.db
+    """
+    ledger = Ledger(ledger_url, create=False, upgrade=False)
+    try:
+        found = ledger.vouch(dry_run=True)
+        if not found:
+            click.echo(f"nothing to vouch for: every row of {ledger.location} is sealed with key {ledger.key.id}")
+            return
+        vouched = [v for v in found if not v.rechained]
+        listed = ", ".join(_one_line(v.label) for v in vouched[:20]) + (
+            f" and {len(vouched) - 20} more" if len(vouched) > 20 else "")
+        rows = f"{len(vouched)} row{'s' if len(vouched) != 1 else ''}"
+        click.echo(f"rows with unkeyed seals in {ledger.location}: {listed}")
+        if dry_run:
+            click.echo(f"would vouch for {rows} with key {ledger.key.id} (dry run; nothing changed)")
+            return
+        if not yes and not click.confirm(f"vouch for {rows}, as they stand now, with key {ledger.key.id}?"):
+            raise click.ClickException("nothing vouched for (not confirmed)")
+        done = ledger.vouch()
+        chained = sum(v.rechained for v in done)
+        vouched = [v for v in done if not v.rechained]
+        click.echo(f"vouched for {len(vouched)} row{'s' if len(vouched) != 1 else ''} with key "
+                   f"{ledger.key.id}" + (f"; {chained} later version{'s' if chained != 1 else ''} "
+                                         "chained to the new seals" if chained else ""))
+    finally:
+        ledger.close()

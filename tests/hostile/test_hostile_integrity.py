@@ -1,0 +1,122 @@
+"""Seals against someone who can write the database but does not hold the key.
+
+The forger downgrades the schema with reprovar's own migrations (below the revision that
+added seals), edits a row so that its values still match its digest, and waits for a key
+holder's process to upgrade the ledger. Sealing at upgrade must not vouch for that row.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+import reprovar
+from reprovar import Ledger
+from reprovar.cli import main
+from reprovar.ledger.digest import digest
+from reprovar.ledger.schema import alembic_config
+from reprovar.ledger.seal import KEY_ENV, KEY_FILE_ENV, SealKey, compute_seal
+
+KEY = "the team's ledger key, long enough"
+
+
+def _downgrade(url, revision: str) -> None:
+    from alembic import command
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), revision)
+    finally:
+        engine.dispose()
+
+
+def _forge_below_the_seals(url) -> None:
+    """What the forger does: downgrade to 0003 and set w's seed to 666, with the real digest
+    of seed 666, so that replaying the row gives its digest."""
+    _downgrade(url, "0003")
+    real = reprovar.random_normal_variable((4,), 0.0, 1.0, seed=666, record=False)
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("UPDATE variables SET seed = 666, digest = :d WHERE name = 'w'"),
+                               {"d": digest(real.numpy())})
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def keyed(monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
+    monkeypatch.delenv(KEY_FILE_ENV, raising=False)
+
+
+def test_an_upgrade_by_a_key_holder_does_not_vouch_for_rows_forged_below_the_seals(ledger_url, keyed):
+    led = Ledger(ledger_url)
+    reprovar.random_normal_variable((4,), 0.0, 1.0, name="w", seed=10, ledger=led)
+    reprovar.random_normal_variable((4,), 0.0, 1.0, name="b", seed=11, ledger=led)
+    assert led.verify().line() == "2 verified, 0 mismatched, 0 failed"
+    url = led.url.render_as_string(hide_password=False)
+    led.close()
+    _forge_below_the_seals(url)
+
+    # The next keyed process records something: it upgrades the ledger on open.
+    led = Ledger(url)
+    assert led.opened_at_revision == "0003"
+    reprovar.random_normal_variable((4,), 0.0, 1.0, name="later", seed=12, ledger=led)
+    assert led.get("w").seed == 666
+    summary = led.verify()
+    # The rows the upgrade sealed are not trusted with the key: neither the forged one nor
+    # the honest one beside it (nothing tells them apart); the row recorded since is.
+    assert summary.line() == "1 verified, 0 mismatched, 0 failed, 2 broken seals"
+    problems = {o.record.name: o.detail for o in summary.problems}
+    assert set(problems) == {"w", "b"}
+    assert all("sealed without a key" in d and "db vouch" in d for d in problems.values()), problems
+    led.close()
+    result = CliRunner().invoke(main, ["verify", "--all", "--ledger", url])
+    assert result.exit_code == 1 and "2 broken seals" in result.output, result.output
+
+
+def test_vouching_seals_the_unkeyed_rows_with_the_key_and_says_so(ledger_url, keyed, monkeypatch):
+    led = Ledger(ledger_url)
+    reprovar.random_normal_variable((4,), 0.0, 1.0, name="w", seed=10, ledger=led)
+    url = led.url.render_as_string(hide_password=False)
+    led.close()
+    _forge_below_the_seals(url)
+    led = Ledger(url)
+    reprovar.random_normal_variable((4,), 0.0, 1.0, name="w", seed=13, ledger=led)  # version 2
+    assert led.verify().line() == "1 verified, 0 mismatched, 0 failed, 1 broken seal"
+    led.close()
+
+    runner = CliRunner()
+    # Refused without confirmation; nothing changes.
+    result = runner.invoke(main, ["db", "vouch", "--ledger", url], input="n\n")
+    assert result.exit_code == 1 and "1 row" in result.output, result.output
+    with Ledger(url) as led:
+        assert led.verify().broken_seal == 1
+    result = runner.invoke(main, ["db", "vouch", "--yes", "--ledger", url])
+    assert result.exit_code == 0, result.output
+    assert "vouched for 1 row" in result.output and "w v1" in result.output
+    with Ledger(url) as led:
+        assert led.verify().line() == "2 verified, 0 mismatched, 0 failed"
+        history = led.history("w")
+        assert history[1].previous_seal == history[0].seal
+        assert history[0].seal.startswith(f"rs1:hmac-sha256:{SealKey.from_text(KEY).id}:")
+
+    # Without a key there is nothing to vouch with.
+    monkeypatch.delenv(KEY_ENV)
+    result = runner.invoke(main, ["db", "vouch", "--yes", "--ledger", url])
+    assert result.exit_code == 1 and "needs the ledger's key" in result.output, result.output
+
+
+def test_vouching_refuses_rows_whose_seal_is_broken(ledger, monkeypatch, tamper):
+    """An unkeyed seal that does not even match its row, or a keyed one that does not: vouch
+    refuses the whole ledger, naming them, and changes nothing."""
+    reprovar.random_normal_variable((2,), 0.0, 1.0, name="u", seed=1, ledger=ledger)
+    with Ledger(ledger.url, key=KEY) as keyed_ledger:
+        v = reprovar.random_normal_variable((2,), 0.0, 1.0, name="k", seed=2, ledger=keyed_ledger)
+        tamper(v.record.id, seed=3)
+        with pytest.raises(reprovar.errors.LedgerError, match=r"k v1 .*does not match"):
+            keyed_ledger.vouch()
+        assert keyed_ledger.get("u").seal.startswith("rs1:sha256:")
