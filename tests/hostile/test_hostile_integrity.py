@@ -120,3 +120,73 @@ def test_vouching_refuses_rows_whose_seal_is_broken(ledger, monkeypatch, tamper)
         with pytest.raises(reprovar.errors.LedgerError, match=r"k v1 .*does not match"):
             keyed_ledger.vouch()
         assert keyed_ledger.get("u").seal.startswith("rs1:sha256:")
+
+
+# -- Cases decided (docs/seals.md, "What a seal proves") ---------------------------------------
+
+def test_a_fake_keyed_seal_on_an_unkeyed_ledger_is_never_verified(ledger, tamper, monkeypatch):
+    """Without the key, a keyed seal cannot be checked: a malformed one is a broken seal; a
+    well-formed one (which anyone can write) is ``unchecked``, never ``verified``, and
+    verify exits 1 naming the key it claims."""
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    a = reprovar.random_normal_variable((2,), 0.0, 1.0, name="a", seed=1, ledger=ledger).record
+    b = reprovar.random_normal_variable((2,), 0.0, 1.0, name="b", seed=2, ledger=ledger).record
+    tamper(a.id, seal="rs1:hmac-sha256:" + "0" * 16)
+    tamper(b.id, seal="rs1:hmac-sha256:0123456789abcdef:" + "ab" * 32)
+    summary = ledger.verify()
+    assert summary.line() == ("0 verified, 0 mismatched, 0 failed, 1 broken seal, "
+                              "1 unchecked (sealed with a key; none given)")
+    details = {o.record.name: (o.status, o.detail) for o in summary.problems}
+    assert details["a"][0] == "broken_seal" and "malformed keyed seal" in details["a"][1]
+    assert details["b"][0] == "unchecked" and "0123456789abcdef" in details["b"][1]
+
+
+def test_a_row_copied_between_ledgers_that_share_a_key_verifies(tmp_path):
+    """Seals do not name their ledger (the canonical form is frozen): a row copied into
+    another ledger sealed with the same key verifies there, and not with another key. Hence
+    one key per ledger (docs/seals.md)."""
+    from reprovar.ledger.models import runs_table, variables_table
+
+    source = Ledger(tmp_path / "a.db", key=KEY)
+    record = reprovar.random_normal_variable((3,), 0.0, 1.0, name="w", seed=4, ledger=source).record
+    with source.connect() as c:
+        row = dict(c.execute(sa.select(variables_table).where(variables_table.c.id == record.id)).one()._mapping)
+        run = dict(c.execute(sa.select(runs_table).where(runs_table.c.id == record.run_id)).one()._mapping)
+    source.close()
+    for key, expected in ((KEY, "1 verified, 0 mismatched, 0 failed"),
+                          ("another ledger's own key", "0 verified, 0 mismatched, 0 failed, 1 broken seal")):
+        target = Ledger(tmp_path / f"b-{len(key)}.db", key=key)
+        with target.engine.begin() as c:
+            c.execute(sa.insert(runs_table).values(**run))
+            c.execute(sa.insert(variables_table).values(**row))
+        assert target.verify().line() == expected
+        target.close()
+
+
+def _delete_run(ledger, run_id: int) -> None:
+    # What someone who can write the database does; servers need their foreign keys off.
+    backend = ledger.engine.dialect.name
+    with ledger.engine.begin() as c:
+        if backend == "postgresql":
+            c.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        elif backend in ("mysql", "mariadb"):
+            c.execute(sa.text("SET FOREIGN_KEY_CHECKS = 0"))
+        c.execute(sa.text("DELETE FROM reprovar_runs WHERE id = :i"), {"i": run_id})
+        if backend in ("mysql", "mariadb"):
+            c.execute(sa.text("SET FOREIGN_KEY_CHECKS = 1"))
+
+
+def test_a_variable_whose_run_was_deleted_is_a_broken_chain(ledger):
+    record = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=1, ledger=ledger).record
+    url = ledger.url.render_as_string(hide_password=False)
+    ledger.close()
+    _delete_run(ledger, record.run_id)
+    summary = ledger.verify()
+    assert summary.line() == "0 verified, 0 mismatched, 0 failed, 1 broken chain"
+    assert f"its run (id {record.run_id}) is missing" in summary.problems[0].detail
+    runner = CliRunner()
+    result = runner.invoke(main, ["verify", "--all", "--ledger", url])
+    assert result.exit_code == 1 and "1 broken chain" in result.output, result.output
+    result = runner.invoke(main, ["show", "w", "--ledger", url])
+    assert result.exit_code == 1, result.output
+    assert "seed" in result.output and f"run {record.run_id}, which recorded 'w' version 1, is missing" in result.output

@@ -67,7 +67,8 @@ def vouch(yes, dry_run, ledger_url):
 
     \b
     Example:
-        REPROVAR_LEDGER_KEY_FILE=~/.reprovar.key reprovar db vouch --dry-run --ledger runs/reprovar.db
+        reprovar db vouch --dry-run --ledger runs/reprovar.db
+        reprovar db vouch --yes --ledger runs/reprovar.db
     """
     ledger = Ledger(ledger_url, create=False, upgrade=False)
     try:
