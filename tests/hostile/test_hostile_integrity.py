@@ -84,12 +84,15 @@ def test_vouching_seals_the_unkeyed_rows_with_the_key_and_says_so(ledger_url, ke
     url = led.url.render_as_string(hide_password=False)
     led.close()
     _forge_below_the_seals(url)
+    runner = CliRunner()
+    result = runner.invoke(main, ["db", "upgrade", "--ledger", url])
+    assert result.exit_code == 0 and "sealed without a key" in result.output, result.output
     led = Ledger(url)
     reprovar.random_normal_variable((4,), 0.0, 1.0, name="w", seed=13, ledger=led)  # version 2
-    assert led.verify().line() == "1 verified, 0 mismatched, 0 failed, 1 broken seal"
+    reprovar.random_normal_variable((4,), 0.0, 1.0, name="w", seed=14, ledger=led)  # version 3
+    assert led.verify().line() == "2 verified, 0 mismatched, 0 failed, 1 broken seal"
     led.close()
 
-    runner = CliRunner()
     # Refused without confirmation; nothing changes.
     result = runner.invoke(main, ["db", "vouch", "--ledger", url], input="n\n")
     assert result.exit_code == 1 and "1 row" in result.output, result.output
@@ -97,11 +100,12 @@ def test_vouching_seals_the_unkeyed_rows_with_the_key_and_says_so(ledger_url, ke
         assert led.verify().broken_seal == 1
     result = runner.invoke(main, ["db", "vouch", "--yes", "--ledger", url])
     assert result.exit_code == 0, result.output
-    assert "vouched for 1 row" in result.output and "w v1" in result.output
+    assert "w v1" in result.output and "w v2" not in result.output
+    assert "vouched for 1 row with key" in result.output and "2 later versions chained" in result.output
     with Ledger(url) as led:
-        assert led.verify().line() == "2 verified, 0 mismatched, 0 failed"
+        assert led.verify().line() == "3 verified, 0 mismatched, 0 failed"
         history = led.history("w")
-        assert history[1].previous_seal == history[0].seal
+        assert history[1].previous_seal == history[0].seal and history[2].previous_seal == history[1].seal
         assert history[0].seal.startswith(f"rs1:hmac-sha256:{SealKey.from_text(KEY).id}:")
 
     # Without a key there is nothing to vouch with.

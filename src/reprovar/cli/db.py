@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..audit.ledger import Ledger
-from ..ledger.schema import head_revision
+from ..ledger.schema import SEALING_REVISION, head_revision, upgrade_runs
 from .options import ledger_option
 from .output import _one_line
 
@@ -46,6 +46,10 @@ def upgrade(share, ledger_url):
         click.echo(f"ledger {ledger.location} is already at schema revision {head} (newest)")
     else:
         click.echo(f"upgraded ledger {ledger.location} from schema revision {before} to {head}")
+        if upgrade_runs(before, SEALING_REVISION):
+            click.echo(f"rows recorded before revision {SEALING_REVISION} were sealed without a key: "
+                       "a keyed `reprovar verify` reports them as broken seals until the key holder "
+                       "has checked them and run `reprovar db vouch`")
     ledger.close()
 
 

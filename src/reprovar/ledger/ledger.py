@@ -104,7 +104,8 @@ class Ledger:
             :class:`~reprovar.errors.NotALedgerError`.
         key: the secret that keys row seals (str or bytes, at least 16 bytes), or None for
             ``$REPROVAR_LEDGER_KEY``, else the file ``$REPROVAR_LEDGER_KEY_FILE`` names, else
-            no key (unkeyed seals; see :mod:`reprovar.ledger.seal`).
+            no key (unkeyed seals; see :mod:`reprovar.ledger.seal`). An upgrade that seals
+            existing rows seals them without it (see :meth:`vouch`).
 
     Example:
         >>> import reprovar, tempfile, os

@@ -128,6 +128,32 @@ def head_revision() -> str:
     return heads.pop()
 
 
+#: The revision that seals the rows it finds (always without a key; see :func:`alembic_config`).
+SEALING_REVISION = "0004"
+
+
+def upgrade_runs(before: str | None, revision: str) -> bool:
+    """Whether upgrading a ledger at ``before`` to head runs ``revision`` (a new ledger,
+    ``before`` None, is created at head and runs none).
+
+    Example:
+        >>> upgrade_runs("0003", SEALING_REVISION), upgrade_runs(head_revision(), SEALING_REVISION)
+        (True, False)
+    """
+    if before is None:
+        return False
+    graph, pending, seen = revision_graph(), [head_revision()], set()
+    while pending:
+        current = pending.pop()
+        if current == before or current in seen:
+            continue
+        seen.add(current)
+        if current == revision:
+            return True
+        pending.extend(graph.get(current, ()))
+    return False
+
+
 def known_revisions() -> set[str]:
     """Every revision this reprovar's migrations contain.
 
