@@ -126,6 +126,10 @@ def test_a_mariadb_account_with_file_through_its_default_role_is_refused(rows, r
             c.execute(sa.text(f"GRANT FILE ON *.* TO {inner}"))
             c.execute(sa.text(f"GRANT {inner} TO {outer}"))
             c.execute(sa.text(f"GRANT {outer} TO '{account}'@'%'"))
+        # Granted, not enabled: its privileges cannot be read, so it is not taken as harmless.
+        with pytest.raises(PrivilegedAccountError, match=rf"has the roles {', '.join(sorted([outer, inner]))}, not enabled"):
+            read_only_query(reader_url, "SELECT COUNT(*) FROM reprovar_variables")
+        with admin.connect() as c:
             c.execute(sa.text(f"SET DEFAULT ROLE {outer} FOR '{account}'@'%'"))
         with pytest.raises(PrivilegedAccountError, match=rf"FILE \(through role {inner}\)"):
             read_only_query(reader_url, "SELECT COUNT(*) FROM reprovar_variables")

@@ -354,7 +354,7 @@ def _mysql(url: sa.URL, statement: str, timeout: float, allow_privileged: bool, 
             try:  # execute() without args: '%' and quotes are sent as written
                 cursor.execute("SELECT CURRENT_USER(), VERSION()")
                 user, version = cursor.fetchone()
-                privileges = _mysql_global_privileges(cursor, user, version)
+                privileges, unreadable = _mysql_global_privileges(cursor, user, version)
                 cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")
                 tables = [r[0] for r in cursor.fetchall()]
             except pymysql.Error as e:
@@ -364,6 +364,11 @@ def _mysql(url: sa.URL, statement: str, timeout: float, allow_privileged: bool, 
                 shown = ", ".join(p + ("" if privileges[p] is None else f" (through role {privileges[p]})")
                                   for p in held)
                 raise _privileged_refusal(user, f"has the global privileges {shown}", "mysql+pymysql")
+            if unreadable and not allow_privileged:
+                raise _privileged_refusal(
+                    user, f"has the role{'s' if len(unreadable) > 1 else ''} {', '.join(unreadable)}, "
+                          "not enabled, whose privileges it cannot read (so they may include FILE)",
+                    "mysql+pymysql")
             guard(tables)
             cursor.execute("SELECT @@SESSION.sql_mode")
             modes = [m for m in str(cursor.fetchone()[0] or "").split(",")
@@ -395,29 +400,38 @@ def _mysql(url: sa.URL, statement: str, timeout: float, allow_privileged: bool, 
             engine.dispose()
 
 
-def _mysql_global_privileges(cursor, user: str, version: str) -> dict[str, str | None]:
+def _mysql_global_privileges(cursor, user: str, version: str) -> tuple[dict[str, str | None], list[str]]:
     """The global privileges the session holds, each mapped to the role it comes through
-    (None: the account's own): its own grants, those of its enabled roles (MariaDB's SHOW
-    GRANTS lists them, nested roles included) and those of every role granted to it."""
+    (None: the account's own), and the roles granted to it whose privileges it cannot read.
+
+    Counted: its own grants, those of its enabled roles (the default role and the roles
+    granted to it: MariaDB's SHOW GRANTS lists them) and those of every other role granted
+    to it, where the account may read them (a role not enabled it may not, on MariaDB)."""
     import pymysql
 
     def grants(statement: str) -> list[str]:
         try:
             cursor.execute(statement)
-        except pymysql.err.OperationalError:  # a role whose grants it may not read
+        except pymysql.MySQLError:  # a role whose grants it may not read (nested in another)
             return []
         return [str(r[0]) for r in cursor.fetchall()]
 
-    lines = grants("SHOW GRANTS")
+    cursor.execute("SHOW GRANTS")  # its own: must be readable
+    lines = [str(r[0]) for r in cursor.fetchall()]
     if "mariadb" not in str(version).lower():
         cursor.execute("SELECT CURRENT_ROLE()")
         current = str(cursor.fetchone()[0] or "NONE")
         if current.upper() != "NONE":
             lines += grants(f"SHOW GRANTS FOR CURRENT_USER() USING {current}")
     cursor.execute("SELECT ROLE_NAME FROM information_schema.APPLICABLE_ROLES")
-    for (role,) in cursor.fetchall():
-        quoted = str(role).replace("`", "``")
-        lines += grants(f"SHOW GRANTS FOR `{quoted}`")
+    applicable = list(dict.fromkeys(str(r[0]) for r in cursor.fetchall()))
+    enabled = set(_column(cursor, "SELECT ROLE_NAME FROM information_schema.ENABLED_ROLES"))
+    unreadable = []
+    for role in applicable:
+        found = grants(f"SHOW GRANTS FOR `{role.replace('`', '``')}`")
+        if not found and role not in enabled:
+            unreadable.append(role)
+        lines += found
     account = str(user).split("@", 1)[0]
     held: dict[str, str | None] = {}
     for line in lines:
@@ -433,7 +447,17 @@ def _mysql_global_privileges(cursor, user: str, version: str) -> dict[str, str |
     cursor.execute(_MYSQL_GLOBAL_PRIVILEGES)
     for (privilege,) in cursor.fetchall():
         held[str(privilege).upper()] = None
-    return held
+    return held, sorted(unreadable)
+
+
+def _column(cursor, statement: str) -> list[str]:
+    import pymysql
+
+    try:
+        cursor.execute(statement)
+    except pymysql.MySQLError:  # a server without that table
+        return []
+    return [str(r[0]) for r in cursor.fetchall()]
 
 
 def _mysql_text(e: Exception) -> str:

@@ -250,6 +250,12 @@ def parse_query(statement: str, backend: str) -> ParsedQuery:
                             "accepts one read-only SELECT query") from None
     except RecursionError:
         raise _too_deep() from None
+    except SQLQueryError:
+        raise
+    except Exception as e:  # the parser failing on odd input: a statement it cannot read
+        raise SQLQueryError(f"SQL error: cannot parse the statement ({type(e).__name__}: "
+                            f"{str(e).splitlines()[0] if str(e) else ''}); reprovar sql accepts one "
+                            "read-only SELECT query") from None
     if len(trees) != 1:
         raise SQLQueryError(f"SQL error: reprovar sql runs exactly one statement, got {len(trees)}")
     return ParsedQuery(statement, backend, trees[0])
