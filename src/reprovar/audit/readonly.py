@@ -22,7 +22,8 @@ Three walls, each enough on its own for what it covers:
    (:data:`PG_PRIVILEGED_ROLES`: server files and programs, all data, all settings and
    statistics, signalling backends, ...), or one that can create roles; and a MariaDB/MySQL
    account that holds FILE, SUPER, SHUTDOWN or another administrative privilege, itself or
-   through a role it has (its default role included), are refused unless
+   through a role it has (its default role included; a role granted but not enabled, whose
+   privileges the session cannot read, counts as privileged), are refused unless
    ``allow_privileged=True``: such an account can reach outside the database through
    anything the first two walls miss. The README gives read-only account recipes.
 
