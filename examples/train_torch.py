@@ -3,9 +3,10 @@
     python examples/train_torch.py
     reprovar replay encoder.layers.0.linear1.weight
 
-It builds a small Transformer encoder classifier, initializes every parameter with
-``reprovar.torch.init_module`` (each one recorded under its own name, with a seed derived
-from the model seed and that name), trains it for a few steps on synthetic data, then
+It builds a small Transformer encoder classifier with ``reprovar.torch.build``, which follows
+the model's own init code (here PyTorch's layer defaults) and makes every value with
+reprovar (each one recorded under its own name, with a seed derived from the model seed and
+that name), trains it for a few steps on synthetic data, then
 restores the initial state from the ledger and checks it bit for bit. Variables go to
 ``reprovar.db`` in the working directory (or ``$REPROVAR_LEDGER``).
 """
@@ -44,11 +45,11 @@ def synthetic_data(n: int = 256, length: int = 12, vocab: int = 50) -> tuple[tor
 
 def main() -> None:
     torch.manual_seed(0)  # only the data order and dropout-free training below use torch's RNG
-    model = Classifier()
-    records = rt.init_module(model, seed=MODEL_SEED)
+    model = rt.build(Classifier, seed=MODEL_SEED)
+    records = rt.initialization(model)
     initial = {k: v.clone() for k, v in model.state_dict().items()}
     ledger = reprovar.current_ledger()
-    print(f"initialized {len(records)} random parameters (model seed {records.seed}), recorded in {ledger.location}")
+    print(f"initialized {len(records)} parameters and buffers (model seed {records.seed}), recorded in {ledger.location}")
     for name in list(records)[:3]:
         r = records[name]
         print(f"  {name:<44} v{r.version}  {r.distribution:<8} shape={r.shape}")

@@ -45,42 +45,42 @@ RANDOM_ENCODER_PARAMS = {
 def test_transformer_encoder_every_random_parameter_recorded_under_its_name(tmp_path):
     path = tmp_path / "l.db"
     model = encoder()
-    records = rt.init_module(model, seed=31, ledger=path)
-    expected = {f"layers.{i}.{n}" for i in range(2) for n in RANDOM_ENCODER_PARAMS}
-    assert set(records) == expected
-    led = reprovar.Ledger(path)
+    records = rt.init_module(model, init="reset_parameters", seed=31, ledger=path)
+    random = {f"layers.{i}.{n}" for i in range(2) for n in RANDOM_ENCODER_PARAMS}
     params = dict(model.named_parameters())
+    assert set(records) == set(params)  # every parameter, constants included
+    led = reprovar.Ledger(path)
     for name, record in records.items():
         assert record == led.get(name)
         assert record.seed == derive_seed(31, name) and model_seed(record.seed, name) == records.seed == 31
         assert record.shape == tuple(params[name].shape)
         assert torch.equal(rt.replay(name, ledger=path), params[name].detach())
-    # Constants are set, not recorded.
+        assert (record.recipe is None) == (name in random)  # a constant's row has a recipe
     for i in range(2):
         layer = model.layers[i]
         assert torch.equal(layer.norm1.weight, torch.ones(16)) and torch.equal(layer.norm2.bias, torch.zeros(16))
         assert torch.equal(layer.self_attn.in_proj_bias, torch.zeros(48))
         assert torch.equal(layer.self_attn.out_proj.bias, torch.zeros(16))
-    assert led.count() == len(expected)
+    assert led.count() == len(params)
 
 
 def test_seed_none_draws_a_model_seed_found_again_from_any_record(tmp_path):
     path = tmp_path / "l.db"
     model = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
-    records = rt.init_module(model, ledger=path)
+    records = rt.init_module(model, init="reset_parameters", ledger=path)
     assert 0 <= records.seed < 2**64
     for name, r in records.items():
         assert r.seed_source == "os" and model_seed(r.seed, name) == records.seed
     again = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
-    rt.init_module(again, seed=records.seed, record=False)
+    rt.init_module(again, init="reset_parameters", seed=records.seed, record=False)
     assert same_state(state(model), state(again))
 
 
 def test_same_seed_same_state_dict_and_other_seed_differs():
     a, b, c = encoder(), encoder(), encoder()
-    rt.init_module(a, seed=5, record=False)
-    rt.init_module(b, seed=5, record=False)
-    rt.init_module(c, seed=6, record=False)
+    rt.init_module(a, init="reset_parameters", seed=5, record=False)
+    rt.init_module(b, init="reset_parameters", seed=5, record=False)
+    rt.init_module(c, init="reset_parameters", seed=6, record=False)
     assert same_state(state(a), state(b))
     assert not torch.equal(a.layers[0].linear1.weight, c.layers[0].linear1.weight)
 
@@ -94,8 +94,8 @@ def test_inserting_a_layer_leaves_the_others_bit_identical():
         return nn.ModuleDict(layers)
 
     a, b = net(False), net(True)
-    rt.init_module(a, seed=77, record=False)
-    rt.init_module(b, seed=77, record=False)
+    rt.init_module(a, init="reset_parameters", seed=77, record=False)
+    rt.init_module(b, init="reset_parameters", seed=77, record=False)
     sa, sb = state(a), state(b)
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert set(sb) - set(sa) == {"inserted.weight", "inserted.bias"}
@@ -110,7 +110,7 @@ def test_inserting_a_layer_leaves_the_others_bit_identical():
 def test_restore_after_training_brings_back_the_initial_state_exactly(tmp_path):
     path = tmp_path / "l.db"
     model = encoder()
-    rt.init_module(model, seed=3, ledger=path)
+    rt.init_module(model, init="reset_parameters", seed=3, ledger=path)
     initial = state(model)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     x = torch.randn(4, 5, 16, generator=torch.Generator().manual_seed(1))
@@ -121,7 +121,7 @@ def test_restore_after_training_brings_back_the_initial_state_exactly(tmp_path):
     assert not same_state(initial, state(model))
     restored = rt.restore_module(model, ledger=path)
     assert same_state(initial, state(model))
-    assert set(restored) == {f"layers.{i}.{n}" for i in range(2) for n in RANDOM_ENCODER_PARAMS}
+    assert set(restored) == set(model.state_dict())
     out = model(x)  # still a working model with autograd
     out.sum().backward()
 
@@ -129,9 +129,9 @@ def test_restore_after_training_brings_back_the_initial_state_exactly(tmp_path):
 def test_restore_embedding_padding_row_and_batchnorm_statistics(tmp_path):
     path = tmp_path / "l.db"
     model = nn.Sequential(nn.Embedding(10, 4, padding_idx=2), nn.BatchNorm1d(4))
-    records = rt.init_module(model, seed=6, ledger=path)
+    records = rt.init_module(model, init="reset_parameters", seed=6, ledger=path)
     initial = state(model)
-    assert set(records) == {"0.weight"} and torch.count_nonzero(model[0].weight[2]) == 0
+    assert set(records) == set(model.state_dict()) and torch.count_nonzero(model[0].weight[2]) == 0
     model.train()
     model[1](torch.randn(8, 4))  # moves the running statistics
     with torch.no_grad():
@@ -139,18 +139,19 @@ def test_restore_embedding_padding_row_and_batchnorm_statistics(tmp_path):
         model[1].weight.add_(1.0)
     rt.restore_module(model, ledger=path)
     assert same_state(initial, state(model))
-    # The record is the whole N(0, 1) matrix; the parameter has the padding row zeroed.
+    # The record is the N(0, 1) matrix with the padding row zeroed by its recipe: the parameter.
     recorded = rt.replay("0.weight", ledger=path)
-    assert torch.count_nonzero(recorded[2]) == 4
-    assert torch.equal(torch.cat([recorded[:2], recorded[3:]]), torch.cat([model[0].weight[:2], model[0].weight[3:]]).detach())
+    assert torch.equal(recorded, model[0].weight.detach())
+    assert torch.count_nonzero(recorded[2]) == 0 and torch.count_nonzero(recorded) == 36
+    assert records["1.num_batches_tracked"].dtype == "int64"
 
 
 def test_restore_a_given_run_and_the_latest_version(tmp_path):
     path = tmp_path / "l.db"
     model = nn.Linear(4, 3)
-    first = rt.init_module(model, seed=1, ledger=path)
+    first = rt.init_module(model, init="reset_parameters", seed=1, ledger=path)
     s1 = state(model)
-    rt.init_module(model, seed=2, ledger=path)  # same names, version 2
+    rt.init_module(model, init="reset_parameters", seed=2, ledger=path)  # same names, version 2
     s2 = state(model)
     rt.restore_module(model, ledger=path)
     assert same_state(s2, state(model))
@@ -166,7 +167,7 @@ def test_restore_a_given_run_and_the_latest_version(tmp_path):
 def test_restore_with_prefix_and_cli_replay_verifies(tmp_path):
     path = tmp_path / "l.db"
     model = encoder(1)
-    rt.init_module(model, seed=9, prefix="enc.", ledger=path)
+    rt.init_module(model, init="reset_parameters", seed=9, prefix="enc.", ledger=path)
     initial = state(model)
     with torch.no_grad():
         for p in model.parameters():
@@ -183,7 +184,7 @@ def test_restore_with_prefix_and_cli_replay_verifies(tmp_path):
 
 def test_restore_failures_change_nothing(tmp_path):
     path = tmp_path / "l.db"
-    rt.init_module(nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2)), seed=1, ledger=path)
+    rt.init_module(nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2)), init="reset_parameters", seed=1, ledger=path)
     wider = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 5))
     before = state(wider)
     with pytest.raises(ShapeMismatchError, match=r"1\.weight: recorded \(2, 3\), model has \(5, 3\)"):
@@ -210,7 +211,7 @@ def test_layer_distributions_follow_torch_reset_parameters():
             "prelu": nn.PReLU(4),
         }
     )
-    rt.init_module(model, seed=4, record=False)
+    rt.init_module(model, init="reset_parameters", seed=4, record=False)
 
     def ks_u(t, bound):
         return stats.kstest(t.detach().double().flatten().numpy(), "uniform", args=(-bound, 2 * bound)).pvalue
@@ -235,27 +236,30 @@ def test_layer_distributions_follow_torch_reset_parameters():
 
 def test_multihead_attention_and_transformer_rules():
     mha = nn.MultiheadAttention(32, 4, add_bias_kv=True, kdim=24, vdim=20)
-    rt.init_module(mha, seed=1, record=False)
+    rt.init_module(mha, init="reset_parameters", seed=1, record=False)
     std_q = math.sqrt(2.0 / (32 + 32))
     assert stats.kstest(mha.q_proj_weight.detach().double().flatten().numpy(), "uniform",
                         args=(-math.sqrt(3) * std_q, 2 * math.sqrt(3) * std_q)).pvalue > P_MIN
     assert torch.count_nonzero(mha.in_proj_bias) == 0 and torch.count_nonzero(mha.out_proj.bias) == 0
     assert torch.count_nonzero(mha.bias_k) > 0
     tr = nn.Transformer(d_model=16, nhead=2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=24, batch_first=True)
-    records = rt.init_module(tr, seed=2, record=False)
+    records = rt.init_module(tr, init="reset_parameters", seed=2, record=False)
     w = tr.encoder.layers[0].linear1.weight.detach()  # xavier_uniform_ in nn.Transformer, not kaiming
     bound = math.sqrt(6.0 / (16 + 24))
     assert float(w.abs().max()) <= bound and float(w.abs().max()) > 1 / math.sqrt(16)
     assert "decoder.layers.0.multihead_attn.in_proj_weight" in records
 
 
-def test_tied_parameters_appear_once():
+def test_tied_parameters_are_made_once_and_recorded_under_each_name(tmp_path):
     emb = nn.Embedding(10, 4)
     head = nn.Linear(4, 10, bias=False)
     head.weight = emb.weight
     model = nn.ModuleDict({"emb": emb, "head": head})
-    records = rt.init_module(model, seed=1, record=False)
-    assert list(records) == ["emb.weight"]
+    records = rt.init_module(model, init="reset_parameters", seed=1, ledger=tmp_path / "l.db")
+    assert list(records) == ["emb.weight", "head.weight"]  # one row per name, the same values
+    alias = records["head.weight"]
+    assert alias.digest == records["emb.weight"].digest and '"tied_to":"emb.weight"' in alias.recipe
+    assert torch.equal(rt.replay("head.weight", ledger=tmp_path / "l.db"), emb.weight.detach())
 
 
 def test_unknown_layers_raise_listing_them_unless_skipped_or_warned():
@@ -271,25 +275,25 @@ def test_unknown_layers_raise_listing_them_unless_skipped_or_warned():
     model = nn.Sequential(nn.Linear(3, 3), Scale(), ZeroLinear(3, 3))
     before = state(model)
     with pytest.raises(ArgumentValueError, match=r"1 \(Scale\): 1\.gain; 2 \(ZeroLinear\): 2\.weight, 2\.bias"):
-        rt.init_module(model, seed=1, record=False)
+        rt.init_module(model, init="reset_parameters", seed=1, record=False)
     assert same_state(before, state(model))
-    records = rt.init_module(model, seed=1, record=False, on_unknown="skip")
+    records = rt.init_module(model, init="reset_parameters", seed=1, record=False, on_unknown="skip")
     assert set(records) == {"0.weight", "0.bias"}
     assert torch.equal(model[1].gain, torch.full((3,), 7.0))
     with pytest.warns(UserWarning, match="Scale"):
-        rt.init_module(model, seed=1, record=False, on_unknown="warn")
+        rt.init_module(model, init="reset_parameters", seed=1, record=False, on_unknown="warn")
 
 
 def test_dtypes_and_parameters_keep_their_identity():
     model = nn.Sequential(nn.Linear(5, 4), nn.Linear(4, 3)).to(torch.bfloat16)
     params = list(model.parameters())
     opt = torch.optim.Adam(model.parameters())
-    rt.init_module(model, seed=8, record=False)
+    rt.init_module(model, init="reset_parameters", seed=8, record=False)
     assert all(a is b for a, b in zip(params, model.parameters()))
     assert all(p.requires_grad and p.dtype == torch.bfloat16 for p in model.parameters())
     assert opt.param_groups[0]["params"][0] is model[0].weight
     ref = nn.Sequential(nn.Linear(5, 4), nn.Linear(4, 3)).to(torch.float64)
-    rt.init_module(ref, seed=8, record=False)
+    rt.init_module(ref, init="reset_parameters", seed=8, record=False)
     assert not torch.equal(ref[0].weight.to(torch.bfloat16), torch.zeros(4, 5, dtype=torch.bfloat16))
 
 
@@ -306,7 +310,7 @@ def test_bad_arguments(kwargs, error, match):
     model = nn.Linear(2, 2)
     before = state(model)
     with pytest.raises(error, match=match):
-        rt.init_module(model, **kwargs)
+        rt.init_module(model, init="reset_parameters", **kwargs)
     assert same_state(before, state(model))
 
 
@@ -316,9 +320,9 @@ def test_bad_modules():
     int_model = nn.Linear(2, 2)
     int_model.weight = nn.Parameter(torch.zeros(2, 2, dtype=torch.int32), requires_grad=False)
     with pytest.raises(ArgumentTypeError, match="parameter 'weight' must be a floating-point tensor"):
-        rt.init_module(int_model, record=False)
+        rt.init_module(int_model, init="reset_parameters", record=False)
     with pytest.raises(ArgumentValueError, match="uninitialized"):
-        rt.init_module(nn.LazyLinear(3), record=False)
+        rt.init_module(nn.LazyLinear(3), init="reset_parameters", record=False)
 
 
 def test_recording_failure_records_nothing_and_says_the_module_was_initialized(tmp_path, monkeypatch):
@@ -336,11 +340,11 @@ def test_recording_failure_records_nothing_and_says_the_module_was_initialized(t
 
     monkeypatch.setattr(led, "record", failing)
     with pytest.raises(RecordingError, match=r"initialized \(model seed 1; .*nothing was recorded.*disk full"):
-        rt.init_module(model, seed=1, ledger=led)
+        rt.init_module(model, init="reset_parameters", seed=1, ledger=led)
     assert led.count() == 0  # one transaction: the rows before the failure are rolled back
     # The module is wholly initialized (values made in place), never half: as with record=False.
     reference = encoder(1)
-    rt.init_module(reference, seed=1, record=False)
+    rt.init_module(reference, init="reset_parameters", seed=1, record=False)
     assert same_state(state(reference), state(model))
 
 
@@ -349,6 +353,6 @@ def test_failures_before_values_are_made_leave_the_module_untouched(tmp_path):
     model[1].weight = nn.Parameter(torch.zeros(3, 3, dtype=torch.int64), requires_grad=False)
     before = state(model)
     with pytest.raises(ArgumentTypeError):
-        rt.init_module(model, seed=1, ledger=tmp_path / "l.db")
+        rt.init_module(model, init="reset_parameters", seed=1, ledger=tmp_path / "l.db")
     assert same_state(before, state(model))
     assert reprovar.Ledger(tmp_path / "l.db").count() == 0

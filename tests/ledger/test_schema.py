@@ -229,3 +229,34 @@ def test_opening_a_ledger_at_head_loads_no_alembic(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_recipes_revision_keeps_old_seals_and_refuses_a_downgrade_that_would_lose_recipes(ledger_url):
+    """Revision 0007 adds the recipe column: rows without a recipe keep the first seal form
+    (rs1), rows with one get the second (rs2, which covers the recipe), both verify; going
+    back below 0007 is refused while a recipe row exists, and allowed without one."""
+    import torch
+
+    import reprovar.torch as rt
+    from reprovar.audit.verify import verify_record
+
+    led = Ledger(ledger_url)
+    plain = reprovar.random_normal_variable((3,), 0.0, 1.0, name="plain", seed=1, ledger=led).record
+    rt.ones_(torch.empty(3), name="ln.weight", seed=1, ledger=led)
+    made = led.get("ln.weight")
+    assert plain.recipe is None and plain.seal.startswith("rs1:") and made.seal.startswith("rs2:")
+    assert all(verify_record(r).status == "verified" for r in (plain, made))
+    led.close()
+    engine = create_engine(ledger_url)
+    with engine.begin() as conn:
+        with pytest.raises(RuntimeError, match="cannot downgrade below revision 0007: 1 variables have recipes"):
+            command.downgrade(alembic_config(conn), "0006")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM reprovar_variables WHERE recipe IS NOT NULL"))
+        command.downgrade(alembic_config(conn), "0006")
+        assert "recipe" not in {c["name"] for c in inspect(conn).get_columns("reprovar_variables")}
+        command.upgrade(alembic_config(conn), "head")
+    engine.dispose()
+    again = Ledger(ledger_url)
+    assert verify_record(again.get("plain")).status == "verified"
+    again.close()

@@ -390,7 +390,7 @@ def seal_of(ledger: Ledger, name: str, version: int) -> str | None:
 PARAMETER_FIELDS = ("mean", "scale", "low", "high")
 #: Fields compared between consecutive versions by :func:`changes`.
 COMPARED_FIELDS = ("seed", "seed_source", "shape", "dtype", "distribution", *PARAMETER_FIELDS, "algorithm",
-                   "algorithm_version", "digest", "run_id")
+                   "algorithm_version", "recipe", "digest", "run_id")
 
 
 def changes(older: VariableRecord, newer: VariableRecord) -> dict[str, tuple[Any, Any]]:

@@ -51,9 +51,13 @@ def sample_piece(record: Any, limit: int = SAMPLE_LIMIT) -> np.ndarray:
     from ..algorithms import get_algorithm
     from ..validation import resolve_dtype
 
+    n = min(math.prod(record.shape), limit)
+    if record.recipe is not None:  # constants and partial writes: the whole value, made by its recipe
+        from ..ledger.replay import made_by_recipe
+
+        return made_by_recipe(record).reshape(-1)[:n]
     _, params = record_law_inputs(record)
     algorithm = get_algorithm(record.algorithm, record.algorithm_version)
-    n = min(math.prod(record.shape), limit)
     out = np.empty(n, resolve_dtype(record.dtype))
     if n:
         algorithm.fill(out, 0, seed=record.seed, **params)

@@ -76,13 +76,50 @@ def variable_row(record: VariableRecord, output_format: str) -> dict[str, Any]:
         row["params"] = params_text(record)
         return row
     row = {}
+    constant = _constant_of(record)
     for key, value in record.__dict__.items():
         if key in PARAMETER_COLUMNS:
             continue
-        row[key] = value
+        row[key] = recipe_text(record) if key == "recipe" else value
         if key == "distribution":
             row["params"] = params_text(record)
+            if constant is not None:  # its row shows a point mass; people read a constant
+                row["distribution"], row["params"] = "constant", f"value={constant!r}"
     return row
+
+
+def _constant_of(record: VariableRecord):
+    if record.recipe is None or '"base"' not in record.recipe:
+        return None
+    from ..recipes import Recipe
+
+    try:
+        recipe = Recipe.from_json(record.recipe)
+    except ValueError:
+        return None
+    return recipe.base.value if recipe.base is not None and not recipe.steps else None
+
+
+def recipe_text(record: VariableRecord) -> str | None:
+    """The record's recipe for people (``constant 1.0``, ``draw, then 1 constant write``),
+    None for a variable that is its draw alone; the JSON text where this reprovar cannot
+    read it.
+
+    Example:
+        >>> import reprovar, tempfile, os, reprovar.torch as rt, torch
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "rt.db"))
+        >>> w = rt.ones_(torch.empty(3), name="ln.weight", seed=1, ledger=led)
+        >>> recipe_text(led.get("ln.weight")), variable_row(led.get("ln.weight"), "table")["params"]
+        ('constant 1.0', 'value=1.0')
+    """
+    if record.recipe is None:
+        return None
+    from ..recipes import Recipe
+
+    try:
+        return Recipe.from_json(record.recipe).describe()
+    except ValueError:
+        return record.recipe
 
 
 def params_text(record: VariableRecord) -> str:

@@ -12,7 +12,7 @@ from .rows import params_text, prefixed, run_row, variable_row
 
 #: What ``history`` reports as changed between versions (the digest follows from these).
 HISTORY_FIELDS = ("seed", "seed_source", "shape", "dtype", "distribution", *PARAMETER_FIELDS, "algorithm",
-                  "algorithm_version")
+                  "algorithm_version", "recipe")
 HISTORY_COLUMNS = ("version", "id", "created", "seed", "shape", "dtype", "distribution", "params", "run_id",
                    "changed")
 
@@ -46,7 +46,7 @@ def show(name, version, row_id, ledger_url, output_format):
 @output_options
 def history(name, ledger_url, output_format):
     """List every version of NAME and what changed from the version before
-    (seed, shape, dtype, distribution or any of its parameters, algorithm).
+    (seed, shape, dtype, distribution or any of its parameters, algorithm, recipe).
 
     \b
     Example:

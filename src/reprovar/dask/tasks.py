@@ -82,7 +82,13 @@ def spec_of_record(record) -> VariableSpec:
         {'mean': 1.0, 'scale': 2.0}
     """
     from ..algorithms import get_algorithm
+    from ..errors import ArgumentValueError
 
+    if record.recipe is not None:
+        raise ArgumentValueError(
+            f"{record.name!r} version {record.version} has a recipe (a model's constant, tie or "
+            "partial writes): it is made in memory (reprovar.replay), not as a Dask array"
+        )
     get_algorithm(record.algorithm, record.algorithm_version)
     params = record.params
     return VariableSpec(

@@ -44,7 +44,7 @@ def replay_record(record: VariableRecord) -> Variable:
             **record.params,
         )
     else:
-        values = _made_by_recipe(record)
+        values = made_by_recipe(record)
     ok, actual = digests.matches(values, record.digest)
     if not ok:
         raise DigestMismatchError(mismatch_message(record, actual))
@@ -63,7 +63,7 @@ def replay_record(record: VariableRecord) -> Variable:
     return Variable(values, record.name, provenance, record=record)
 
 
-def _made_by_recipe(record: VariableRecord):
+def made_by_recipe(record: VariableRecord):
     """The values of a row with a recipe (:mod:`reprovar.recipes`); a recipe this reprovar
     cannot read is a :class:`~reprovar.errors.MalformedRecordError`."""
     import numpy as np

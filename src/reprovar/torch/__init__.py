@@ -25,6 +25,9 @@ Example:
 
 from .init import (
     calculate_gain,
+    constant_,
+    dirac_,
+    eye_,
     kaiming_normal_,
     kaiming_uniform_,
     normal_,
@@ -32,21 +35,28 @@ from .init import (
     uniform_,
     xavier_normal_,
     xavier_uniform_,
+    ones_,
+    zeros_,
 )
 from .model import build, init_module, initialization, replay, restore_module
 
 __all__ = [
     "build",
     "calculate_gain",
+    "constant_",
+    "dirac_",
+    "eye_",
     "init_module",
     "initialization",
     "kaiming_normal_",
     "kaiming_uniform_",
     "normal_",
+    "ones_",
     "replay",
     "restore_module",
     "trunc_normal_",
     "uniform_",
     "xavier_normal_",
     "xavier_uniform_",
+    "zeros_",
 ]

@@ -31,6 +31,7 @@ another tensor within one capture.
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import threading
 from dataclasses import dataclass, field
@@ -65,13 +66,17 @@ METADATA = frozenset(
      "is_pinned", "is_shared", "has_names", "is_nonzero_", "__format__", "_has_compatible_shallow_copy_type",
      "__reduce_ex__", "__deepcopy__", "_is_zerotensor", "is_inference", "is_signed", "__index__"}
 )
+#: Functions that take only the shape, dtype and device of their tensor arguments.
+SHAPE_ONLY = frozenset({"new_empty", "new_zeros", "new_ones", "new_full", "empty_like", "zeros_like",
+                        "ones_like", "full_like", "new_empty_strided"})
 #: Reads of values into Python: the values must be the ones reprovar makes.
 VALUE_READS = frozenset({"item", "tolist", "__bool__", "__float__", "__int__", "__complex__", "numpy",
                          "__repr__", "__str__", "equal", "allclose"})
+#: The torch.nn.init functions that dispatch to modes themselves (handle_torch_function);
+#: transformers 5 swaps its own look-alikes in under the same names while it initializes.
+INIT_FUNCTIONS = frozenset({"normal_", "uniform_", "constant_", "kaiming_uniform_"})
 #: In-place writes that do not read the values they replace.
 OVERWRITES = frozenset({"fill_", "zero_", "copy_"})
-#: The torch.nn.init functions that dispatch to modes themselves (the others call Tensor methods).
-_HF_DISPATCHED = frozenset({"normal_", "uniform_", "constant_", "kaiming_uniform_"})
 #: In-place operators and the method they stand for.
 _IN_PLACE_OPERATORS = {"__iadd__": "add_", "__isub__": "sub_", "__imul__": "mul_", "__itruediv__": "div_"}
 
@@ -107,6 +112,7 @@ class StorageLog:
     events: list[Event] = field(default_factory=list)
     created: str = ""  # "empty" for torch.empty & co.: its values are whatever was in memory
     taint: str = ""  # why its values cannot be made again (derived from a draw or torch's generator)
+    origins: list = field(default_factory=list)  # the logs of the draws a tainted value came from
     pending: bool = False  # a draw into it was not executed: its memory does not hold the values
     reads: list[str] = field(default_factory=list)  # values read into Python before they were made
 
@@ -173,9 +179,26 @@ class Capture(TorchFunctionMode):
         [('draw', 'uniform')]
     """
 
-    def __init__(self):
+    def __init__(self, undo: bool = False):
         super().__init__()
         self.logs: dict[Any, StorageLog] = {}
+        #: (view, its values before) of every executed write, when asked for: a refused
+        #: init_module puts the model back as it was.
+        self.undo: list | None = [] if undo else None
+
+    def _before_write(self, t: torch.Tensor) -> None:
+        if self.undo is not None and t.numel():
+            with torch._C.DisableTorchFunction():
+                self.undo.append((t, t.detach().clone()))
+
+    def rollback(self) -> None:
+        """Put back every value an executed write changed (newest first)."""
+        if not self.undo:
+            return
+        with torch._C.DisableTorchFunction(), torch.no_grad():
+            for t, before in reversed(self.undo):
+                t.detach().copy_(before)
+        self.undo.clear()
 
     # --- the context ------------------------------------------------------------------
 
@@ -244,16 +267,7 @@ class Capture(TorchFunctionMode):
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
         name = _IN_PLACE_OPERATORS.get(name, name)
-        module = getattr(func, "__module__", None)
-        if module == "torch.nn.init":
-            return self._init_function(func, name, args, kwargs)
-        if module == "transformers.initialization" and name in _HF_DISPATCHED:
-            # transformers 5 swaps these into torch.nn.init while its init code runs
-            # (guard_torch_init_functions), so torch's own functions dispatch here with
-            # transformers' look-alike as func: the same call, skipped for a flagged tensor.
-            tensor = args[0] if args else kwargs.get("tensor")
-            if isinstance(tensor, torch.Tensor) and getattr(tensor, "_is_hf_initialized", False):
-                return tensor
+        if name in INIT_FUNCTIONS and inspect.isfunction(func):
             return self._init_function(func, name, args, kwargs)
         if name in METADATA:
             return func(*args, **kwargs)
@@ -261,9 +275,9 @@ class Capture(TorchFunctionMode):
         # Where the values of the inputs come from: a draw not made yet, or a taint.
         sources = [(t, self._known(t)) for t in _tensors(args, kwargs)]
         tainted = ""
-        for t, log in sources:
+        for t, log in ([] if name in SHAPE_ONLY else sources):
             if log is not None and (log.pending or log.taint) and not (t is target and name.endswith("_")):
-                tainted = log.taint or f"{name} used values drawn by {_first_draw(log)} before reprovar made them"
+                tainted = log.taint or f"{name} used values drawn by {_last_draw(log)} before reprovar made them"
                 break
 
         if target is not None and name.endswith("_") and not name.startswith("__") and name not in NOT_WRITES:
@@ -271,13 +285,18 @@ class Capture(TorchFunctionMode):
         if name == "__setitem__" and target is not None:
             return self._setitem(func, target, args, kwargs, tainted)
         out = kwargs.get("out")
+        written = list(_outputs(out)) if out is not None else []
+        for o in written:
+            self._before_write(o)
         result = func(*args, **kwargs)
         if name in VALUE_READS:
             for t, log in sources:
-                if log is not None and (log.pending or log.taint):
-                    log.reads.append(f"{name}() read values " + (log.taint or "before reprovar made them"))
+                if log is not None and log.pending:
+                    log.reads.append(f"{name}() read values before reprovar made them")
+                elif log is not None and log.taint:
+                    for origin in log.origins or [log]:
+                        origin.reads.append(f"{name}() read values computed from it before reprovar made them")
             return result
-        written = list(_outputs(out)) if out is not None else []
         for o in written:
             if name == "eye":
                 self.record(o, "eye", "eye")
@@ -306,6 +325,8 @@ class Capture(TorchFunctionMode):
                     log.taint = copied.taint
                 else:
                     log.taint = tainted
+                    log.origins = [o for _, src in sources if src is not None and (src.pending or src.taint)
+                                   for o in (src.origins if src.taint else [src])]
             elif name in EMPTY_FUNCTIONS:
                 log = self.logs.setdefault(key, StorageLog(storage))
                 log.created = "empty"
@@ -353,20 +374,19 @@ class Capture(TorchFunctionMode):
         if pending and name not in OVERWRITES:
             # It reads the values a draw has not made yet (mul_ by a tensor, sort_, ...).
             self.record(target, "bad", name, (
-                f"{name} changed values drawn by {_first_draw(log)} in place; only the "
+                f"{name} changed values drawn by {_last_draw(log)} in place; only the "
                 "uniform_/erfinv_/mul_/add_/clamp_ truncated-normal composite is followed",))
             return target
         # Any other write (fill_, zero_, copy_ from made values, ...): executed; the values it
         # leaves must be one constant, checked at the end.
+        self._before_write(target)
         result = func(*args, **kwargs)
         self.record(target, "fill", name)
         return result
 
     def _init_function(self, func, name: str, args, kwargs):
-        # The torch.nn.init functions that dispatch to modes themselves: what they call inside
-        # runs with this mode off, so each is read as the one draw or write it is.
-        import inspect
-
+        # What these functions call inside runs with this mode off, so each is read as the one
+        # draw or write it is.
         try:
             bound = inspect.signature(func).bind(*args, **kwargs)
         except TypeError:
@@ -391,11 +411,11 @@ class Capture(TorchFunctionMode):
             self.record_draw(tensor, "uniform", dict(draw.params), "kaiming_uniform_")
             return tensor
         if name == "constant_":
+            self._before_write(tensor)
             result = func(*args, **kwargs)
             self.record(tensor, "fill", "constant_")
             return result
-        self.record(tensor, "bad", name, (f"torch.nn.init.{name} is not one reprovar knows how to follow",))
-        return tensor
+        raise AssertionError(name)  # INIT_FUNCTIONS lists the names handled above
 
     def _setitem(self, func, target: torch.Tensor, args, kwargs, tainted: str):
         index, value = args[1], args[2]
@@ -404,6 +424,7 @@ class Capture(TorchFunctionMode):
                 view = target[index]
             except Exception:
                 view = None
+        self._before_write(target if view is None else view)
         result = func(*args, **kwargs)
         if view is not None and view.untyped_storage().data_ptr() == target.untyped_storage().data_ptr():
             self.record(view, "bad" if tainted else "fill", "__setitem__", (tainted,) if tainted else ())
@@ -418,8 +439,8 @@ def _covers_storage(t: torch.Tensor) -> bool:
             and t.numel() * t.element_size() == t.untyped_storage().nbytes())
 
 
-def _first_draw(log: StorageLog) -> str:
-    for e in log.events:
+def _last_draw(log: StorageLog) -> str:
+    for e in reversed(log.events):
         if e.kind == "draw":
             return e.op
     return "a draw"

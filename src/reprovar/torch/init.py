@@ -4,7 +4,11 @@ Each function fills its tensor in place and returns it, like torch's, with value
 pure function of (seed, element index, parameters), recorded in the ledger under ``name``.
 Keyword-only extras: ``name=None`` (``Variable``, ``Variable_1``, ... as for
 :func:`reprovar.random_normal_variable`), ``seed=None`` (drawn from the OS and recorded),
-``record=None``, ``ledger=None``.
+``record=None``, ``ledger=None``. The random ones take torch's ``generator=`` argument too,
+so that code written for torch (transformers 5 always passes it) runs unchanged: it is not
+used, since the values come from (seed, name). ``zeros_``, ``ones_``, ``constant_``,
+``eye_`` and ``dirac_`` are recorded as constants (:mod:`reprovar.recipes`), so a ledger can
+hold a model's whole initial state.
 
 Fans and gains follow ``torch.nn.init`` exactly: for a weight of shape ``(out, in, *k)``,
 ``fan_in = in * prod(k)`` and ``fan_out = out * prod(k)``;
@@ -39,7 +43,7 @@ import torch
 
 from .. import modelinit
 from ..errors import ArgumentTypeError, ArgumentValueError
-from ..modelinit import Draw
+from ..recipes import Draw, Fill, Recipe, Region, make_into
 from ..validation import check_name
 from ..variable import default_name
 from . import tensors
@@ -236,11 +240,12 @@ def kaiming_normal_draw(shape: tuple[int, ...], a: Any = 0, mode: str = "fan_in"
 # --- filling one tensor ----------------------------------------------------------------------
 
 
-def fill_(tensor: torch.Tensor, draw: Draw, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
-    """Fill ``tensor`` in place with the variable (``draw``, ``seed``) of its shape; record it.
+def fill_(tensor: torch.Tensor, draw: Draw | None, *, recipe: Recipe | None = None, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+    """Fill ``tensor`` in place with the variable (``draw``, ``seed``, ``recipe``) of its shape; record it.
 
     Everything is checked before the tensor is touched. The recorded variable is named
-    ``name`` and replays to the tensor's values (``reprovar.torch.replay(name)``).
+    ``name`` and replays to the tensor's values (``reprovar.torch.replay(name)``). A
+    ``recipe`` with a constant base needs no draw (:mod:`reprovar.recipes`).
 
     Example:
         >>> import torch
@@ -249,23 +254,24 @@ def fill_(tensor: torch.Tensor, draw: Draw, *, name: str | None = None, seed: in
         True
     """
     dtype = tensors.check_tensor(tensor)
-    modelinit.check_draw(draw, dtype)
+    planned = modelinit.Planned(name or "tensor", tuple(tensor.shape), dtype, draw, recipe=recipe)
+    modelinit.check_planned(planned)
     recording = modelinit.recording_on(record, ledger)
     name = default_name() if name is None else check_name(name)
     model_seed, source = modelinit.model_seed_and_source(seed)
     view = tensors.host_view(tensor)
     if view is not None:
-        modelinit.fill(view, draw, model_seed)
+        make_into(view, draw, model_seed, recipe)
         tensors.written_in_place(tensor)
         values = view.reshape(tuple(tensor.shape))
     else:
         values = np.empty(tuple(tensor.shape), dtype)
-        modelinit.fill(values, draw, model_seed)
+        make_into(values, draw, model_seed, recipe)
         tensors.write(tensor, values)
     if recording:
         from ..ledger.digest import digest
 
-        made = modelinit.Made(modelinit.Planned(name, tuple(tensor.shape), dtype, draw), model_seed, source, values, digest(values))
+        made = modelinit.Made(modelinit.Planned(name, tuple(tensor.shape), dtype, draw, recipe=recipe), model_seed, source, values, digest(values))
         modelinit.record_all([made], ledger=ledger, what=f"tensor {name!r} was filled (seed {model_seed})")
     return tensor
 
@@ -274,7 +280,7 @@ def _extras(name, seed, record, ledger) -> dict:
     return {"name": name, "seed": seed, "record": record, "ledger": ledger}
 
 
-def uniform_(tensor: torch.Tensor, a: float = 0.0, b: float = 1.0, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+def uniform_(tensor: torch.Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
     """Fill ``tensor`` with values from U(a, b), as ``torch.nn.init.uniform_``.
 
     Example:
@@ -287,7 +293,7 @@ def uniform_(tensor: torch.Tensor, a: float = 0.0, b: float = 1.0, *, name: str 
     return fill_(tensor, uniform_draw(a, b), **_extras(name, seed, record, ledger))
 
 
-def normal_(tensor: torch.Tensor, mean: float = 0.0, std: float = 1.0, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+def normal_(tensor: torch.Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
     """Fill ``tensor`` with values from N(mean, std²), as ``torch.nn.init.normal_``.
 
     Example:
@@ -301,7 +307,7 @@ def normal_(tensor: torch.Tensor, mean: float = 0.0, std: float = 1.0, *, name: 
     return fill_(tensor, normal_draw(mean, std), **_extras(name, seed, record, ledger))
 
 
-def trunc_normal_(tensor: torch.Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+def trunc_normal_(tensor: torch.Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator: Any = None, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
     """Fill ``tensor`` with N(mean, std²) restricted to [a, b] (absolute bounds), as torch's.
 
     Example:
@@ -314,7 +320,7 @@ def trunc_normal_(tensor: torch.Tensor, mean: float = 0.0, std: float = 1.0, a: 
     return fill_(tensor, trunc_normal_draw(mean, std, a, b), **_extras(name, seed, record, ledger))
 
 
-def xavier_uniform_(tensor: torch.Tensor, gain: float = 1.0, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+def xavier_uniform_(tensor: torch.Tensor, gain: float = 1.0, generator: Any = None, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
     """Glorot uniform: U(-a, a), ``a = gain * sqrt(6 / (fan_in + fan_out))``, as torch's.
 
     Example:
@@ -327,7 +333,7 @@ def xavier_uniform_(tensor: torch.Tensor, gain: float = 1.0, *, name: str | None
     return fill_(tensor, xavier_uniform_draw(tuple(tensor.shape), gain), **_extras(name, seed, record, ledger))
 
 
-def xavier_normal_(tensor: torch.Tensor, gain: float = 1.0, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+def xavier_normal_(tensor: torch.Tensor, gain: float = 1.0, generator: Any = None, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
     """Glorot normal: N(0, std²), ``std = gain * sqrt(2 / (fan_in + fan_out))``, as torch's.
 
     Example:
@@ -346,7 +352,7 @@ def _zero_elements(tensor: torch.Tensor) -> bool:
     return False
 
 
-def kaiming_uniform_(tensor: torch.Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+def kaiming_uniform_(tensor: torch.Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator: Any = None, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
     """He uniform: U(-b, b), ``b = gain * sqrt(3 / fan_mode)``, as torch's.
 
     A zero-element tensor is left alone with torch's warning (and nothing is recorded).
@@ -364,7 +370,7 @@ def kaiming_uniform_(tensor: torch.Tensor, a: float = 0, mode: str = "fan_in", n
     return fill_(tensor, draw, **_extras(name, seed, record, ledger))
 
 
-def kaiming_normal_(tensor: torch.Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+def kaiming_normal_(tensor: torch.Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator: Any = None, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
     """He normal: N(0, std²), ``std = gain / sqrt(fan_mode)``, as torch's.
 
     Example:
@@ -377,3 +383,83 @@ def kaiming_normal_(tensor: torch.Tensor, a: float = 0, mode: str = "fan_in", no
         return tensor
     draw = kaiming_normal_draw(tuple(tensor.shape), a, mode, nonlinearity)
     return fill_(tensor, draw, **_extras(name, seed, record, ledger))
+
+
+# --- constants: recorded too, so that a ledger holds a model's whole initial state ------------
+
+
+def constant_(tensor: torch.Tensor, val: float, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+    """Fill ``tensor`` with ``val``, as ``torch.nn.init.constant_``; recorded as a constant.
+
+    Example:
+        >>> import torch
+        >>> constant_(torch.empty(2), 0.5, record=False).tolist()
+        [0.5, 0.5]
+    """
+    tensors.check_tensor(tensor)
+    return fill_(tensor, None, recipe=Recipe(base=Fill(_float(val, "val"))), **_extras(name, seed, record, ledger))
+
+
+def zeros_(tensor: torch.Tensor, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+    """Fill ``tensor`` with zeros, as ``torch.nn.init.zeros_``.
+
+    Example:
+        >>> import torch
+        >>> zeros_(torch.ones(2), record=False).tolist()
+        [0.0, 0.0]
+    """
+    return constant_(tensor, 0.0, **_extras(name, seed, record, ledger))
+
+
+def ones_(tensor: torch.Tensor, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+    """Fill ``tensor`` with ones, as ``torch.nn.init.ones_``.
+
+    Example:
+        >>> import torch
+        >>> ones_(torch.zeros(2), record=False).tolist()
+        [1.0, 1.0]
+    """
+    return constant_(tensor, 1.0, **_extras(name, seed, record, ledger))
+
+
+def eye_(tensor: torch.Tensor, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+    """The identity matrix in a 2-D ``tensor``, as ``torch.nn.init.eye_``.
+
+    Example:
+        >>> import torch
+        >>> eye_(torch.empty(2, 3), record=False).tolist()
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    """
+    tensors.check_tensor(tensor)
+    if tensor.dim() != 2:
+        raise ArgumentValueError(f"Only tensors with 2 dimensions are supported, got shape {tuple(tensor.shape)}")
+    rows, cols = tensor.shape
+    diagonal = Fill(1.0, Region(0, (min(rows, cols),), (cols + 1,)))
+    return fill_(tensor, None, recipe=Recipe(base=Fill(0.0), steps=(diagonal,)), **_extras(name, seed, record, ledger))
+
+
+def dirac_(tensor: torch.Tensor, groups: int = 1, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+    """The Dirac delta in a 3-, 4- or 5-D convolution weight, as ``torch.nn.init.dirac_``:
+    identity on as many channels as possible in each of ``groups`` groups.
+
+    Example:
+        >>> import torch
+        >>> w = dirac_(torch.empty(2, 2, 3), record=False)
+        >>> w[:, :, 1].tolist(), float(w.sum())
+        ([[1.0, 0.0], [0.0, 1.0]], 2.0)
+    """
+    tensors.check_tensor(tensor)
+    if tensor.dim() not in (3, 4, 5):
+        raise ArgumentValueError(f"Only tensors with 3, 4, or 5 dimensions are supported, got shape {tuple(tensor.shape)}")
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1 or tensor.size(0) % groups != 0:
+        raise ArgumentValueError(f"dim 0 must be divisible by groups, got shape {tuple(tensor.shape)} and groups {groups!r}")
+    shape = tuple(tensor.shape)
+    strides = [math.prod(shape[i + 1:]) for i in range(len(shape))]
+    out_per_group = shape[0] // groups
+    channels = min(out_per_group, shape[1])
+    centre = sum((shape[i] // 2) * strides[i] for i in range(2, len(shape)))
+    steps = tuple(
+        Fill(1.0, Region(g * out_per_group * strides[0] + centre, (channels,), (strides[0] + strides[1],)))
+        for g in range(groups) if channels
+    )
+    return fill_(tensor, None, recipe=Recipe(base=Fill(0.0), steps=steps), **_extras(name, seed, record, ledger))

@@ -14,7 +14,7 @@ from .. import modelinit
 from ..errors import ArgumentTypeError, ArgumentValueError, UnreproducibleError
 from ..modelinit import Initialized, Planned
 from ..recipes import Fill, Recipe, Region
-from . import tensors, threads
+from . import tensors
 from .capture import Capture
 from .modules import Constant, Plan, describe_unknown, plan_module, rule_for
 from .planning import Problem, join, numpy_dtype, plain_module, plan_captured, state_entries
@@ -215,7 +215,7 @@ def build(
     recording = modelinit.recording_on(record, ledger)
     model_seed, source = modelinit.model_seed_and_source(seed)
     capture = Capture()
-    with threads.torch_idle(), capture:
+    with capture:
         module = factory()
     module = _check_module(module, "factory()'s result")
     planned, problems = plan_captured(module, capture, prefix, model_seed)
@@ -228,14 +228,30 @@ def build(
 
 
 def _forget_hf_flags(module: nn.Module) -> None:
-    # transformers 5 marks modules and tensors it initialized (_is_hf_initialized) and skips
-    # them when its init code runs again; init_module runs that code on purpose.
+    """Let transformers 5's init code run again on a model it already initialized.
+
+    It marks modules and tensors it initialized (``_is_hf_initialized``) and skips them when
+    its init code runs again: the marks are cleared. When it builds a model, the modules whose
+    weights it ties (``all_tied_weights_keys``: an LM head tied to the input embedding) are
+    initialized while still untied, then tied, so the source's init is the one that counts;
+    on a model already tied, their init would write the shared tensor a second time. So those
+    modules are marked as initialized, as transformers does when it loads tied weights.
+    """
     for m in module.modules():
         if "_is_hf_initialized" in m.__dict__:
             del m.__dict__["_is_hf_initialized"]
         for t in list(m._parameters.values()) + list(m._buffers.values()):
             if t is not None and "_is_hf_initialized" in getattr(t, "__dict__", {}):
                 del t.__dict__["_is_hf_initialized"]
+    tied = getattr(module, "all_tied_weights_keys", None)
+    if isinstance(tied, dict):
+        for key in tied:
+            owner = key.rsplit(".", 1)[0] if "." in key else ""
+            try:
+                target = module.get_submodule(owner)
+            except AttributeError:
+                continue
+            target._is_hf_initialized = True
 
 
 def init_module(
@@ -317,13 +333,17 @@ def init_module(
         planned = _defaults_planned(module, _plan(module, prefix, on_unknown, "init_module"), prefix)
     else:
         _forget_hf_flags(plain_module(module))
-        capture = Capture()
-        with threads.torch_idle(), capture:
-            init(module)
-        planned, problems = plan_captured(module, capture, prefix, model_seed)
+        capture = Capture(undo=True)
+        try:
+            with capture:
+                init(module)
+            planned, problems = plan_captured(module, capture, prefix, model_seed)
+            if problems:
+                _refuse("init_module", problems)
+        except BaseException:
+            capture.rollback()  # the constant writes the init code made: the module as it was
+            raise
         del capture
-        if problems:
-            _refuse("init_module", problems)
     return _captured_init(module, planned, seed=model_seed, source=source, recording=recording, ledger=ledger,
                           what="init_module: the module")
 

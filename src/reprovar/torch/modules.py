@@ -229,6 +229,7 @@ def plan_module(module: nn.Module, prefix: str = "") -> Plan:
         reset = _buffer_reset(m)
         if reset is not None:
             plan.resets.append(reset)
+        _refuse_parametrized(mname, m)
         own = m._parameters
         for local, make in rule(m).items():
             p = own[local] if local in own else m.get_parameter(local)
@@ -250,6 +251,23 @@ def plan_module(module: nn.Module, prefix: str = "") -> Plan:
         plan.entries.append(Entry(full, p, spec))
     plan.unknown = [(m, t, names) for m, (t, names) in by_module.items()]
     return plan
+
+
+def _refuse_parametrized(mname: str, m: nn.Module) -> None:
+    # weight_norm, spectral_norm & co.: the layer's "weight" is computed from other tensors,
+    # which its reset_parameters rule knows nothing of.
+    from torch.nn.utils import parametrize
+
+    hooks = [h for h in m._forward_pre_hooks.values() if type(h).__name__ in ("WeightNorm", "SpectralNorm")]
+    if parametrize.is_parametrized(m) or hooks:
+        from ..errors import UnreproducibleError
+
+        kind = type(hooks[0]).__name__ if hooks else "parametrization"
+        raise UnreproducibleError(
+            f"{mname or '<root>'} ({type(m).__name__}) is parametrized ({kind}): its weight is computed "
+            "from other tensors, which the reset_parameters table does not cover; initialize the layer "
+            "first and parametrize it afterwards"
+        )
 
 
 def describe_unknown(unknown: list[tuple[str, str, list[str]]]) -> str:

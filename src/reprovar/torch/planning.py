@@ -177,12 +177,14 @@ def _plan_entry(name: str, t: torch.Tensor, log: StorageLog | None, model_seed: 
         return None
     if not t.is_contiguous():
         raise Problem("it is not contiguous (C order): reprovar makes C-order values")
-    if log is not None and log.taint:
-        raise Problem(log.taint)
-    if log is not None and log.reads:
-        raise Problem(log.reads[0])
+    if log is not None and (log.taint or log.reads):
+        why = log.taint or log.reads[0]
+        if ".parametrizations." in f".{name}" or name.endswith(("_g", "_v", "_u", "_orig")):
+            why += (" (a parametrization such as weight_norm or spectral_norm computes its tensors "
+                    "from the weight's values: initialize the model first, then parametrize it)")
+        raise Problem(why)
     parts = _read_events(name, t, log.events if log is not None else [], numel)
-    if dtype.kind not in "f" and any(p.kind != "const" for p in parts):
+    if t.dtype not in tensors.FLOAT_DTYPES and any(p.kind != "const" for p in parts):
         raise Problem(f"a {dtype.name} tensor cannot hold a draw")
     return _to_planned(name, t, dtype, shape, numel, parts, log, model_seed)
 
