@@ -342,6 +342,7 @@ class Capture(TorchFunctionMode):
             return target
         if tainted:
             self.record(target, "bad", name, (tainted,))
+            self._before_write(target)
             return func(*args, **kwargs)
         log = self._known(target)
         pending = log is not None and log.pending
