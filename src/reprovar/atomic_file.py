@@ -37,7 +37,7 @@ def write_atomically(
     """
     path = Path(path)
     exists = f"{path} already exists; use --force (force=True) to overwrite it"
-    if _check_replaceable(path) and not force:
+    if check_replaceable(path) and not force:
         raise OutputExistsError(exists)
     directory = path.parent
     if not directory.is_dir():
@@ -56,7 +56,7 @@ def write_atomically(
             f.flush()
             os.fsync(f.fileno())
         if force:
-            _check_replaceable(path)  # again: it may have changed while we wrote
+            check_replaceable(path)  # again: it may have changed while we wrote
             os.replace(tmp, path)
         else:
             try:
@@ -80,18 +80,34 @@ _KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a directory"), (sta
           (stat.S_ISSOCK, "a socket"))
 
 
-def _check_replaceable(path: Path) -> bool:
-    """Whether ``path`` exists as a regular file; raise if it exists as anything else."""
+def check_replaceable(path: str | os.PathLike, *, directory: bool = False) -> bool:
+    """Whether ``path`` exists as a regular file (or, with ``directory``, a directory: a store
+    such as Zarr's); raise :class:`ReprovarError` if it exists as anything else. A symbolic
+    link is never followed: dangling or not, it is refused.
+
+    Example:
+        >>> import tempfile, os
+        >>> d = tempfile.mkdtemp()
+        >>> os.symlink(os.path.join(d, "nowhere"), os.path.join(d, "link"))
+        >>> check_replaceable(os.path.join(d, "new")), check_replaceable(d, directory=True)
+        (False, True)
+        >>> check_replaceable(os.path.join(d, "link"), directory=True)
+        Traceback (most recent call last):
+        ...
+        reprovar.errors.ReprovarError: cannot write .../link: it is a symbolic link to .../nowhere; name the target itself, or remove the link; reprovar replaces only regular files and directories
+    """
+    path = Path(path)
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
         return False
     except OSError as e:
         raise ReprovarError(f"cannot write {path}: {e.strerror or e}") from e
-    if stat.S_ISREG(mode):
+    if stat.S_ISREG(mode) or (directory and stat.S_ISDIR(mode)):
         return True
     kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
     detail = ""
     if stat.S_ISLNK(mode):
         detail = f" to {os.readlink(path)}; name the target itself, or remove the link"
-    raise ReprovarError(f"cannot write {path}: it is {kind}{detail}; reprovar replaces only regular files")
+    replaced = "regular files and directories" if directory else "regular files"
+    raise ReprovarError(f"cannot write {path}: it is {kind}{detail}; reprovar replaces only {replaced}")

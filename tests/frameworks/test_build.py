@@ -299,3 +299,17 @@ def test_a_capture_does_not_leak_into_other_code():
     assert w.abs().max() <= 2.0 and w.std() > 0.5
     with pytest.raises(ArgumentValueError, match="already being captured"):
         rt.build(lambda: rt.build(lambda: nn.Linear(2, 2), record=False), record=False)
+
+
+def test_a_refused_init_module_puts_back_data_it_replaced_and_values_it_wrote():
+    model = nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4))
+    before = values_of(model)
+    storage = model[0].weight.data_ptr()
+
+    def init(m):
+        m[1].weight.data.fill_(3.0)  # executed, then undone
+        m[0].weight.data = torch.randn(4, 4)  # torch's generator: refused
+
+    with pytest.raises(UnreproducibleError, match=r"0\.weight: .*randn"):
+        rt.init_module(model, init=init, seed=1, record=False)
+    assert same(before, values_of(model)) and model[0].weight.data_ptr() == storage

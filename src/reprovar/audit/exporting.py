@@ -23,6 +23,7 @@ import os
 from typing import TYPE_CHECKING, Callable, TextIO
 
 from ..atomic_file import write_atomically
+from ..display import visible_json
 from ..errors import ReprovarError
 from ..ledger.records import MalformedRow, RunRecord, VariableRecord, format_params
 from .errors import ExportError
@@ -138,7 +139,7 @@ def _write_json(ledger: Ledger, flt: VariableFilter, f: TextIO, on_malformed) ->
     # Streamed by hand so a large ledger never sits in memory as one document.
     f.write("{\n")
     for key, value in header.items():
-        f.write(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
+        f.write(f"  {json.dumps(key)}: {visible_json(value, indent=None)},\n")
     f.write('  "variables": [')
     run_ids: set[int] = set()
     malformed: list[MalformedRow] = []
@@ -150,7 +151,7 @@ def _write_json(ledger: Ledger, flt: VariableFilter, f: TextIO, on_malformed) ->
     n = 0
     for record in iter_variables(ledger, flt, on_malformed=None if on_malformed is None else report):
         f.write(",\n    " if n else "\n    ")
-        f.write(json.dumps(record.to_dict(), ensure_ascii=False))
+        f.write(visible_json(record.to_dict(), indent=None))
         run_ids.add(record.run_id)
         n += 1
     f.write("\n  ],\n" if n else "],\n")
@@ -158,13 +159,13 @@ def _write_json(ledger: Ledger, flt: VariableFilter, f: TextIO, on_malformed) ->
     f.write('  "runs": [')
     for i, run in enumerate(selected):
         f.write(",\n    " if i else "\n    ")
-        f.write(json.dumps(run.to_dict(), ensure_ascii=False))
+        f.write(visible_json(run.to_dict(), indent=None))
     f.write("\n  ]" if selected else "]")
     if malformed:
         f.write(',\n  "malformed": [')
         for i, row in enumerate(malformed):
             f.write(",\n    " if i else "\n    ")
-            f.write(json.dumps(row.to_dict(), ensure_ascii=False, default=str))
+            f.write(visible_json(row.to_dict(), indent=None, default=str))
         f.write("\n  ]")
     f.write("\n}\n")
     return n

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..display import visible
 from .densities import Law, law_of
 from .errors import AuditError, MissingExtraError, ReportError
 from .samples import SampleSummary, density_curve, qq_points, sample_piece, summarize
@@ -182,7 +183,10 @@ def draw_variable(record: Any, target: IO[bytes], format: str = "png", *, limit:
     hist_ax.set_xlabel("value")
     hist_ax.set_ylabel("density")
     hist_ax.legend(loc="upper right", fontsize=8, frameon=False)
-    hist_ax.set_title(f"{record.name} v{record.version}: {record.dtype} {tuple(record.shape)}", fontsize=10)
+    # The name as the CLI prints it: a control character has no glyph, and a bidi control
+    # would reorder the title.
+    hist_ax.set_title(f"{visible(record.name)} v{record.version}: {record.dtype} {tuple(record.shape)}",
+                      fontsize=10)
     hist_ax.text(0.01, 0.98, _moments_text(summary, law), transform=hist_ax.transAxes,
                  fontsize=7.5, va="top", ha="left", family="monospace")
 

@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator
 
+from ..display import visible
 from .densities import Law
 from .errors import MissingExtraError
 from .plots import EXTRA_HINT, Thumbnails, record_law, require_matplotlib
@@ -196,6 +197,7 @@ def render_report(
     so memory holds one histogram at a time.
     """
     import jinja2
+    import markupsafe
 
     from ..ledger.records import MalformedRow
 
@@ -218,6 +220,9 @@ def render_report(
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("reprovar.audit", "templates"),
         autoescape=True,
+        # Every value the page prints: what a browser would hide or reorder (bidi controls,
+        # zero-width characters, control characters) shown as its escape, as the CLI does.
+        finalize=lambda value: _visible(value, markupsafe.Markup),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -241,6 +246,13 @@ def render_report(
         "sample_limit": sample_limit,
     }
     yield from template.generate(**context)
+
+
+def _visible(value: Any, markup: type) -> Any:
+    # Markup is the page's own (already escaped) text; everything else is ledger text.
+    if isinstance(value, str) and not isinstance(value, markup):
+        return visible(value)
+    return value
 
 
 def _row(record: VariableRecord, status: str | None, detail: str, shared: dict[int, Any]) -> dict[str, Any]:

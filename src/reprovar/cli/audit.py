@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from .options import ledger_option, open_ledger
-from .output import emit, output_options
+from ..display import visible_json
+from .output import emit, output_options, say
 from .rows import variable_row
 
 SEED_COLUMNS = ("finding", "seed", "name", "version", "id", "run_id", "created")
@@ -39,7 +38,7 @@ def seeds(strict, ledger_url, output_format):
     """
     result = open_ledger(ledger_url).audit_seeds()
     if output_format == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(visible_json(result.to_dict()))  # escaped as JSON
     else:
         rows = []
         for shared in result.shared:
@@ -49,13 +48,13 @@ def seeds(strict, ledger_url, output_format):
             rows.append({"finding": "seed drawn from OS", **variable_row(record, output_format)})
         emit(rows, output_format, SEED_COLUMNS)
     if result.os_drawn is None:
-        click.echo("note: this ledger does not record whether seeds were drawn from the OS", err=True)
+        say("note: this ledger does not record whether seeds were drawn from the OS", err=True)
     elif result.unknown_origin:
-        click.echo(f"note: {result.unknown_origin} variables were recorded before the ledger kept "
+        say(f"note: {result.unknown_origin} variables were recorded before the ledger kept "
                    "whether their seed was drawn from the OS", err=True)
     if output_format == "table":
         names = sum(len(s.names) for s in result.shared)
-        click.echo(f"{len(result.shared)} shared seeds ({names} names), "
+        say(f"{len(result.shared)} shared seeds ({names} names), "
                    f"{len(result.os_drawn or ())} variables with OS-drawn seeds")
     if strict and result.shared:
         raise SystemExit(1)

@@ -7,6 +7,7 @@ import click
 from ..audit.ledger import Ledger
 from ..ledger.schema import head_revision
 from .options import ledger_option
+from .output import say
 
 
 @click.group()
@@ -40,9 +41,9 @@ def upgrade(share, ledger_url):
     ledger = Ledger(ledger_url, create=True, upgrade=True, share=share)
     before, head = ledger.opened_at_revision, head_revision()
     if before is None:
-        click.echo(f"created ledger {ledger.location} at schema revision {head}")
+        say(f"created ledger {ledger.location} at schema revision {head}")
     elif before == head:
-        click.echo(f"ledger {ledger.location} is already at schema revision {head} (newest)")
+        say(f"ledger {ledger.location} is already at schema revision {head} (newest)")
     else:
-        click.echo(f"upgraded ledger {ledger.location} from schema revision {before} to {head}")
+        say(f"upgraded ledger {ledger.location} from schema revision {before} to {head}")
     ledger.close()

@@ -9,6 +9,7 @@ import click
 from ..audit.exporting import check_format
 from ..audit.query import VariableFilter
 from .options import MalformedRows, ledger_option, open_ledger
+from .output import say
 from .params import filter_options
 
 
@@ -42,5 +43,5 @@ def export(fmt, output, force, filters, ledger_url):
         ledger.export(sys.stdout, format=fmt, filter=flt, on_malformed=malformed)
     else:
         n = ledger.export(output, format=fmt, filter=flt, force=force, on_malformed=malformed)
-        click.echo(f"exported {n} variables to {output} ({fmt})", err=True)
+        say(f"exported {n} variables to {output} ({fmt})", err=True)
     malformed.report()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import ledger_option, open_ledger
+from .options import Integer, ledger_option, open_ledger
 from .output import emit, output_options
 from .params import filter_options
 from .rows import variable_columns, variable_row
@@ -12,7 +12,7 @@ from .rows import variable_columns, variable_row
 
 @click.command()
 @filter_options
-@click.option("-n", "--limit", type=click.IntRange(min=0), default=0, help="Show at most this many (0: all).")
+@click.option("-n", "--limit", type=Integer(min=0), default=0, help="Show at most this many (0: all).")
 @ledger_option
 @output_options
 def find(filters, limit, ledger_url, output_format):

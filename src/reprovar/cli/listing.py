@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import MalformedRows, ledger_option, open_ledger
+from .options import Integer, MalformedRows, ledger_option, open_ledger
 from .output import emit, output_options
 from .rows import variable_columns, variable_row
 
@@ -14,7 +14,7 @@ COLUMNS = ("id", "name", "version", "shape", "dtype", "distribution", "params", 
 
 @click.command("list")
 @click.option(
-    "-n", "--limit", type=click.IntRange(min=0), default=20, show_default=True,
+    "-n", "--limit", type=Integer(min=0), default=20, show_default=True,
     help="How many variables to show (0: all).",
 )
 @ledger_option

@@ -1,6 +1,8 @@
 """Shared output for CLI commands: a readable table (default), ``--json`` or ``--csv``.
 
-Commands take the format with one decorator and hand their rows (dicts) to :func:`emit`:
+Commands take the format with one decorator and hand their rows (dicts) to :func:`emit`;
+messages go through :func:`say`. Both escape what a terminal would act on with
+:func:`reprovar.display.visible`, the one escaping every output path shares:
 
     @click.command()
     @output_options
@@ -12,12 +14,13 @@ from __future__ import annotations
 
 import csv
 import functools
-import json
 import sys
 from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
 
 import click
+
+from ..display import visible, visible_json
 
 FORMATS = ("table", "json", "csv")
 
@@ -71,7 +74,7 @@ def emit(
     """Write ``rows`` in ``output_format``; ``columns`` picks and orders the keys.
 
     Table cells escape control characters (a name with a newline stays on one line);
-    JSON and CSV keep values intact.
+    JSON writes them as ``\\u`` escapes, and CSV keeps values intact.
     """
     rows = list(rows)
     out = file or sys.stdout
@@ -79,7 +82,7 @@ def emit(
         columns = list(rows[0]) if rows else []
     if output_format == "json":
         data = [{c: _json_value(r.get(c)) for c in columns} for r in rows]
-        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        out.write(visible_json(data) + "\n")
     elif output_format == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
@@ -89,9 +92,10 @@ def emit(
         if not rows:
             out.write("(no rows)\n")
             return
-        cells = [[_one_line(_text(r.get(c))) for c in columns] for r in rows]
-        widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-        out.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
+        cells = [[visible(_text(r.get(c))) for c in columns] for r in rows]
+        header = [visible(c) for c in columns]  # `sql` column names are the statement's text
+        widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(header)]
+        out.write("  ".join(c.ljust(w) for c, w in zip(header, widths)).rstrip() + "\n")
         out.write("  ".join("-" * w for w in widths) + "\n")
         for row in cells:
             out.write("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() + "\n")
@@ -104,17 +108,22 @@ def emit_record(record: dict[str, Any], output_format: str = "table", *, file=No
     out = file or sys.stdout
     if output_format == "json":
         data = {k: _json_value(v) for k, v in record.items()}
-        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        out.write(visible_json(data) + "\n")
         return
     if output_format != "table":
         emit([record], output_format, file=out)
         return
-    width = max((len(k) for k in record), default=0) + 1
+    keys = {key: visible(key) for key in record}
+    width = max((len(k) for k in keys.values()), default=0) + 1
     for key, value in record.items():
-        out.write(f"{(key + ':').ljust(width)} {_one_line(_text(value))}\n")
+        out.write(f"{(keys[key] + ':').ljust(width)} {visible(_text(value))}\n")
 
 
-def _one_line(text: str) -> str:
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+def say(message: str = "", *, err: bool = False) -> None:
+    r"""Print one message line (stderr with ``err``), its ledger text escaped like table cells.
+
+    Example:
+        >>> say("wrote x: \x1b]0;PWNED\x07 v1")
+        wrote x: \x1b]0;PWNED\x07 v1
+    """
+    click.echo(visible(message), err=err)

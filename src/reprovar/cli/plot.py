@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
-from .options import check_variable_choice, ledger_option, open_ledger
+from .output import say
+from .options import check_variable_choice, id_option, ledger_option, open_ledger, version_option
 
 
 @click.command()
 @click.argument("name", required=False)
-@click.option("--version", "version", type=click.IntRange(min=1), help="Version of NAME (default: latest).")
-@click.option("--id", "row_id", type=click.IntRange(min=1), help="Ledger row id instead of NAME.")
+@version_option
+@id_option
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="The image to write: FILE.png or FILE.svg (atomically).")
 @click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
@@ -35,4 +36,4 @@ def plot(name, version, row_id, output, force, ledger_url):
     record = open_ledger(ledger_url).get(name, version, id=row_id)
     summary = plot_variable(record, output, force=force)
     drawn = f"{summary.n:,}" + (f" of {summary.total:,}" if summary.partial else "")
-    click.echo(f"wrote {output}: {record.name} v{record.version}, {drawn} values", err=True)
+    say(f"wrote {output}: {record.name} v{record.version}, {drawn} values", err=True)

@@ -7,7 +7,8 @@ import numpy as np
 
 from ..atomic_file import write_atomically
 from ..errors import ArgumentValueError
-from .options import check_variable_choice, cluster_client, ledger_option, open_ledger, scheduler_option
+from .options import (check_variable_choice, cluster_client, id_option, ledger_option, open_ledger,
+                      scheduler_options, version_option)
 from .output import emit_record, output_options
 from .rows import variable_row
 
@@ -30,18 +31,19 @@ def parse_chunks(text: str):
 
 @click.command()
 @click.argument("name", required=False)
-@click.option("--version", "version", type=click.IntRange(min=1), help="Version of NAME (default: latest).")
-@click.option("--id", "row_id", type=click.IntRange(min=1), help="Ledger row id instead of NAME.")
+@version_option
+@id_option
 @click.option("-o", "--output", type=click.Path(), help="Write the values to this .npy file (a regular file).")
 @click.option("--zarr", "zarr_path", type=click.Path(), metavar="PATH",
               help="Write the values to this Zarr store through Dask (needs reprovar[zarr]).")
 @click.option("--chunks", default="auto", show_default=True,
               help="Zarr chunk sizes: auto, one size, or one per dimension (1000,500; -1: whole).")
-@scheduler_option
+@scheduler_options
 @click.option("--force", is_flag=True, help="Overwrite the --output file or --zarr store if it exists.")
 @ledger_option
 @output_options
-def replay(name, version, row_id, output, zarr_path, chunks, scheduler, force, ledger_url, output_format):
+def replay(name, version, row_id, output, zarr_path, chunks, scheduler, connect_timeout, force, ledger_url,
+           output_format):
     """Regenerate a recorded variable and verify it against its recorded digest.
 
     Prints name, version, shape, dtype, distribution and its parameters, seed, digest and
@@ -64,7 +66,7 @@ def replay(name, version, row_id, output, zarr_path, chunks, scheduler, force, l
     if zarr_path is not None:
         from ..dask import write_zarr
 
-        with cluster_client(scheduler) as client:
+        with cluster_client(scheduler, connect_timeout) as client:
             record = write_zarr(name, zarr_path, version, ledger=ledger, chunks=parse_chunks(chunks),
                                 client=client, force=force, id=row_id)
     else:

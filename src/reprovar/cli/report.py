@@ -6,6 +6,7 @@ import click
 
 from ..audit.query import VariableFilter
 from .options import ledger_option, open_ledger
+from .output import say
 from .params import filter_options
 
 
@@ -38,4 +39,4 @@ def report(filters, output, force, verify, ledger_url):
     flt = VariableFilter.create(**filters)
     ledger = open_ledger(ledger_url)
     summary = write_report(ledger, output, filter=flt, verify=verify, force=force)
-    click.echo(f"wrote {output}: {summary.line()}", err=True)
+    say(f"wrote {output}: {summary.line()}", err=True)

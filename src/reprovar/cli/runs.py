@@ -6,7 +6,7 @@ import click
 
 from ..audit.query import get_run, variable_counts
 from .options import ledger_option, open_ledger
-from .output import emit, emit_record, output_options
+from .output import emit, emit_record, output_options, say
 from .rows import run_columns, run_row, variable_columns, variable_row
 
 
@@ -31,7 +31,8 @@ def runs(ctx, ledger_url, output_format):
     emit(rows, output_format, run_columns(output_format))
 
 
-@runs.command("show")
+# Unknown options are taken as the ID: "-1" is a run id out of range, not an option.
+@runs.command("show", context_settings={"ignore_unknown_options": True})
 @click.argument("run_id", metavar="ID")  # checked by the library: one-line error for "abc"
 @ledger_option
 @output_options
@@ -55,5 +56,5 @@ def show_run(run_id, ledger_url, output_format):
         emit(variables, "csv", variable_columns("csv"))
     else:
         emit_record(row, "table")
-        click.echo()
+        say()
         emit(variables, "table", variable_columns("table"))

@@ -6,7 +6,7 @@ import click
 
 from ..audit.query import PARAMETER_FIELDS, changes
 from ..ledger.records import format_number, json_number
-from .options import check_variable_choice, ledger_option, open_ledger
+from .options import check_variable_choice, id_option, ledger_option, open_ledger, version_option
 from .output import emit, emit_record, output_options
 from .rows import params_text, prefixed, run_row, variable_row
 
@@ -19,8 +19,8 @@ HISTORY_COLUMNS = ("version", "id", "created", "seed", "shape", "dtype", "distri
 
 @click.command()
 @click.argument("name", required=False)
-@click.option("--version", "version", type=click.IntRange(min=1), help="Version of NAME (default: latest).")
-@click.option("--id", "row_id", type=click.IntRange(min=1), help="Ledger row id instead of NAME.")
+@version_option
+@id_option
 @ledger_option
 @output_options
 def show(name, version, row_id, ledger_url, output_format):

@@ -6,14 +6,14 @@ import click
 
 from ..audit.readonly import DEFAULT_TIMEOUT_S, read_only_query
 from ..ledger.urls import default_target, to_url
-from .options import ledger_option
-from .output import emit, output_options
+from .options import Seconds, ledger_option
+from .output import emit, output_options, say
 from .rows import plain
 
 
 @click.command()
 @click.argument("statement")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_TIMEOUT_S,
+@click.option("--timeout", type=Seconds(), default=DEFAULT_TIMEOUT_S,
               show_default=True, metavar="SECONDS", help="Stop the statement after this many seconds.")
 @click.option("--allow-privileged", is_flag=True,
               help="Run even on a superuser or FILE-privileged account (not recommended).")
@@ -39,7 +39,7 @@ def sql(statement, timeout, allow_privileged, ledger_url, output_format):
     columns = _unique(result.columns)
     rows = [{c: plain(v) for c, v in zip(columns, row)} for row in result.rows]
     if not columns:
-        click.echo("(statement returned no rows)")
+        say("(statement returned no rows)")
         return
     emit(rows, output_format, columns)
 

@@ -8,8 +8,8 @@ import sys
 import click
 
 from ..errors import ArgumentValueError
-from .options import cluster_client, ledger_option, open_ledger, scheduler_option
-from .output import emit, output_options
+from .options import cluster_client, ledger_option, open_ledger, scheduler_options
+from .output import emit, output_options, say
 
 OUTCOME_COLUMNS = ("status", "name", "version", "id", "detail")
 
@@ -20,10 +20,10 @@ OUTCOME_COLUMNS = ("status", "name", "version", "id", "detail")
 @click.option("--run", "run", metavar="ID", help="Verify the variables of one run.")
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar on stderr (default: when stderr is a terminal).")
-@scheduler_option
+@scheduler_options
 @ledger_option
 @output_options
-def verify(names, all_, run, progress, scheduler, ledger_url, output_format):
+def verify(names, all_, run, progress, scheduler, connect_timeout, ledger_url, output_format):
     """Check seals and chains, replay variables and check them against their recorded
     digests: every version of each NAME, the variables of --run ID, or --all.
 
@@ -45,7 +45,7 @@ def verify(names, all_, run, progress, scheduler, ledger_url, output_format):
     if progress is None:
         progress = sys.stderr.isatty()
     keep = output_format != "table"
-    with cluster_client(scheduler) as client:
+    with cluster_client(scheduler, connect_timeout) as client:
         if progress:
             summary = _with_bar(ledger, list(names) or None, run, keep, client)
         else:
@@ -56,9 +56,9 @@ def verify(names, all_, run, progress, scheduler, ledger_url, output_format):
     elif outcomes:
         emit([o.to_dict() for o in outcomes], output_format, OUTCOME_COLUMNS)
     if output_format == "table":
-        click.echo(summary.line())
+        say(summary.line())
     else:
-        click.echo(summary.line(), err=True)
+        say(summary.line(), err=True)
     if not summary.ok:
         raise SystemExit(1)
 

@@ -38,9 +38,9 @@ except ImportError as e:  # pragma: no cover - depends on the environment
         "reprovar.dask needs Dask: pip install 'reprovar[dask]' (dask[array] and distributed)"
     ) from e
 
+from .client import DEFAULT_CONNECT_TIMEOUT_S, connect
 from .variable import (
     DaskVariable,
-    connect,
     digest,
     random_normal_variable,
     random_uniform_variable,

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import algorithms
+from ..atomic_file import check_replaceable
 from ..errors import (
     ArgumentValueError,
     DigestMismatchError,
@@ -404,7 +405,9 @@ def write_zarr(
 
     record = get_ledger(ledger).get(name, version, id=id)
     target = Path(path)
-    if target.exists() and not force:
+    # A link is refused, dangling or not, as -o refuses one: replacing it would drop it, and
+    # writing through it would write where the command line did not say.
+    if check_replaceable(target, directory=True) and not force:
         raise OutputExistsError(f"{target} already exists; use --force (force=True) to overwrite it")
     if not target.parent.is_dir():
         raise ReprovarError(f"cannot write {target}: directory {target.parent} does not exist")
@@ -419,28 +422,9 @@ def write_zarr(
         store = staging / "store.zarr"
         dask.compute(array.to_zarr(str(store), compute=False, mode="w-"), scheduler=client)
         zarr.open_array(str(store), mode="r+").attrs["reprovar"] = record.to_dict()
-        if target.exists():
+        if check_replaceable(target, directory=True):  # again: it may have changed meanwhile
             shutil.rmtree(target) if target.is_dir() else target.unlink()
         os.replace(store, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return record
-
-
-def connect(address: str, *, timeout: float = 10.0):
-    """A ``distributed.Client`` for the scheduler at ``address`` (not made the default).
-
-    Example:
-        >>> connect("tcp://127.0.0.1:1", timeout=0.5)
-        Traceback (most recent call last):
-        ...
-        reprovar.errors.ReprovarError: cannot reach the Dask scheduler at tcp://127.0.0.1:1: ...
-    """
-    try:
-        from distributed import Client
-    except ImportError as e:
-        raise MissingExtraError("--scheduler needs distributed: pip install 'reprovar[dask]'") from e
-    try:
-        return Client(address, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as e:
-        raise ReprovarError(f"cannot reach the Dask scheduler at {address}: {e}") from e

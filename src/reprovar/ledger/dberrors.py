@@ -83,11 +83,26 @@ def translate(exc: BaseException, where: str, action: str) -> LedgerError:
         )
     if "readonly database" in lowered or "read-only" in lowered:
         return LedgerOpenError(f"cannot {action} ledger {where}: it is read-only ({message})")
+    if "database is locked" in lowered:
+        return LedgerError(
+            f"cannot {action} ledger {where}: another connection held the SQLite write lock for "
+            f"longer than reprovar waits for it ({_lock_wait_s(action):g} s), so nothing was "
+            "written (database is locked); a long reprovar.transaction() in another process, or "
+            "a tool holding the file open in a transaction, keeps it"
+        )
     if isinstance(exc, DBAPIError) and exc.connection_invalidated or _is_connect_failure(lowered):
         return LedgerOpenError(f"cannot connect to ledger {where}: {message}")
     if isinstance(exc, IntegrityError):
         return LedgerError(f"cannot {action} ledger {where}: constraint violated ({message})")
     return LedgerError(f"cannot {action} ledger {where}: {message}")
+
+
+def _lock_wait_s(action: str) -> float:
+    # Opening waits SQLite's busy timeout once; writes retry for the writer's whole budget.
+    from .engine import SQLITE_BUSY_TIMEOUT_MS
+    from .writer import WRITE_RETRY_S
+
+    return SQLITE_BUSY_TIMEOUT_MS / 1000 if action == "open" else WRITE_RETRY_S
 
 
 def _is_connect_failure(lowered: str) -> bool:

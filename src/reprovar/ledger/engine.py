@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import urllib.parse
 from pathlib import Path
 
@@ -48,6 +49,12 @@ def check_sqlite_location(path: str) -> None:
     p = Path(path)
     if p.is_dir():
         raise LedgerOpenError(f"cannot open ledger {path}: it is a directory")
+    for name in (path, *(path + suffix for suffix in _SQLITE_SIDE_FILES)):
+        # Before anything opens it: opening a FIFO blocks until a writer appears, forever.
+        kind = _special_kind(name)
+        if kind is not None:
+            which = "it" if name == path else name
+            raise LedgerOpenError(f"cannot open ledger {path}: {which} is {kind}, not a regular file")
     if p.exists():
         if not os.access(p, os.R_OK):
             raise LedgerOpenError(f"cannot open ledger {path}: permission denied")
@@ -68,6 +75,24 @@ def check_sqlite_location(path: str) -> None:
         raise LedgerOpenError(f"cannot create ledger {path}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise LedgerOpenError(f"cannot create ledger {path}: directory {parent} is not writable")
+
+
+#: The files SQLite opens beside a database: its WAL, the WAL index and the rollback journal.
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+_SPECIAL_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                  (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+                  (stat.S_ISDIR, "a directory"))
+
+
+def _special_kind(path: str) -> str | None:
+    """What ``path`` is when it exists and is not a regular file (a link is followed)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # missing, a dangling link, or unreadable: SQLite says so itself
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _SPECIAL_KINDS if test(mode)), "not a regular file")
 
 
 def connect_sqlite_read_only(path: str, **kwargs) -> sqlite3.Connection:

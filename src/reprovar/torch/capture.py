@@ -189,15 +189,18 @@ class Capture(TorchFunctionMode):
     def _before_write(self, t: torch.Tensor) -> None:
         if self.undo is not None and t.numel():
             with torch._C.DisableTorchFunction():
-                self.undo.append((t, t.detach().clone()))
+                self.undo.append((t, t.detach().clone(), None))
 
     def rollback(self) -> None:
         """Put back every value an executed write changed (newest first)."""
         if not self.undo:
             return
         with torch._C.DisableTorchFunction(), torch.no_grad():
-            for t, before in reversed(self.undo):
-                t.detach().copy_(before)
+            for t, before, data in reversed(self.undo):
+                if data is not None:
+                    t.data = data
+                else:
+                    t.detach().copy_(before)
         self.undo.clear()
 
     # --- the context ------------------------------------------------------------------
@@ -268,7 +271,18 @@ class Capture(TorchFunctionMode):
         name = getattr(func, "__name__", "")
         name = _IN_PLACE_OPERATORS.get(name, name)
         if name in INIT_FUNCTIONS and inspect.isfunction(func):
+            if getattr(func, "__module__", None) == "transformers.initialization":
+                # transformers 5 swaps its look-alikes into torch.nn.init while its init code
+                # runs (guard_torch_init_functions): the same call, skipped for a tensor it
+                # marked as initialized.
+                tensor = args[0] if args else kwargs.get("tensor")
+                if isinstance(tensor, torch.Tensor) and getattr(tensor, "_is_hf_initialized", False):
+                    return tensor
             return self._init_function(func, name, args, kwargs)
+        if name == "__set__" and self.undo is not None and len(args) == 2 and isinstance(args[0], torch.Tensor):
+            # ``tensor.data = other``: the tensor is pointed at other memory; undo points it back.
+            with torch._C.DisableTorchFunction():
+                self.undo.append((args[0], None, args[0].data))
         if name in METADATA:
             return func(*args, **kwargs)
         target = args[0] if args and isinstance(args[0], torch.Tensor) else None
