@@ -147,7 +147,25 @@ def plan_captured(module: torch.nn.Module, capture: Capture, prefix: str, model_
         if p is not None:
             planned.append(p)
     _check_shared_storage(state_entries(module, prefix), problems)
+    _check_other_buffers(module, capture, prefix, {id(t) for _, t in state_entries(module, prefix)}, problems)
     return planned, problems
+
+
+def _check_other_buffers(module: torch.nn.Module, capture: Capture, prefix: str, planned_ids: set,
+                         problems: list[str]) -> None:
+    # Buffers outside the state_dict (persistent=False) are not made or recorded: one the init
+    # code drew into would keep whatever memory it had, one from torch's generator would
+    # differ from build to build. Deterministic ones (inv_freq, position ids) are fine.
+    for name, b in plain_module(module).named_buffers(remove_duplicate=False):
+        if b is None or id(b) in planned_ids:
+            continue
+        log = capture.log_of(b)
+        if log is None or not (log.pending or log.taint):
+            continue
+        draw = next((e.op for e in log.events if e.kind == "draw"), "a draw")
+        why = log.taint or (f"{draw} drew into it, and as a buffer outside the state_dict "
+                            "(persistent=False) it is neither made nor recorded")
+        problems.append(f"{join(prefix, name)}: {why}")
 
 
 def _check_shared_storage(entries, problems: list[str]) -> None:
