@@ -558,6 +558,32 @@ def test_deterministic_buffer_recorded_exactly_or_refused_by_name(tmp_path):
     assert torch.equal(mask, torch.tril(torch.ones_like(mask)))
 
 
+class RandomProjection(nn.Module):
+    """Random features kept out of the state_dict (``persistent=False``), as some models keep a
+    fixed random projection: the forward pass depends on them. ``inv_freq`` is deterministic."""
+
+    def __init__(self, drawn: bool):
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+        proj = torch.empty(64, 4).normal_() if drawn else torch.randn(64, 4)
+        self.register_buffer("proj", proj, persistent=False)
+        self.register_buffer("inv_freq", 1.0 / 10000 ** (torch.arange(0, 4, 2).float() / 4), persistent=False)
+
+
+@pytest.mark.parametrize("drawn, op", [(False, "randn"), (True, "normal_")])
+def test_random_non_persistent_buffer_is_reproducible_or_refused(drawn, op, tmp_path):
+    path = tmp_path / "l.db"
+    try:
+        a = rt.build(lambda: RandomProjection(drawn), seed=68, ledger=path)
+    except UnreproducibleError as e:
+        assert "proj" in str(e) and op in str(e) and "inv_freq" not in str(e), str(e)
+        assert no_rows(path)
+        return
+    b = rt.build(lambda: RandomProjection(drawn), seed=68, record=False)
+    assert torch.equal(a.proj, b.proj), "same seed, another model: the buffer's values are not reprovar's"
+    assert 0.5 < float(a.proj.std()) < 2.0, "the buffer holds no N(0, 1) draw"
+
+
 def test_init_module_without_init_names_the_choices(tmp_path):
     model = nn.Linear(4, 4)
     before = snapshot(model)
