@@ -2,6 +2,7 @@
 
     python bench/bench_dask.py              # 2**27 float32 elements (512 MiB), 32 MiB chunks
     python bench/bench_dask.py --log2n 25   # smaller
+    python bench/bench_dask.py --markdown   # only 1. and 3., as the table of docs/performance.md
 
 1. float32 normals through ``.sum()`` (no data travels): reprovar.dask against Dask's own
    ``da.random.default_rng().standard_normal`` in the same chunks (the issue asks >= 4x),
@@ -20,7 +21,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from markdown import machine_line, table  # noqa: E402
 
 
 def _best(fns: dict, repeat: int) -> dict:
@@ -43,6 +49,8 @@ def main() -> None:
     parser.add_argument("--log2n", type=int, default=27, help="elements: 2**LOG2N (default 27)")
     parser.add_argument("--chunk-mib", type=int, default=32, help="chunk size in MiB (default 32)")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--markdown", action="store_true",
+                        help="measure 1. and 3. only, and print them as the table of docs/performance.md")
     args = parser.parse_args()
 
     import dask.array as da
@@ -55,7 +63,8 @@ def main() -> None:
     n = 2**args.log2n
     chunk = args.chunk_mib * 2**20 // 4
     mps = lambda seconds: n / seconds / 1e6  # noqa: E731
-    print(f"n = 2**{args.log2n} float32 ({n * 4 / 2**20:.0f} MiB), chunks of {chunk} elements")
+    if not args.markdown:
+        print(f"n = 2**{args.log2n} float32 ({n * 4 / 2**20:.0f} MiB), chunks of {chunk} elements")
 
     reprovar.random_normal_variable((1024,), 0.0, 1.0, seed=1, record=False)  # fill the Numba cache first
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -72,6 +81,20 @@ def main() -> None:
             "local": lambda seed: reprovar.random_normal_variable((n,), 0.0, 1.0, seed=seed, record=False).numpy().sum(),
         }, args.repeat)
         t_ours, t_dask, t_local = times["ours"], times["dask"], times["local"]
+        if args.markdown:
+            t_digest = _best({"digest": lambda seed: reprovar.dask.digest(ours(seed), client=client)},
+                             args.repeat)["digest"]
+            print(table(["2 workers x 1 thread, float32", "M samples/s", "time, vs reprovar.dask"], [
+                ["reprovar.dask, `.sum()`", f"{mps(t_ours):.0f}", "1.00x"],
+                ["Dask `default_rng().standard_normal`, `.sum()`", f"{mps(t_dask):.0f}", f"{t_dask / t_ours:.2f}x"],
+                ["reprovar in one process, `.sum()`", f"{mps(t_local):.0f}", f"{t_local / t_ours:.2f}x"],
+                ["digest on the workers, leaf by leaf", f"{mps(t_digest):.0f}", f"{t_digest / t_ours:.2f}x"],
+            ], right={1, 2}))
+            print()
+            print(f"2**{args.log2n} float32 values in {args.chunk_mib} MiB chunks, a LocalCluster of 2 worker "
+                  f"processes x 1 thread, best of {args.repeat} interleaved rounds.")
+            print(machine_line(2))
+            return
         print("\n1. float32 normals, .sum() (M samples/s)")
         print(f"   reprovar.dask, 2 workers       {mps(t_ours):8.0f}")
         print(f"   dask default_rng, 2 workers    {mps(t_dask):8.0f}")

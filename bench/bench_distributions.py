@@ -1,6 +1,6 @@
 """Benchmark of the uniform and truncated-normal samplers against the alternatives, in one run.
 
-Usage: python bench/bench_distributions.py [--size 1e8] [--repeat 3] [--rounds 3]
+Usage: python bench/bench_distributions.py [--size 1e8] [--repeat 3] [--rounds 3] [--markdown]
 
 Measures values per second (float32, all threads) of:
 
@@ -13,7 +13,8 @@ then prints the ratios the targets are stated in. Each measurement runs in a pro
 own (torch's spinning thread pool slows whatever runs after it in the same process), the
 best of ``--repeat`` timings after a warm-up; the whole set is repeated ``--rounds`` times,
 interleaved, and the best round of each is kept, which evens out a shared machine's noise.
-torch is optional: without it its lines say so.
+torch is optional: without it its lines say so. With --markdown it prints the table for
+docs/performance.md instead.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from markdown import count, machine_line, rate, ratio, table  # noqa: E402
 
 _MEASURE = textwrap.dedent(
     """
@@ -89,11 +94,30 @@ def measure(case: str, size: float, repeat: int) -> float | None:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+#: What each case is called on the performance page.
+LABELS = {
+    "reprovar-uniform": "reprovar uniform [0, 1)", "torch-uniform": "`torch.Tensor.uniform_`",
+    "numpy-random": "numpy `Generator.random` float32",
+    "reprovar-truncated": "reprovar truncated normal ±2σ",
+    "reprovar-truncated-far": "reprovar truncated normal [2.5σ, 4σ]",
+    "torch-trunc_normal": "`torch.nn.init.trunc_normal_` (±2σ)", "reprovar-normal": "reprovar normal",
+}
+
+
+def markdown_table(best: dict[str, float | None]) -> str:
+    """One row per ratio: both sides' M values/s, measured in this run, and the ratio."""
+    rows = [[LABELS[num], rate(best[num] and best[num] / 1e6), LABELS[den],
+             rate(best[den] and best[den] / 1e6, 1), ratio(best[num], best[den])]
+            for _, num, den, _ in RATIOS]
+    return table(["reprovar", "M values/s", "alternative", "M values/s", "ratio"], rows, right={1, 3, 4})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=float, default=1e8, help="values per measurement (default 1e8)")
     parser.add_argument("--repeat", type=int, default=3, help="timings per process, best kept (default 3)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds, best kept (default 3)")
+    parser.add_argument("--markdown", action="store_true", help="print the table for docs/performance.md")
     args = parser.parse_args()
     import numba
 
@@ -104,6 +128,13 @@ def main() -> None:
         for case in CASES:
             rate = measure(case, args.size, args.repeat)
             best[case] = None if rate is None else max(rate, best.get(case) or 0.0)
+    if args.markdown:
+        print(markdown_table(best))
+        print()
+        print(f"M values/s, float32, {count(args.size)} values per measurement, best of {args.repeat} "
+              f"timings x {args.rounds} rounds, each in its own process.")
+        print(machine_line(numba.config.NUMBA_NUM_THREADS))
+        return
     for case in CASES:
         rate = best[case]
         print(f"  {case:24s} " + ("not installed" if rate is None else f"{rate / 1e6:9.1f} M/s"))

@@ -1,11 +1,12 @@
 """Sampler benchmark: reprovar against numpy (PCG64), torch and TensorFlow, measured in one run.
 
-Usage: python bench/bench_sampler.py [--sizes 1e7 1e8] [--repeat 3] [--quick]
+Usage: python bench/bench_sampler.py [--sizes 1e7 1e8] [--repeat 3] [--quick] [--markdown]
 
 Prints samples per second and ratios, thread scaling, half-precision speed, the latency of
 a (2, 3) variable, a fresh process's import + first variable (cold and warm Numba cache),
 and peak memory against the output size. Alternatives that are not installed are reported
 as such. Recording is switched off here: bench/bench_ledger.py measures the ledger.
+With --markdown it prints only the throughput table for docs/performance.md.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
 
@@ -29,6 +31,9 @@ import reprovar  # noqa: E402
 from reprovar.algorithms import DEFAULT_ALGORITHM  # noqa: E402
 from reprovar.validation import resolve_dtype  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from markdown import count, cpu_model, machine_line, rate, table  # noqa: E402
+
 
 def best_time(fn, repeat: int) -> float:
     fn()  # warm-up: compile/load, fault in pages
@@ -38,16 +43,6 @@ def best_time(fn, repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
-
-
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def reprovar_filler(n: int, dtype: str):
@@ -219,11 +214,25 @@ def peak_memory(n):
         )
 
 
+def throughput_markdown(sizes, repeat) -> str:
+    """The throughput table of docs/performance.md: M samples/s and ratios, one run."""
+    measured = {(dtype, n): {name: measure_in_fresh_process(name, n, dtype, repeat) for name in FILLERS}
+                for dtype in ("float32", "float64") for n in sizes}
+    # the libraries that are not installed have no column
+    others = [k for k in ALTERNATIVES if any(r[k] for r in measured.values())]
+    rows = [[dtype, count(n), rate(r["reprovar"]), *(rate(r[k]) for k in others),
+             " / ".join(f"{r['reprovar'] / r[k]:.1f}x" if r[k] else "n/a" for k in others)]
+            for (dtype, n), r in measured.items()]
+    headers = ["dtype", "n", "reprovar", *others, "reprovar vs " + " / ".join(others)]
+    return table(headers, rows, right=set(range(2, 3 + len(others))))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=float, nargs="+", default=[1e7, 1e8])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="sizes 1e6 1e7, one repeat")
+    parser.add_argument("--markdown", action="store_true", help="print the throughput table for docs/performance.md")
     parser.add_argument("--worker", nargs=4, metavar=("LIBRARY", "DTYPE", "N", "REPEAT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -232,6 +241,12 @@ def main():
         return
     sizes = [int(s) for s in ([1e6, 1e7] if args.quick else args.sizes)]
     repeat = 1 if args.quick else args.repeat
+    if args.markdown:
+        print(throughput_markdown(sizes, repeat))
+        print()
+        print(f"M samples/s, best of {repeat}, each library in its own process; numpy {np.__version__}.")
+        print(machine_line(numba.get_num_threads()))
+        return
     print(f"# reprovar {reprovar.__version__} sampler benchmark")
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs, Numba threads: {numba.get_num_threads()}")
     print(f"numpy {np.__version__}, numba {numba.__version__}, algorithm {DEFAULT_ALGORITHM.name} v{DEFAULT_ALGORITHM.version}")

@@ -211,7 +211,7 @@ READER_PREFIX = "rpvtest_ro_"
 
 @pytest.fixture
 def reader_url(request, ledger):
-    """A URL for ``ledger`` through a read-only account, made as the README's recipe says
+    """A URL for ``ledger`` through a read-only account, made as docs/sql.md's recipe says
     (SQLite: the ledger's own URL; file permissions are its accounts). Dropped afterwards."""
     backend = ledger.engine.dialect.name
     url = ledger.url
@@ -301,3 +301,19 @@ def tamper(ledger):
                 c.execute(update(t).where(t.c.id == record_id).values(seal=seal))
 
     return tamper
+
+
+@pytest.fixture(scope="session")
+def docs_html(tmp_path_factory):
+    """The Sphinx site, built once per session with warnings as errors; its HTML folder."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("docs")
+    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+           "-d", str(out / "doctrees"), str(root / "docs"), str(out / "html")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPROVAR_")}
+    done = subprocess.run(cmd, cwd=out, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"sphinx-build -W failed:\n{done.stdout[-4000:]}{done.stderr[-8000:]}"
+    return out / "html"

@@ -258,8 +258,8 @@ NARROW_TRUNCATION = 2.0**-6
 class PhiloxTruncatedNormal(_BlockAlgorithm):
     """Philox4x32-10 bits, normal truncated to [low, high] by inversion of its distribution function.
 
-    Exact for any interval, however far into a tail: see :mod:`reprovar.distributions` and the
-    README. Computed in float32 for float32, float16 and bfloat16 (one 32-bit word per value)
+    Exact for any interval, however far into a tail: see :mod:`reprovar.distributions` and
+    docs/sampler.md. Computed in float32 for float32, float16 and bfloat16 (one 32-bit word per value)
     unless the interval is narrower than :data:`NARROW_TRUNCATION` standard deviations, in
     float64 otherwise (two words per value, float64 blocks); values are clamped to the output
     format's own values in [low, high].

@@ -6,7 +6,7 @@ Constants are computed in Python from the parameters alone, in ``decimal`` arith
 the compute type: they are the same bits on every platform. They are cached per parameter
 set, since a model makes many variables with the same parameters.
 
-Truncated normal by inversion (see the README, "Sampler"): with ``alpha, beta`` the bounds in
+Truncated normal by inversion (docs/sampler.md): with ``alpha, beta`` the bounds in
 standard units and ``Q(x) = P(Z > x)``, an interval on the upper side (``alpha >= 0``) maps a
 uniform ``v`` in (0, 1] to ``p = Q(beta) + v (Q(alpha) - Q(beta)) = Q(alpha) t`` with
 ``t = rho + v (1 - rho)``, ``rho = Q(beta) / Q(alpha)``, and returns ``z = Q^-1(p)``, its

@@ -6,7 +6,7 @@ parameter's own name, never on how many parameters came before it, so inserting 
 a layer leaves every other layer's values unchanged (PyTorch's global generator does not:
 a new layer shifts the stream of every layer built after it).
 
-The derivation is part of what a ledger row means and is frozen:
+The derivation is part of what a ledger row means and is frozen::
 
     derive_seed(seed, name) = seed XOR name_key(name)
     name_key(name) = int.from_bytes(BLAKE2b(UTF-8 name, digest_size=8,

@@ -19,7 +19,7 @@ DEFAULT_DTYPE = "float32"  # Keras' floatx()
 
 def _dtype_named(name: str) -> np.dtype:
     if name == "bfloat16":
-        import ml_dtypes  # imported on demand: it costs ~0.15 s, a third of `import reprovar`
+        import ml_dtypes  # imported on demand: its import would be a large share of `import reprovar`
 
         return np.dtype(ml_dtypes.bfloat16)
     return np.dtype(name)

@@ -173,7 +173,7 @@ def test_export(cli, filled, tmp_path):
 
 
 def test_sql(filled, reader_url):
-    def cli(*args):  # through a read-only account, as the README recommends
+    def cli(*args):  # through a read-only account, as docs/sql.md recommends
         return CliRunner().invoke(main, [*args, "--ledger", reader_url], catch_exceptions=False)
 
     doc = json.loads(cli("sql", "SELECT name, version FROM reprovar_variables WHERE name = 'w' ORDER BY version", "--json").stdout)

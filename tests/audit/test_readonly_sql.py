@@ -1,6 +1,6 @@
 """Read-only SQL on every backend: every kind of write is refused (by the statement check, and
 by the connection on its own), the ledger is unchanged, and reads (with quotes, ``%`` and
-unicode) work. Statements run through a read-only account, as the README recommends."""
+unicode) work. Statements run through a read-only account, as docs/sql.md recommends."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """``reprovar sql`` against what an attacker tries first, on the real servers.
 
-Each probe once succeeded through the README's own superuser URL. Now the statement check
+Each probe once succeeded through the documented superuser URL. Now the statement check
 refuses it before it reaches the server, even for a superuser that allows it
 (``allow_privileged=True``); a privileged account is refused unless allowed; a read-only
-account (the README's recipe) refuses the probes on its own; every statement has a time
+account (docs/sql.md's recipe) refuses the probes on its own; every statement has a time
 limit. Probes that could stop a server (``SHUTDOWN``) are only ever sent as the read-only
 account, whose missing privilege the test checks first.
 """

@@ -17,11 +17,21 @@ Three walls, each enough on its own for what it covers:
    * MariaDB/MySQL: ``SET SESSION TRANSACTION READ ONLY`` and ``START TRANSACTION READ
      ONLY``; the driver's multi-statement flag must be off.
 
-3. The account: a PostgreSQL superuser (or a member of the server-file and server-program
-   roles) and a MariaDB/MySQL account with FILE, SUPER, SHUTDOWN or another administrative
-   privilege are refused unless ``allow_privileged=True``: such an account can reach outside
-   the database through anything the first two walls miss. The README gives read-only
+3. The account: a PostgreSQL superuser, or a member (directly or through other roles) of a
+   superuser role or of a predefined role that reaches outside the ledger
+   (:data:`PG_PRIVILEGED_ROLES`: server files and programs, all data, all settings and
+   statistics, signalling backends, ...), or one that can create roles; and a MariaDB/MySQL
+   account that holds FILE, SUPER, SHUTDOWN or another administrative privilege, itself or
+   through a role it has (its default role included; a role granted but not enabled, whose
+   privileges the session cannot read, counts as privileged), are refused unless
+   ``allow_privileged=True``: such an account can reach outside the database through
+   anything the first two walls miss. docs/sql.md gives read-only
    account recipes.
+
+The session reads the statement as the check did: PostgreSQL's
+``standard_conforming_strings`` is on, and MariaDB/MySQL's ``sql_mode`` drops the modes that
+change how text is read (``NO_BACKSLASH_ESCAPES``, ``ANSI_QUOTES`` and the modes that imply
+it).
 
 Every statement runs under a time limit (``timeout``, default 60 s): ``statement_timeout``
 on PostgreSQL, ``max_statement_time`` on MariaDB (``max_execution_time`` on MySQL), a
@@ -33,6 +43,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -45,13 +56,13 @@ from ..errors import ArgumentTypeError, ArgumentValueError, ReprovarError
 from ..ledger.engine import connect_sqlite_read_only
 from ..ledger.urls import to_url
 from .errors import PrivilegedAccountError, ReadOnlyViolationError, SQLQueryError
-from .sqlguard import check_query
+from .sqlguard import check_parsed, parse_query
 
 #: Default time limit of one statement, in seconds.
 DEFAULT_TIMEOUT_S = 60.0
 #: How long connecting to a server may take, in seconds.
 CONNECT_TIMEOUT_S = 10
-#: The account name the README's read-only recipes create.
+#: The account name the read-only recipes of docs/sql.md create.
 READER_ACCOUNT = "reprovar_reader"
 
 # What the SQLite authorizer lets through: reading tables, calling functions, recursive CTEs
@@ -71,14 +82,35 @@ _PG_READ_ONLY_SQLSTATE = "25006"  # read_only_sql_transaction
 _PG_CANCELED_SQLSTATE = "57014"  # query_canceled, which statement_timeout raises
 _MYSQL_READ_ONLY_ERRNOS = {1792, 1290}  # read-only transaction; --read-only server
 _MYSQL_TIMEOUT_ERRNOS = {1969, 3024}  # MariaDB max_statement_time; MySQL max_execution_time
-#: PostgreSQL roles whose members can read or write server files or run programs.
-_PG_SERVER_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program")
+#: PostgreSQL predefined roles whose members reach outside the ledger's tables: server files
+#: and programs, every table's data, every setting and session statistic, signalling other
+#: backends, checkpoints, subscriptions (those a server lacks are simply not held).
+PG_PRIVILEGED_ROLES = (
+    "pg_read_server_files", "pg_write_server_files", "pg_execute_server_program",
+    "pg_read_all_data", "pg_write_all_data", "pg_read_all_settings", "pg_read_all_stats",
+    "pg_stat_scan_tables", "pg_monitor", "pg_signal_backend", "pg_signal_autovacuum_worker",
+    "pg_checkpoint", "pg_create_subscription", "pg_maintain",
+)
+_PG_ACCOUNT = (
+    "SELECT current_user, r.rolsuper, r.rolcreaterole, "
+    "ARRAY(SELECT s.rolname::text FROM pg_roles s WHERE s.rolsuper AND s.rolname <> current_user "
+    "      AND pg_has_role(current_user, s.oid, 'MEMBER') ORDER BY 1), "
+    "ARRAY(SELECT p.rolname::text FROM pg_roles p WHERE p.rolname = ANY(%s) "
+    "      AND pg_has_role(current_user, p.oid, 'MEMBER') ORDER BY 1) "
+    "FROM pg_roles r WHERE r.rolname = current_user"
+)
 #: MariaDB/MySQL global privileges that reach outside the database or change the server.
 _MYSQL_PRIVILEGED = {
     "FILE", "SUPER", "SHUTDOWN", "RELOAD", "PROCESS", "CREATE USER", "SET USER",
     "CONNECTION ADMIN", "READ_ONLY ADMIN", "BINLOG ADMIN", "REPLICATION MASTER ADMIN",
-    "REPLICATION SLAVE ADMIN", "FEDERATED ADMIN", "SYSTEM_VARIABLES_ADMIN",
+    "REPLICATION SLAVE ADMIN", "FEDERATED ADMIN", "SYSTEM_VARIABLES_ADMIN", "ALL PRIVILEGES", "ALL",
 }
+#: A line of SHOW GRANTS that grants privileges: "GRANT FILE, PROCESS ON *.* TO `r`".
+_MYSQL_GRANT = re.compile(r"GRANT\s+(.+?)\s+ON\s+(\S+)\s+TO\s+(.+?)(?:\s+IDENTIFIED\b.*|\s+WITH\b.*)?$",
+                          re.IGNORECASE | re.DOTALL)
+#: sql_mode flags that change how statement text is read (the check reads it without them).
+_MYSQL_LEXICAL_MODES = {"NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "ANSI", "ORACLE", "MSSQL", "DB2",
+                        "POSTGRESQL", "MAXDB"}
 # The global privileges of the account the session runs as. CURRENT_USER() is user@host;
 # USER_PRIVILEGES names it 'user'@'host'.
 _MYSQL_GLOBAL_PRIVILEGES = (
@@ -149,9 +181,11 @@ def _run(url, statement: str, *, timeout: float, allow_privileged: bool, check: 
         raise SQLQueryError(f"read-only SQL is not supported for {backend!r} ledgers "
                             "(supported: sqlite, postgresql, mysql/mariadb)")
 
+    parsed = parse_query(statement, backend) if check else None
+
     def guard(tables: Iterable[str] | None) -> None:
-        if check:
-            check_query(statement, backend, tables=tables)
+        if parsed is not None:
+            check_parsed(parsed, tables=tables)
 
     guard(None)  # a refused statement never opens a connection
     return runner(url, statement, timeout, allow_privileged, guard)
@@ -243,8 +277,8 @@ def _connect_raw(url: sa.URL):
 def _privileged_refusal(account: str, why: str, scheme: str) -> PrivilegedAccountError:
     return PrivilegedAccountError(
         f"refused: the account {account} {why}, so a query could reach outside the ledger's "
-        "database; connect as a read-only account instead (README, 'A read-only account for "
-        f"reprovar sql': --ledger {scheme}://{READER_ACCOUNT}@HOST/DATABASE), or pass "
+        "database; connect as a read-only account instead (docs/sql.md, 'Read-only "
+        f"accounts': --ledger {scheme}://{READER_ACCOUNT}@HOST/DATABASE), or pass "
         "--allow-privileged (allow_privileged=True) to use this account anyway"
     )
 
@@ -259,23 +293,23 @@ def _postgresql(url: sa.URL, statement: str, timeout: float, allow_privileged: b
     conn = proxy.driver_connection
     try:
         conn.rollback()
-        roles = ", ".join(f"pg_has_role(current_user, '{r}', 'MEMBER')" for r in _PG_SERVER_ROLES)
         try:
-            user, superuser, *members = conn.execute(
-                f"SELECT current_user, rolsuper, {roles} FROM pg_roles WHERE rolname = current_user"
-            ).fetchone()
+            user, superuser, createrole, super_roles, held = conn.execute(
+                _PG_ACCOUNT, (list(PG_PRIVILEGED_ROLES),)).fetchone()
             tables = [r[0] for r in conn.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")]
             conn.rollback()
         except psycopg.Error as e:
             raise SQLQueryError(f"cannot read the account's privileges: {_pg_text(e)}") from e
         if not allow_privileged:
-            if superuser:
-                raise _privileged_refusal(user, "is a PostgreSQL superuser", "postgresql+psycopg")
-            held = [r for r, member in zip(_PG_SERVER_ROLES, members) if member]
-            if held:
-                raise _privileged_refusal(user, f"is a member of {', '.join(held)}", "postgresql+psycopg")
+            why = ("is a PostgreSQL superuser" if superuser else
+                   f"is a member of the superuser role {', '.join(super_roles)}" if super_roles else
+                   f"is a member of {', '.join(held)}" if held else
+                   "can create roles (CREATEROLE), and so grant itself others" if createrole else None)
+            if why:
+                raise _privileged_refusal(user, why, "postgresql+psycopg")
         guard(tables)
+        conn.execute("SET standard_conforming_strings = on")  # '\' reads as the check read it
         conn.execute(f"SET statement_timeout = {max(1, round(timeout * 1000))}")
         conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         conn.commit()
@@ -322,16 +356,26 @@ def _mysql(url: sa.URL, statement: str, timeout: float, allow_privileged: bool, 
             try:  # execute() without args: '%' and quotes are sent as written
                 cursor.execute("SELECT CURRENT_USER(), VERSION()")
                 user, version = cursor.fetchone()
-                cursor.execute(_MYSQL_GLOBAL_PRIVILEGES)
-                privileges = {str(r[0]).upper() for r in cursor.fetchall()}
+                privileges, unreadable = _mysql_global_privileges(cursor, user, version)
                 cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")
                 tables = [r[0] for r in cursor.fetchall()]
             except pymysql.Error as e:
                 raise SQLQueryError(f"cannot read the account's privileges: {_mysql_text(e)}") from e
-            held = sorted(privileges & _MYSQL_PRIVILEGED)
+            held = sorted(set(privileges) & _MYSQL_PRIVILEGED)
             if held and not allow_privileged:
-                raise _privileged_refusal(user, f"has the global privileges {', '.join(held)}", "mysql+pymysql")
+                shown = ", ".join(p + ("" if privileges[p] is None else f" (through role {privileges[p]})")
+                                  for p in held)
+                raise _privileged_refusal(user, f"has the global privileges {shown}", "mysql+pymysql")
+            if unreadable and not allow_privileged:
+                raise _privileged_refusal(
+                    user, f"has the role{'s' if len(unreadable) > 1 else ''} {', '.join(unreadable)}, "
+                          "not enabled, whose privileges it cannot read (so they may include FILE)",
+                    "mysql+pymysql")
             guard(tables)
+            cursor.execute("SELECT @@SESSION.sql_mode")
+            modes = [m for m in str(cursor.fetchone()[0] or "").split(",")
+                     if m and m.upper() not in _MYSQL_LEXICAL_MODES]
+            cursor.execute(f"SET SESSION sql_mode = '{','.join(modes)}'")  # names: [A-Z_] only
             if "mariadb" in str(version).lower():
                 cursor.execute(f"SET SESSION max_statement_time = {timeout:.6f}")
             else:
@@ -356,6 +400,66 @@ def _mysql(url: sa.URL, statement: str, timeout: float, allow_privileged: bool, 
         finally:
             proxy.invalidate()
             engine.dispose()
+
+
+def _mysql_global_privileges(cursor, user: str, version: str) -> tuple[dict[str, str | None], list[str]]:
+    """The global privileges the session holds, each mapped to the role it comes through
+    (None: the account's own), and the roles granted to it whose privileges it cannot read.
+
+    Counted: its own grants, those of its enabled roles (the default role and the roles
+    granted to it: MariaDB's SHOW GRANTS lists them) and those of every other role granted
+    to it, where the account may read them (a role not enabled it may not, on MariaDB)."""
+    import pymysql
+
+    def grants(statement: str) -> list[str]:
+        try:
+            cursor.execute(statement)
+        except pymysql.MySQLError:  # a role whose grants it may not read (nested in another)
+            return []
+        return [str(r[0]) for r in cursor.fetchall()]
+
+    cursor.execute("SHOW GRANTS")  # its own: must be readable
+    lines = [str(r[0]) for r in cursor.fetchall()]
+    if "mariadb" not in str(version).lower():
+        cursor.execute("SELECT CURRENT_ROLE()")
+        current = str(cursor.fetchone()[0] or "NONE")
+        if current.upper() != "NONE":
+            lines += grants(f"SHOW GRANTS FOR CURRENT_USER() USING {current}")
+    cursor.execute("SELECT ROLE_NAME FROM information_schema.APPLICABLE_ROLES")
+    applicable = list(dict.fromkeys(str(r[0]) for r in cursor.fetchall()))
+    enabled = set(_column(cursor, "SELECT ROLE_NAME FROM information_schema.ENABLED_ROLES"))
+    unreadable = []
+    for role in applicable:
+        found = grants(f"SHOW GRANTS FOR `{role.replace('`', '``')}`")
+        if not found and role not in enabled:
+            unreadable.append(role)
+        lines += found
+    account = str(user).split("@", 1)[0]
+    held: dict[str, str | None] = {}
+    for line in lines:
+        found = _MYSQL_GRANT.match(line.strip())
+        if found is None or found.group(2).replace("`", "") != "*.*":
+            continue
+        grantee = found.group(3).split("@", 1)[0].strip("`'\"")
+        via = None if grantee == account else grantee
+        for privilege in re.sub(r"\([^)]*\)", "", found.group(1)).split(","):
+            privilege = " ".join(privilege.split()).upper()
+            if privilege and (privilege not in held or via is None):
+                held[privilege] = via
+    cursor.execute(_MYSQL_GLOBAL_PRIVILEGES)
+    for (privilege,) in cursor.fetchall():
+        held[str(privilege).upper()] = None
+    return held, sorted(unreadable)
+
+
+def _column(cursor, statement: str) -> list[str]:
+    import pymysql
+
+    try:
+        cursor.execute(statement)
+    except pymysql.MySQLError:  # a server without that table
+        return []
+    return [str(r[0]) for r in cursor.fetchall()]
 
 
 def _mysql_text(e: Exception) -> str:

@@ -11,8 +11,26 @@ table must be one of the database's own, named without a schema (so neither
 ``mysql.user`` nor ``pg_authid`` can be read). A statement the parser cannot read is
 refused too.
 
+The check judges what the server will execute:
+
+* comments the server executes are refused: MariaDB/MySQL executable comments
+  (``/*! ... */``, ``/*!50100 ... */``, ``/*M! ... */``) and optimizer hints (``/*+ ... */``,
+  on every backend: MySQL reads them, and so does PostgreSQL's pg_hint_plan); ordinary
+  comments stay comments;
+* a table name refers to a CTE only where the server's scoping makes it one: in the query
+  whose ``WITH`` defines it, in a later CTE of that ``WITH``, and in its own body when the
+  ``WITH`` is ``RECURSIVE``. Anywhere else (a CTE inside a subquery, a CTE's own body
+  without ``RECURSIVE``) the name is the real table and is checked like one;
+* the server's session reads the text as the parser does (:mod:`.readonly` sets MariaDB's
+  ``sql_mode`` without ``NO_BACKSLASH_ESCAPES``/``ANSI_QUOTES`` and PostgreSQL's
+  ``standard_conforming_strings``).
+
+Parsing is bounded: statements longer than :data:`MAX_STATEMENT_CHARS` or nested deeper
+than :data:`MAX_NESTING` are refused before they are parsed, and one too deep for the parser
+anyway is one :class:`SQLQueryError`. The parser's own warnings are not printed.
+
 This check is the first wall; the read-only connection (:mod:`.readonly`) is the second,
-and a least-privilege account (README: read-only roles) the third.
+and a least-privilege account (docs/sql.md: read-only accounts) the third.
 
 Example:
     >>> check_query("SELECT name FROM variables", "sqlite", tables={"variables"})
@@ -24,8 +42,12 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import re
-from typing import Iterable
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
 
 from .errors import ReadOnlyViolationError, SQLQueryError
 
@@ -151,7 +173,31 @@ SQLITE_REPORTING_PRAGMAS = {
     "foreign_key_list", "database_list", "collation_list", "function_list", "pragma_list",
     "compile_options",
 }
+#: Longest statement checked, in characters: the parser is pure Python and its time grows
+#: with the text (a 64,000-character IN list took 0.22-0.28 s to check on the 2-core
+#: development VM).
+MAX_STATEMENT_CHARS = 65_536
+#: Deepest nesting of parentheses checked (the parser recurses once per level and more).
+MAX_NESTING = 64
+#: Comments that MariaDB/MySQL execute: ``/*!``, ``/*!50100``, ``/*M!``, ``/*M!100100``.
+_EXECUTABLE_COMMENT = re.compile(r"/\*m?!", re.IGNORECASE)
+_HINT_COMMENT = re.compile(r"/\*\+")
 _PRAGMA = re.compile(r"\s*PRAGMA\s+(\w+)\s*(?:\(\s*(['\"`]?)\w+\2\s*\))?\s*;?\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """A statement parsed for :func:`check_parsed` (``tree`` None: a SQLite reporting pragma,
+    already accepted).
+
+    Example:
+        >>> parse_query("SELECT 1", "sqlite").tree.sql()
+        'SELECT 1'
+    """
+
+    statement: str
+    backend: str
+    tree: Any
 
 
 def check_query(statement: str, backend: str, *, tables: Iterable[str] | None) -> None:
@@ -162,8 +208,20 @@ def check_query(statement: str, backend: str, *, tables: Iterable[str] | None) -
     Raises :class:`ReadOnlyViolationError` for a refused statement, :class:`SQLQueryError`
     for one that cannot be parsed, is not exactly one statement or names an unknown table.
     """
-    import sqlglot
-    from sqlglot import exp
+    check_parsed(parse_query(statement, backend), tables=tables)
+
+
+def parse_query(statement: str, backend: str) -> ParsedQuery:
+    """Parse ``statement`` as ``backend``'s server reads it, refusing executable comments,
+    optimizer hints and statements too long or too deep to parse (see the module).
+
+    Example:
+        >>> parse_query("SELECT 1 /*!, @@datadir */", "mariadb")
+        Traceback (most recent call last):
+        ...
+        reprovar.audit.errors.ReadOnlyViolationError: refused: reprovar sql runs only read-only queries; MariaDB/MySQL execute comments written /*! ... */ or /*M! ... */ as SQL, which the check would not see; remove the comment
+    """
+    from sqlglot.dialects.dialect import Dialect
     from sqlglot.errors import SqlglotError
 
     if not isinstance(statement, str):
@@ -176,27 +234,126 @@ def check_query(statement: str, backend: str, *, tables: Iterable[str] | None) -
         if name not in SQLITE_REPORTING_PRAGMAS:
             raise ReadOnlyViolationError(_refused(f"PRAGMA {name} is not a reporting pragma "
                                                   f"({', '.join(sorted(SQLITE_REPORTING_PRAGMAS))})"))
-        return
+        return ParsedQuery(statement, backend, None)
+    if len(statement) > MAX_STATEMENT_CHARS:
+        raise SQLQueryError(f"SQL error: the statement is {len(statement)} characters long; reprovar sql "
+                            f"checks statements of at most {MAX_STATEMENT_CHARS} characters")
+    reader = Dialect.get_or_raise(dialect)
     try:
-        trees = [t for t in sqlglot.parse(statement, read=dialect) if t is not None]
+        with _quiet_parser():
+            tokens = reader.tokenize(statement)
+            _check_comments(statement, tokens, backend)
+            _check_nesting(tokens)
+            trees = [t for t in reader.parser().parse(tokens, statement) if t is not None]
     except SqlglotError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise SQLQueryError(f"SQL error: cannot parse the statement ({first}); reprovar sql "
                             "accepts one read-only SELECT query") from None
+    except RecursionError:
+        raise _too_deep() from None
+    except SQLQueryError:
+        raise
+    except Exception as e:  # the parser failing on odd input: a statement it cannot read
+        raise SQLQueryError(f"SQL error: cannot parse the statement ({type(e).__name__}: "
+                            f"{str(e).splitlines()[0] if str(e) else ''}); reprovar sql accepts one "
+                            "read-only SELECT query") from None
     if len(trees) != 1:
         raise SQLQueryError(f"SQL error: reprovar sql runs exactly one statement, got {len(trees)}")
-    tree = trees[0]
+    return ParsedQuery(statement, backend, trees[0])
+
+
+def check_parsed(parsed: ParsedQuery, *, tables: Iterable[str] | None) -> None:
+    """Refuse the parsed statement unless it is one read-only query over ``tables``; see
+    :func:`check_query`.
+
+    Example:
+        >>> check_parsed(parse_query("SELECT * FROM t", "sqlite"), tables={"t"})
+    """
+    from sqlglot import exp
+
+    tree = parsed.tree
+    if tree is None:
+        return
     kind = type(tree).__name__
     if kind not in _QUERY_ROOTS:
-        shown = statement.split(None, 1)[0].upper() if statement.split() else kind
+        words = parsed.statement.split()
+        shown = words[0].upper() if words else kind
         raise ReadOnlyViolationError(_refused(f"{shown} is not a query (SELECT, WITH ... SELECT, VALUES)"))
-    ctes = {cte.alias_or_name.casefold() for cte in tree.find_all(exp.CTE)}
     known = None if tables is None else {t.casefold() for t in tables}
-    for node in tree.walk():
-        _check_part(node, exp, ctes, known)
+    try:
+        for node in tree.walk():
+            _check_part(node, exp, parsed.backend, known)
+    except RecursionError:
+        raise _too_deep() from None
 
 
-def _check_part(node, exp, ctes: set[str], tables: set[str] | None) -> None:
+def _too_deep() -> SQLQueryError:
+    return SQLQueryError(f"SQL error: the statement is nested too deeply to check; reprovar sql checks "
+                         f"statements nested up to {MAX_NESTING} levels")
+
+
+def _check_comments(statement: str, tokens, backend: str) -> None:
+    # Whatever lies between two tokens is whitespace or comments, delimiters included.
+    gaps, at = [], 0
+    for token in tokens:
+        if token.token_type.name == "HINT":
+            raise ReadOnlyViolationError(_refused(_HINT_REASON))
+        gaps.append(statement[at:token.start])
+        at = token.end + 1
+    gaps.append(statement[at:])
+    for gap in gaps:
+        if not gap.strip():
+            continue
+        if backend in ("mysql", "mariadb") and _EXECUTABLE_COMMENT.search(gap):
+            raise ReadOnlyViolationError(_refused(
+                "MariaDB/MySQL execute comments written /*! ... */ or /*M! ... */ as SQL, which the "
+                "check would not see; remove the comment"))
+        if _HINT_COMMENT.search(gap):
+            raise ReadOnlyViolationError(_refused(_HINT_REASON))
+
+
+_HINT_REASON = ("optimizer hints (/*+ ... */) change how the server runs the statement "
+                "(time limits included); remove the hint")
+
+
+def _check_nesting(tokens) -> None:
+    depth = 0
+    for token in tokens:
+        name = token.token_type.name
+        if name in ("L_PAREN", "L_BRACKET", "L_BRACE"):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise _too_deep()
+        elif name in ("R_PAREN", "R_BRACKET", "R_BRACE"):
+            depth -= 1
+
+
+class _DropParserWarnings(logging.Filter):
+    """Drops sqlglot's log records in threads that are checking a statement: a statement it
+    cannot read is refused with one clear error, not a warning printed before it."""
+
+    active = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self.active, "on", False)
+
+
+_FILTER = _DropParserWarnings()
+
+
+@contextmanager
+def _quiet_parser() -> Iterator[None]:
+    logger = logging.getLogger("sqlglot")
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+    _FILTER.active.on = True
+    try:
+        yield
+    finally:
+        _FILTER.active.on = False
+
+
+def _check_part(node, exp, backend: str, tables: set[str] | None) -> None:
     kind = type(node).__name__
     anonymous = kind in ("Anonymous", "AnonymousAggFunc")  # a function sqlglot does not know
     # Operators that sqlglot models as functions too (JSON ->, ||) are checked as operators.
@@ -222,17 +379,17 @@ def _check_part(node, exp, ctes: set[str], tables: set[str] | None) -> None:
     if kind not in _ALLOWED_PARTS:
         raise ReadOnlyViolationError(_refused(_REASONS.get(kind, f"{kind} is not allowed in a read-only query")))
     if kind == "Table":
-        _check_table(node, exp, ctes, tables)
+        _check_table(node, exp, backend, tables)
 
 
-def _check_table(node, exp, ctes: set[str], tables: set[str] | None) -> None:
+def _check_table(node, exp, backend: str, tables: set[str] | None) -> None:
     if isinstance(node.this, exp.Func):
         return  # a table-valued function: checked as a function
     name = node.name
     if node.args.get("db") is not None or node.args.get("catalog") is not None:
         raise ReadOnlyViolationError(_refused(
             f"table {node.sql()} names a schema or database; name the ledger's tables alone"))
-    if name.casefold() in ctes or tables is None:
+    if tables is None or _names_a_cte(node, exp, backend):
         return
     if name.casefold() not in tables:
         listed = ", ".join(sorted(tables)) or "none"
@@ -241,3 +398,41 @@ def _check_table(node, exp, ctes: set[str], tables: set[str] | None) -> None:
 
 def _refused(reason: str) -> str:
     return f"refused: reprovar sql runs only read-only queries; {reason}"
+
+
+def _names_a_cte(table, exp, backend: str) -> bool:
+    """Whether the server reads ``table`` as a CTE: one defined by the WITH of a query around
+    it, where that CTE is in scope (see the module). Where backends differ, the narrowest
+    scope counts, so a name is never taken for a CTE the server reads as a table."""
+    name = _identifier_key(table.this, backend)
+    node = table
+    while node.parent is not None:
+        parent = node.parent
+        if isinstance(parent, exp.With):
+            # ``node`` is one of this WITH's CTEs: the ones before it are in scope there,
+            # and itself only in a RECURSIVE WITH.
+            ctes = list(parent.expressions)
+            position = next(i for i, cte in enumerate(ctes) if cte is node)
+            visible = ctes[:position + 1] if parent.args.get("recursive") else ctes[:position]
+            if any(_identifier_key(cte.args.get("alias") and cte.args["alias"].this, backend) == name
+                   for cte in visible):
+                return True
+        else:
+            with_ = parent.args.get("with_") or parent.args.get("with")
+            if with_ is not None and with_ is not node and any(
+                    _identifier_key(cte.args.get("alias") and cte.args["alias"].this, backend) == name
+                    for cte in with_.expressions):
+                return True
+        node = parent
+    return False
+
+
+def _identifier_key(identifier, backend: str):
+    # How the server compares the name: PostgreSQL folds unquoted names to lower case and
+    # keeps quoted ones; elsewhere the exact text (a narrower match than the server's).
+    if identifier is None or not hasattr(identifier, "quoted"):
+        return None
+    text = identifier.this
+    if backend == "postgresql" and not identifier.quoted:
+        return text.lower()
+    return text

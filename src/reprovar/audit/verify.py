@@ -6,7 +6,8 @@ Each record gets one outcome, the first that applies:
 * ``broken_seal``: the row's seal does not match its fields (the row was edited after it was
   recorded), it has none, or it was not made with the key given; the row is not replayed;
 * ``broken_chain``: the row is intact but the version before it is missing, or is not the one
-  this row was chained to (it was deleted, or changed and re-sealed);
+  this row was chained to (it was deleted, or changed and re-sealed), or the run the row
+  names is missing (deleted: ``show`` could not show it);
 * ``mismatched``: made again, different digest (the sampler changed, or the row was changed
   and re-sealed by someone who could compute its seal);
 * ``failed``: could not be checked at all (a malformed row, unknown algorithm or digest
@@ -28,7 +29,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Literal
+from typing import Callable, Container, Iterable, Iterator, Literal
 
 from ..errors import DigestMismatchError
 from ..ledger.records import MalformedRow, VariableRecord
@@ -126,7 +127,8 @@ class VerifySummary:
 
 
 def verify_record(
-    record: VariableRecord, *, key: SealKey | None = None, previous_seal: object = NOT_LOOKED_UP
+    record: VariableRecord, *, key: SealKey | None = None, previous_seal: object = NOT_LOOKED_UP,
+    runs: Container[int] | None = None,
 ) -> VerifyOutcome:
     """Check ``record``'s seal and chain, make it again and compare digests; never raises for a bad record.
 
@@ -135,6 +137,8 @@ def verify_record(
         previous_seal: the seal the ledger holds for the version before ``record`` (None for
             version 1; :data:`MISSING` when that version is absent), as :func:`verify_selection`
             looks it up; by default the chain is not checked.
+        runs: the ids of the runs the ledger holds (None: not checked); a record whose run
+            is not among them is a ``broken_chain``.
 
     Example:
         >>> import reprovar, tempfile, os
@@ -149,7 +153,7 @@ def verify_record(
     seal = check_seal(record.__dict__, record.previous_seal, record.seal, key)
     if seal.status in _BROKEN_SEALS:
         return VerifyOutcome(record, "broken_seal", f"{seal.detail} (not replayed)", time.perf_counter() - start)
-    chain = "" if previous_seal is NOT_LOOKED_UP else check_chain(record, previous_seal)
+    chain = _links(record, previous_seal, runs)
     try:
         replay_record(record)
     except DigestMismatchError as e:
@@ -177,6 +181,14 @@ def _outcome(record: VariableRecord, seal, chain: str, values: tuple[str, str], 
     if seal.status == "no_key":
         return outcome("unchecked", seal.detail)
     return outcome("verified")
+
+
+def _links(record: VariableRecord, previous_seal: object, runs: Container[int] | None) -> str:
+    # Why the record does not link to its previous version or to its run ("" when it does).
+    problems = [] if previous_seal is NOT_LOOKED_UP else [check_chain(record, previous_seal)]
+    if runs is not None and record.run_id not in runs:
+        problems.append(f"its run (id {record.run_id}) is missing from the ledger (deleted)")
+    return "; ".join(p for p in problems if p)
 
 
 def check_chain(record: VariableRecord, previous_seal: object) -> str:
@@ -209,6 +221,7 @@ def verify_records(
     keep_verified: bool = True,
     key: SealKey | None = None,
     previous_seals: Callable[[VariableRecord], object] | None = None,
+    runs: Container[int] | None = None,
     client=None,
 ) -> VerifySummary:
     """Verify each record; return the counts and outcomes.
@@ -220,6 +233,7 @@ def verify_records(
         key: the key seals are checked with (None: keyed seals are ``unchecked``).
         previous_seals: gives the seal the ledger holds for a record's previous version
             (see :func:`verify_record`); None: chains are not checked.
+        runs: the ids of the ledger's runs (see :func:`verify_record`); None: not checked.
         total: how many records there are, for progress reporting.
         progress: called after each record as ``progress(done, total, outcome)``.
         keep_verified: keep the outcomes of verified records too (mismatches and failures are
@@ -239,14 +253,14 @@ def verify_records(
         if isinstance(record, MalformedRow):
             return VerifyOutcome(record, "failed", f"malformed row: {record.reason}")
         previous = NOT_LOOKED_UP if previous_seals is None else previous_seals(record)
-        return verify_record(record, key=key, previous_seal=previous)
+        return verify_record(record, key=key, previous_seal=previous, runs=runs)
 
     summary = VerifySummary()
     start = time.perf_counter()
     if client is None:
         outcomes = map(checked, records)
     else:
-        outcomes = _verify_on_cluster(records, client, key, previous_seals)
+        outcomes = _verify_on_cluster(records, client, key, previous_seals, runs)
     for done, outcome in enumerate(outcomes, 1):
         summary.add(outcome, keep_verified)
         if progress is not None:
@@ -256,15 +270,15 @@ def verify_records(
 
 
 def ledger_checks(ledger) -> dict:
-    """The ``key`` and ``previous_seals`` keywords of :func:`verify_records` that check
-    ``ledger``'s rows fully: seals with the ledger's key, and each version's chain to the
-    version before it.
+    """The ``key``, ``previous_seals`` and ``runs`` keywords of :func:`verify_records` that
+    check ``ledger``'s rows fully: seals with the ledger's key, each version's chain to the
+    version before it, and that each row's run is in the ledger.
 
     Example:
         >>> import reprovar, tempfile, os
         >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "lc.db"))
         >>> sorted(ledger_checks(led))
-        ['key', 'previous_seals']
+        ['key', 'previous_seals', 'runs']
     """
     from .query import seal_of
 
@@ -274,10 +288,27 @@ def ledger_checks(ledger) -> dict:
         found = seal_of(ledger, record.name, record.version - 1)
         return MISSING if found is None else found
 
-    return {"key": ledger.key, "previous_seals": previous_seals}
+    return {"key": ledger.key, "previous_seals": previous_seals, "runs": _RunIds(ledger)}
 
 
-def _verify_on_cluster(records, client, key, previous_seals) -> Iterator[VerifyOutcome]:
+class _RunIds:
+    """The ids of ``ledger``'s runs, read when first asked (run rows are few beside variables)."""
+
+    def __init__(self, ledger):
+        self._ledger, self._ids = ledger, None
+
+    def __contains__(self, run_id: object) -> bool:
+        if self._ids is None:
+            from sqlalchemy import select
+
+            from ..ledger.models import runs_table
+
+            with self._ledger.connect() as connection:
+                self._ids = frozenset(connection.execute(select(runs_table.c.id)).scalars())
+        return run_id in self._ids
+
+
+def _verify_on_cluster(records, client, key, previous_seals, runs) -> Iterator[VerifyOutcome]:
     # Outcomes in the records' order; up to CLUSTER_WINDOW records computing meanwhile.
     from ..dask.graph import finish_digest, submit_digest
     from ..dask.tasks import spec_of_record
@@ -299,7 +330,7 @@ def _verify_on_cluster(records, client, key, previous_seals) -> Iterator[VerifyO
             outcome = VerifyOutcome(record, "broken_seal", f"{seal.detail} (not replayed)", time.perf_counter() - start)
             return lambda: outcome
         previous = NOT_LOOKED_UP if previous_seals is None else previous_seals(record)
-        chain = "" if previous is NOT_LOOKED_UP else check_chain(record, previous)
+        chain = _links(record, previous, runs)
         try:
             scheme = scheme_of(record.digest)
             if scheme != SCHEME:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..audit.query import PARAMETER_FIELDS, changes
+from ..errors import UnknownRunError
 from ..ledger.records import format_number, json_number
 from .options import check_variable_choice, id_option, ledger_option, open_ledger, version_option
 from .output import emit, emit_record, output_options
@@ -33,8 +34,14 @@ def show(name, version, row_id, ledger_url, output_format):
     check_variable_choice(name, version, row_id)
     ledger = open_ledger(ledger_url)
     record = ledger.get(name, version, id=row_id)
-    run = ledger.run(record.run_id)
     row = variable_row(record, output_format)
+    try:
+        run = ledger.run(record.run_id)
+    except UnknownRunError:
+        emit_record(row, output_format)
+        raise UnknownRunError(
+            f"run {record.run_id}, which recorded {record.name!r} version {record.version}, is missing "
+            f"from ledger {ledger.location} (deleted; `reprovar verify` reports it)") from None
     row.update(prefixed(run_row(run, output_format), "run_"))
     del row["run_id"]  # the same as run_id from the run's side
     emit_record(row, output_format)

@@ -24,10 +24,11 @@ def sql(statement, timeout, allow_privileged, ledger_url, output_format):
 
     The query is checked before it is sent: one SELECT (WITH, UNION, VALUES; on SQLite a
     reporting PRAGMA) over the ledger's own tables, with ordinary functions only; writes,
-    COPY, INTO OUTFILE, SET, file and admin functions are refused. It then runs on a
-    read-only connection (SQLite opened read-only, PostgreSQL and MariaDB in read-only
-    transactions). A superuser or FILE-privileged account is refused: use a read-only
-    account (README). Tables: reprovar_runs, reprovar_variables (seeds at or above
+    COPY, INTO OUTFILE, SET, file and admin functions, MariaDB executable comments (/*! */)
+    and optimizer hints (/*+ */) are refused. It then runs on a read-only connection
+    (SQLite opened read-only, PostgreSQL and MariaDB in read-only transactions). A superuser
+    or FILE-privileged account (roles included) is refused: use a read-only account
+    (docs/sql.md). Tables: reprovar_runs, reprovar_variables (seeds at or above
     2**63 read as seed - 2**64).
 
     \b

@@ -6,7 +6,7 @@ an empty array has one empty leaf), each leaf is hashed, and the root is the XXH
 concatenated 16-byte leaf digests followed by the total length as 8 little-endian bytes.
 The leaf size is part of the scheme, not of the machine: the same bytes give the same digest
 on any number of threads. Leaves are hashed in a thread pool (xxhash releases the GIL), so a
-large variable is hashed at memory speed; a small one costs two hashes (~1 µs).
+large variable is hashed at memory speed; a small one costs two hashes.
 
 The two levels are public (:func:`leaf_ranges`, :func:`leaf_digest`, :func:`combine`) so that
 a variable spread over many machines can be digested where its pieces are made: each leaf

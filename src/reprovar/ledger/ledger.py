@@ -41,6 +41,7 @@ from .urls import default_target, display, to_url
 from .writer import WRITE_RETRY_S, BatchWriter, VariableWriter
 
 if TYPE_CHECKING:
+    from .vouch import Vouched
     from ..variable import Variable
 
 T = TypeVar("T")
@@ -103,7 +104,8 @@ class Ledger:
             :class:`~reprovar.errors.NotALedgerError`.
         key: the secret that keys row seals (str or bytes, at least 16 bytes), or None for
             ``$REPROVAR_LEDGER_KEY``, else the file ``$REPROVAR_LEDGER_KEY_FILE`` names, else
-            no key (unkeyed seals; see :mod:`reprovar.ledger.seal`).
+            no key (unkeyed seals; see :mod:`reprovar.ledger.seal`). An upgrade that seals
+            existing rows seals them without it (see :meth:`vouch`).
 
     Example:
         >>> import reprovar, tempfile, os
@@ -149,7 +151,7 @@ class Ledger:
         self._engine = self._create_engine()
         try:
             self.opened_at_revision, _ = ensure_schema(
-                self._engine, self.location, upgrade=upgrade, create=create, seal_key=self._key,
+                self._engine, self.location, upgrade=upgrade, create=create,
                 read_only=self.read_only, share=share,
             )
         except SQLAlchemyError as e:
@@ -578,9 +580,31 @@ class Ledger:
         if self.read_only:
             raise LedgerError(f"ledger {self.location} was opened read-only; it cannot be upgraded")
         try:
-            return ensure_schema(self._engine, self.location, upgrade=True, seal_key=self._key)
+            return ensure_schema(self._engine, self.location, upgrade=True)
         except SQLAlchemyError as e:
             raise translate(e, self.location, "upgrade") from e
+
+    def vouch(self, *, dry_run: bool = False) -> list[Vouched]:
+        """Seal with this ledger's key every row that carries an unkeyed seal (rows sealed by
+        a schema upgrade, or recorded without the key): the key holder's statement that they
+        are what was recorded. See :mod:`reprovar.ledger.vouch`; it refuses, changing nothing,
+        when a row's seal or chain does not check. ``dry_run``: only list the rows.
+
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "vo.db"), key="sixteen bytes or more")
+            >>> led.vouch()  # every row already sealed with the key
+            []
+        """
+        from .vouch import vouch
+
+        self._check_pid()
+        if self.read_only:
+            raise LedgerError(f"ledger {self.location} was opened read-only; rows cannot be vouched for")
+        try:
+            return vouch(self._engine, self._key, self.location, dry_run=dry_run)
+        except SQLAlchemyError as e:
+            raise translate(e, self.location, "vouch for the rows of") from e
 
     # --- lifetime ---------------------------------------------------------------------
 

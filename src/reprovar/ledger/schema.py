@@ -34,7 +34,6 @@ from sqlalchemy.engine import Connection, Engine
 from ..errors import LedgerError, LedgerTooNewError, NotALedgerError
 from .engine import WRITE
 from .models import metadata
-from .seal import SealKey
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -67,17 +66,21 @@ def migrations_dir() -> Path:
     raise LedgerError("reprovar's migrations are missing from this installation; reinstall reprovar")
 
 
-def alembic_config(connection: Connection | None = None, seal_key: SealKey | None = None) -> Config:
+def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic config for reprovar's migrations, optionally bound to an open connection.
 
-    ``seal_key``: the key that revision 0004 seals existing rows with (None: unkeyed seals).
+    Revision 0004 seals the rows it finds with the key in the ``reprovar_seal_key``
+    attribute; it is always None here. A migration cannot know who wrote the rows it seals
+    (someone without the key may have changed them below that revision), so its seals are
+    unkeyed, and a keyed ``verify`` does not trust them until the key holder vouches for
+    them (:mod:`reprovar.ledger.vouch`).
     """
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     config.attributes["connection"] = connection
-    config.attributes["reprovar_seal_key"] = None if seal_key is None else seal_key.secret
+    config.attributes["reprovar_seal_key"] = None
     return config
 
 
@@ -123,6 +126,32 @@ def head_revision() -> str:
             "not one; reinstall reprovar"
         )
     return heads.pop()
+
+
+#: The revision that seals the rows it finds (always without a key; see :func:`alembic_config`).
+SEALING_REVISION = "0004"
+
+
+def upgrade_runs(before: str | None, revision: str) -> bool:
+    """Whether upgrading a ledger at ``before`` to head runs ``revision`` (a new ledger,
+    ``before`` None, is created at head and runs none).
+
+    Example:
+        >>> upgrade_runs("0003", SEALING_REVISION), upgrade_runs(head_revision(), SEALING_REVISION)
+        (True, False)
+    """
+    if before is None:
+        return False
+    graph, pending, seen = revision_graph(), [head_revision()], set()
+    while pending:
+        current = pending.pop()
+        if current == before or current in seen:
+            continue
+        seen.add(current)
+        if current == revision:
+            return True
+        pending.extend(graph.get(current, ()))
+    return False
 
 
 def known_revisions() -> set[str]:
@@ -210,7 +239,7 @@ def identify(connection: Connection, where: str, *, share: bool = False) -> str 
 
 def ensure_schema(
     engine: Engine, where: str, *, upgrade: bool = True, create: bool = True,
-    seal_key: SealKey | None = None, read_only: bool = False, share: bool = False,
+    read_only: bool = False, share: bool = False,
 ) -> tuple[str | None, str]:
     """Bring the ledger behind ``engine`` to head; return (revision before, revision after).
 
@@ -257,7 +286,7 @@ def ensure_schema(
         if before != head:
             from alembic import command
 
-            config = alembic_config(connection, seal_key)
+            config = alembic_config(connection)
             if before is None:
                 metadata.create_all(connection)
                 command.stamp(config, "head")

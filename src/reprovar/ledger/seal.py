@@ -378,6 +378,9 @@ def compute_seal(row: Mapping[str, Any], previous_seal: str | None, key: SealKey
     return f"{KEYED_2 if second else KEYED}{key.id}:" + hmac.new(key.secret, text, hashlib.sha256).hexdigest()
 
 
+#: The exact form of a keyed seal: scheme, key id, HMAC-SHA256 (lower-case hex).
+_KEYED_FORM = re.compile("(?:" + re.escape(KEYED) + "|" + re.escape(KEYED_2) + r")[0-9a-f]{16}:[0-9a-f]{64}")
+
 SealStatus = Literal["ok", "broken", "no_key", "wrong_key", "unkeyed"]
 
 
@@ -419,6 +422,9 @@ def check_seal(row: Mapping[str, Any], previous_seal: str | None, seal: str | No
         return SealCheck("broken", "the row has no seal")
     keyed = seal.startswith(_KEYED_SCHEMES)
     if keyed:
+        if not _KEYED_FORM.fullmatch(seal):
+            return SealCheck("broken", f"malformed keyed seal {seal[:40]!r}: not "
+                                       f"{KEYED} or {KEYED_2}, then <16 hex digits>:<64 hex digits>")
         made_with = seal_key_id(seal)
         if key is None:
             return SealCheck("no_key", f"sealed with key {made_with}; give the key "
@@ -428,7 +434,9 @@ def check_seal(row: Mapping[str, Any], previous_seal: str | None, seal: str | No
     elif seal.startswith((UNKEYED, UNKEYED_2)):
         if key is not None:
             return SealCheck("unkeyed", "sealed without a key, but the ledger is checked with key "
-                                        f"{key.id}: anyone who can edit the database could have made it")
+                                        f"{key.id}: anyone who can edit the database could have made it "
+                                        "(rows sealed by a schema upgrade are; once you have checked "
+                                        "them, `reprovar db vouch` seals them with the key)")
     else:
         return SealCheck("broken", f"unknown seal scheme in {seal[:24]!r}")
     try:

@@ -1,8 +1,8 @@
 """The hot write path: one variable row per transaction, on one DBAPI connection per process.
 
-Measured on SQLite, going through SQLAlchemy's ``Connection.execute`` costs ~300 µs per
-recorded variable, against ~60 µs for the same transaction on the driver. So the statements
-are compiled once by SQLAlchemy for the engine's dialect (SQL text, parameter order and each
+Going through SQLAlchemy's ``Connection.execute`` costs several times what the same
+transaction costs on the driver (docs/performance.md, "The ledger"). So the statements are
+compiled once by SQLAlchemy for the engine's dialect (SQL text, parameter order and each
 column type's bind processor: the models stay the single source of truth for conversions),
 and executed directly on a pooled DBAPI connection.
 
@@ -24,9 +24,8 @@ On SQLite a batch holds the database's only write lock from ``BEGIN IMMEDIATE`` 
 so nothing else can take a version or an id meanwhile: each row's version (one more than the
 name's latest) and id (the one SQLite would give next, read once per batch) are known when it
 is recorded, and the rows themselves are sealed and inserted together, up to
-:data:`SQLITE_ROWS_PER_WRITE` at a time and at commit, with one ``executemany``. Measured on
-blocks of 1,000 small variables, commit included, recording adds about a fifth less per
-variable than sealing and inserting each row as it is recorded.
+:data:`SQLITE_ROWS_PER_WRITE` at a time and at commit, with one ``executemany``, which costs less per
+row than sealing and inserting each row as it is recorded (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -162,8 +161,9 @@ class VariableWriter:
         )
         self._insert_with_id = None
         if self._sqlite:
-            # SQLAlchemy's SQLite DATETIME formatter costs ~6 us a row; isoformat writes the
-            # same "YYYY-MM-DD HH:MM:SS.ffffff" text (read back by the same type) in ~0.5 us.
+            # SQLAlchemy's SQLite DATETIME formatter formats each field in Python; isoformat
+            # writes the same "YYYY-MM-DD HH:MM:SS.ffffff" text (read back by the same type)
+            # in one C call, a visible share of recording a small variable.
             self._insert.override("created", _sqlite_utc_text)
             # Batches write rows whose ids they assigned (see the module doc).
             self._insert_with_id = _Statement(
@@ -252,8 +252,8 @@ class VariableWriter:
                     pass
 
     def _insert_once_sqlite(self, connection, values: dict[str, Any]) -> tuple[int, int]:
-        # The same transaction on the sqlite3 connection itself: its implicit cursors save
-        # ~10 us of a ~100 us record (measured interleaved with variable creation).
+        # The same transaction on the sqlite3 connection itself: its implicit cursors cost
+        # less than a DBAPI cursor per statement, a measurable share of a small record.
         sqlite = connection.driver_connection
         wrote = False
         try:
