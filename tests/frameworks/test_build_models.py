@@ -10,6 +10,7 @@ loss on a fixed batch within the spread the library's own init gives.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -556,6 +557,87 @@ def test_deterministic_buffer_recorded_exactly_or_refused_by_name(tmp_path):
         mask.zero_()
     rt.restore_module(model, ledger=path)
     assert torch.equal(mask, torch.tril(torch.ones_like(mask)))
+
+
+class RandomProjection(nn.Module):
+    """Random features kept out of the state_dict (``persistent=False``), as some models keep a
+    fixed random projection: the forward pass depends on them. ``inv_freq`` is deterministic."""
+
+    def __init__(self, drawn: bool):
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+        proj = torch.empty(64, 4).normal_() if drawn else torch.randn(64, 4)
+        self.register_buffer("proj", proj, persistent=False)
+        self.register_buffer("inv_freq", 1.0 / 10000 ** (torch.arange(0, 4, 2).float() / 4), persistent=False)
+
+
+@pytest.mark.parametrize("drawn, op", [(False, "randn"), (True, "normal_")])
+def test_random_non_persistent_buffer_is_reproducible_or_refused(drawn, op, tmp_path):
+    path = tmp_path / "l.db"
+    try:
+        a = rt.build(lambda: RandomProjection(drawn), seed=68, ledger=path)
+    except UnreproducibleError as e:
+        assert "proj" in str(e) and op in str(e) and "inv_freq" not in str(e), str(e)
+        assert no_rows(path)
+        return
+    b = rt.build(lambda: RandomProjection(drawn), seed=68, record=False)
+    assert torch.equal(a.proj, b.proj), "same seed, another model: the buffer's values are not reprovar's"
+    assert 0.5 < float(a.proj.std()) < 2.0, "the buffer holds no N(0, 1) draw"
+
+
+class PlainNoise(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+        self.noise = torch.empty(64).normal_()  # a plain attribute: neither parameter nor buffer
+
+
+def test_plain_tensor_attribute_drawn_into_is_refused_not_left_uninitialized(tmp_path):
+    path = tmp_path / "l.db"
+    try:
+        model = rt.build(PlainNoise, seed=69, ledger=path)
+    except UnreproducibleError as e:
+        assert "noise" in str(e) and "normal_" in str(e), str(e)
+        assert no_rows(path)
+        return
+    assert 0.5 < float(model.noise.std()) < 2.0, f"noise holds {model.noise[:3].tolist()}..."
+
+
+class MomentumEncoder(nn.Module):
+    """MoCo/BYOL/DINO-style: the key (teacher, EMA) encoder starts as a copy of the query one."""
+
+    def __init__(self, how: str):
+        super().__init__()
+        self.q = nn.Linear(16, 16)
+        if how == "deepcopy":
+            self.k = copy.deepcopy(self.q)
+        else:
+            self.k = nn.Linear(16, 16)
+            self.k.load_state_dict(self.q.state_dict())
+        for p in self.k.parameters():
+            p.requires_grad = False
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "load_state_dict"])
+def test_a_copied_encoder_equals_its_source_or_is_refused(how, tmp_path):
+    path = tmp_path / "l.db"
+    try:
+        model = rt.build(lambda: MomentumEncoder(how), seed=70, ledger=path)
+    except UnreproducibleError as e:
+        assert "k.weight" in str(e), str(e)
+        assert no_rows(path)
+        return
+    assert torch.equal(model.k.weight, model.q.weight) and torch.equal(model.k.bias, model.q.bias), \
+        "the model's code made k a copy of q; reprovar made it another draw"
+
+
+def test_numpy_scalar_arguments_are_numbers():
+    def make():
+        return Holder(lambda: torch.empty(128, 64), lambda m: nn.init.normal_(m.w, std=np.float32(0.02)))
+
+    model = rt.build(make, seed=71, record=False)
+    torch.manual_seed(0)
+    assert scheme_differences(snapshot(model), snapshot(make())) == []
 
 
 def test_init_module_without_init_names_the_choices(tmp_path):

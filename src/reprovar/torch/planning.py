@@ -25,6 +25,7 @@ other names get rows that repeat it with ``tied_to``.
 from __future__ import annotations
 
 import math
+import numbers
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,7 +148,38 @@ def plan_captured(module: torch.nn.Module, capture: Capture, prefix: str, model_
         if p is not None:
             planned.append(p)
     _check_shared_storage(state_entries(module, prefix), problems)
+    _check_other_buffers(module, capture, prefix, {id(t) for _, t in state_entries(module, prefix)}, problems)
     return planned, problems
+
+
+def _other_tensors(module: torch.nn.Module):
+    """(name, tensor) of every buffer outside the state_dict (``persistent=False``) and every
+    plain tensor attribute of the module tree."""
+    yield from module.named_buffers(remove_duplicate=False)
+    for path, m in module.named_modules(remove_duplicate=False):
+        for key, value in vars(m).items():
+            if isinstance(value, torch.Tensor) and not isinstance(value, torch.nn.Parameter):
+                yield (f"{path}.{key}" if path else key), value
+
+
+def _check_other_buffers(module: torch.nn.Module, capture: Capture, prefix: str, planned_ids: set,
+                         problems: list[str]) -> None:
+    # Buffers outside the state_dict (persistent=False) and plain tensor attributes are not
+    # made or recorded: one the init code drew into would keep whatever memory it had, one
+    # from torch's generator would differ from build to build. Deterministic ones (inv_freq,
+    # position ids) are fine.
+    seen = set(planned_ids)
+    for name, b in _other_tensors(plain_module(module)):
+        if b is None or id(b) in seen:
+            continue
+        seen.add(id(b))
+        log = capture.log_of(b)
+        if log is None or not (log.pending or log.taint):
+            continue
+        draw = next((e.op for e in log.events if e.kind == "draw"), "a draw")
+        why = log.taint or (f"{draw} drew into it, and as a tensor outside the state_dict (a buffer "
+                            "with persistent=False, or a plain attribute) it is neither made nor recorded")
+        problems.append(f"{join(prefix, name)}: {why}")
 
 
 def _check_shared_storage(entries, problems: list[str]) -> None:
@@ -237,7 +269,8 @@ def _read_events(name: str, t: torch.Tensor, events: list[Event], numel: int) ->
 
 
 def _number(v: Any, op: str, param: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    # numbers.Real: numpy scalars too (np.float32(0.02)); torch takes them as the same double.
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         raise Problem(f"{op} with {param}={type(v).__name__} (reprovar follows draws with number arguments)")
     return float(v)
 
