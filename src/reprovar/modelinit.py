@@ -257,12 +257,19 @@ def generate(
         if not p.recorded:
             continue
         tied_to = None if p.recipe is None else p.recipe.tied_to
-        if tied_to is not None and tied_to in by_name:
-            # A tied weight is its target's value under a second name: made once.
-            target = by_name[tied_to]
-            made.append(Made(p, target.seed, seed_source, target.values, target.digest, target.in_place))
-            continue
         values = storage(p) if storage is not None else None
+        if tied_to is not None and tied_to in by_name:
+            # Its target's value under a second name, made once: a tied weight (the same
+            # memory), or a copy of it (its own memory, written with the same values).
+            target = by_name[tied_to]
+            if values is None:
+                values, in_place = target.values, False
+            else:
+                if not np.shares_memory(values, target.values):
+                    np.copyto(values, target.values)
+                in_place = True
+            made.append(Made(p, target.seed, seed_source, values, target.digest, in_place))
+            continue
         in_place = values is not None
         if values is None:
             values = np.empty(p.shape, p.dtype)

@@ -130,26 +130,54 @@ def plan_captured(module: torch.nn.Module, capture: Capture, prefix: str, model_
     planned: list[Planned] = []
     problems: list[str] = []
     first: dict[int, Planned | None] = {}
+    # Events are shared by a tensor and its whole copies (deepcopy, .clone(), .to(dtype)):
+    # a copy holds its source's value, so it is planned as the source's, under its own name.
+    by_events: dict[tuple, tuple[str, Planned | None]] = {}
+    owner_of_event: dict[int, str] = {}
     for name, t in state_entries(module, prefix):
         if id(t) in first:  # a tied entry: the first name's plan, under this name too
             target = first[id(t)]
             if target is not None:
-                recipe = target.recipe or Recipe()
-                tied = Recipe(recipe.base, recipe.steps, tied_to=target.name)
-                planned.append(Planned(name, target.shape, target.dtype, target.draw, recipe=tied, target=t))
+                planned.append(_same_value(name, target, t))
             continue
-        try:
-            p = _plan_entry(name, t, capture.log_of(t), model_seed)
-        except Problem as e:
-            problems.append(f"{name}: {e}")
+        log = capture.log_of(t)
+        events = tuple(map(id, log.events)) if log is not None else ()
+        source = by_events.get(events) if events else None
+        if source is not None:
+            first[id(t)] = source[1]
+            if source[1] is not None:
+                planned.append(_same_value(name, source[1], t))
+            continue
+        shared = next((owner_of_event[e] for e in events if e in owner_of_event), None)
+        if shared is not None:
+            problems.append(f"{name}: it was copied from {shared} while the init code was still writing one of "
+                            "them, so their values are not one draw each")
             first[id(t)] = None
             continue
-        first[id(t)] = p
-        if p is not None:
-            planned.append(p)
+        try:
+            p = _plan_entry(name, t, log, model_seed)
+        except Problem as e:
+            problems.append(f"{name}: {e}")
+            p = None
+            first[id(t)] = None
+        else:
+            first[id(t)] = p
+            if p is not None:
+                planned.append(p)
+        if events:
+            by_events[events] = (name, p)
+            for e in events:
+                owner_of_event.setdefault(e, name)
     _check_shared_storage(state_entries(module, prefix), problems)
     _check_other_buffers(module, capture, prefix, {id(t) for _, t in state_entries(module, prefix)}, problems)
     return planned, problems
+
+
+def _same_value(name: str, source: Planned, t: torch.Tensor) -> Planned:
+    """The plan of ``name``, whose value is ``source``'s: its draw and recipe, ``tied_to`` it."""
+    recipe = source.recipe or Recipe()
+    tied = Recipe(recipe.base, recipe.steps, tied_to=source.name)
+    return Planned(name, source.shape, source.dtype, source.draw, recipe=tied, target=t)
 
 
 def _other_tensors(module: torch.nn.Module):
