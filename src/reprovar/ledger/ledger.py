@@ -6,6 +6,7 @@ import difflib
 import math
 import os
 import random
+import sys
 import threading
 import time
 import weakref
@@ -30,6 +31,7 @@ from ..errors import (
 )
 from ..validation import check_name_characters, dtype_name
 from . import digest as digests
+from . import links as _links
 from .dberrors import is_retryable, translate
 from .engine import WRITE, check_sqlite_location, create_ledger_engine
 from .models import MAX_NAME_LENGTH, runs_table, variables_table
@@ -135,6 +137,8 @@ class Ledger:
         self._writer: Connection | None = None  # run rows, through SQLAlchemy
         self._variables: VariableWriter | None = None  # variable rows, the hot path
         self._run_id: int | None = None
+        #: (tracker, tracker run id) pairs this process's run is known to be linked to.
+        self._linked: set[tuple[str, str]] = set()
         self._batch_statements: VariableWriter | None = None  # compiled once, for batches
         self._batches_open = 0  # transactions open on this ledger, in any thread
         # Its own lock: a single-row writer holds self._lock while it waits for a SQLite
@@ -199,6 +203,7 @@ class Ledger:
                 self._variables.forget()
             self._variables = None
             self._run_id = None
+            self._linked = set()
             if self._batches_open and self._engine.dialect.name == "sqlite":
                 # The parent's open transaction holds SQLite's write lock, and this process
                 # inherited its connection, whose lock SQLite keeps in per-process memory:
@@ -330,7 +335,71 @@ class Ledger:
 
     def _ensure_run(self) -> None:
         if self._run_id is None:
-            self._run_id = self._write("start a run in", _insert_run)
+            active = _active_tracker_runs()
+            self._run_id, links = self._write("start a run in", lambda c: self._insert_run(c, active))
+            self._linked.update((r.tracker, r.tracker_run_id) for r in links)
+
+    def _insert_run(self, connection: Connection, active: list) -> tuple[int, list]:
+        # The run row and its links to the tracker runs active now: one transaction.
+        run_id = _insert_run(connection)
+        return run_id, _links.insert_links(connection, run_id, active, self._key)
+
+    def _link_new_active(self) -> None:
+        """Link this process's run to tracker runs that became active after it started."""
+        new = [r for r in _active_tracker_runs() if (r.tracker, r.run_id) not in self._linked]
+        if new:
+            self.link(new)
+
+    def link(self, tracker_runs, *, run_id: int | None = None) -> list[_links.LinkRecord]:
+        """Link reprovar run ``run_id`` (default: this process's run, started now if it has
+        none) to each :class:`~reprovar.ledger.links.TrackerRun`; return the links (one that
+        exists already is returned as it is). All links are written in one transaction.
+
+        The run rows of this process link the tracker runs active when they start, and
+        :func:`reprovar.transaction` blocks link those started later; this is for the rest
+        (see :func:`reprovar.link_run`).
+
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> from reprovar.ledger.links import TrackerRun
+            >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "link.db"))
+            >>> [(r.tracker, r.tracker_run_id) for r in led.link([TrackerRun("mlflow", "3f2a", "0")])]
+            [('mlflow', '3f2a')]
+        """
+        if self.read_only:
+            raise RecordingError(f"ledger {self.location} was opened read-only; it cannot link runs")
+        tracker_runs = list(tracker_runs)
+        for tr in tracker_runs:
+            if not isinstance(tr, _links.TrackerRun):
+                raise ArgumentTypeError(f"tracker_runs must hold TrackerRun objects, got {type(tr).__name__}")
+        self._check_pid()
+        if self._cannot_write is not None:
+            raise RecordingError(self._cannot_write)
+        with self._lock:
+            if run_id is None:
+                self._ensure_run()
+                own = True
+                run_id = self._run_id
+            else:
+                self.run(run_id)  # UnknownRunError before anything is written
+                own = run_id == self._run_id
+            links = self._write("link a run in", lambda c: _links.insert_links(c, run_id, tracker_runs, self._key))
+            if own:
+                self._linked.update((r.tracker, r.tracker_run_id) for r in links)
+        return links
+
+    def links(self, run_id: int | None = None) -> list[_links.LinkRecord]:
+        """The tracker links of run ``run_id`` (of every run when None), oldest first.
+
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "links.db")).links()
+            []
+        """
+        if run_id is not None:
+            _check_int(run_id, "run_id")
+        with self.connect() as connection:
+            return _links.links_of_runs(connection, None if run_id is None else [run_id])
 
     def _open_batch(self) -> _Batch | None:
         """This thread's (task's) open transaction on this ledger, if any."""
@@ -384,6 +453,8 @@ class Ledger:
             return
         with self._lock:
             self._ensure_run()  # before the batch holds a write lock the run row would need
+            if "mlflow" in sys.modules or "wandb" in sys.modules:
+                self._link_new_active()  # a tracker run started after this run did
             if self._batch_statements is None:
                 self._batch_statements = VariableWriter(self._engine, self._key)
             batch = _Batch(self, BatchWriter(self._engine, like=self._batch_statements))
@@ -641,6 +712,13 @@ def _open_in_this_process(cls: type, url: str, key: SealKey | None = None, read_
         if found is None:
             found = _received[which] = cls(url, key=key, read_only=read_only)
         return found
+
+
+def _active_tracker_runs() -> list:
+    # Only trackers the process imported itself are asked (see .links).
+    if "mlflow" not in sys.modules and "wandb" not in sys.modules:
+        return []
+    return _links.active_tracker_runs()
 
 
 def _insert_run(connection: Connection) -> int:

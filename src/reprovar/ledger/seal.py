@@ -38,7 +38,7 @@ import os
 import re
 from json.encoder import encode_basestring_ascii as _encode_ascii
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 from ..errors import ArgumentTypeError, ArgumentValueError, LedgerError
 
@@ -339,10 +339,22 @@ def _seed(value: Any) -> Any:
 
 def compute_seal(row: Mapping[str, Any], previous_seal: str | None, key: SealKey | None) -> str:
     """The seal of ``row`` chained to ``previous_seal`` (None for a name's first version)."""
-    text = canonical(row, previous_seal)
+    return seal_text(canonical(row, previous_seal), key, UNKEYED, KEYED)
+
+
+def seal_text(text: bytes, key: SealKey | None, unkeyed: str, keyed: str) -> str:
+    """The seal of a canonical ``text``: ``unkeyed`` + SHA-256, or ``keyed`` + key id + HMAC.
+
+    Each kind of sealed row has its own canonical prefix and seal prefixes (variable rows:
+    ``rs1:``), so a seal of one kind can never pass for another.
+
+    Example:
+        >>> seal_text(b"x", None, "t1:sha256:", "t1:hmac-sha256:")[:14]
+        't1:sha256:2d71'
+    """
     if key is None:
-        return UNKEYED + hashlib.sha256(text).hexdigest()
-    return f"{KEYED}{key.id}:" + hmac.new(key.secret, text, hashlib.sha256).hexdigest()
+        return unkeyed + hashlib.sha256(text).hexdigest()
+    return f"{keyed}{key.id}:" + hmac.new(key.secret, text, hashlib.sha256).hexdigest()
 
 
 SealStatus = Literal["ok", "broken", "no_key", "wrong_key", "unkeyed"]
@@ -380,23 +392,35 @@ def check_seal(row: Mapping[str, Any], previous_seal: str | None, seal: str | No
     with another key, could have been written by anyone who can edit the database.
     Without a key, keyed seals cannot be checked (``no_key``).
     """
+    return check_sealed(seal, key, UNKEYED, KEYED, lambda k: compute_seal(row, previous_seal, k))
+
+
+def check_sealed(seal: str | None, key: SealKey | None, unkeyed: str, keyed: str,
+                 compute: Callable[[SealKey | None], str]) -> SealCheck:
+    """Check ``seal`` (prefixes ``unkeyed``/``keyed``) against ``compute(key)``, the seal the
+    row's fields give with that key (None: unkeyed); the rules of :func:`check_seal`.
+
+    Example:
+        >>> check_sealed("t1:sha256:00", None, "t1:sha256:", "t1:hmac-sha256:", lambda k: "t1:sha256:01").status
+        'broken'
+    """
     if not isinstance(seal, str) or not seal:
         return SealCheck("broken", "the row has no seal")
-    if seal.startswith(KEYED):
-        made_with = seal_key_id(seal)
+    if seal.startswith(keyed):
+        made_with = seal[len(keyed):].split(":", 1)[0]
         if key is None:
             return SealCheck("no_key", f"sealed with key {made_with}; give the key "
                                        f"({KEY_ENV} or {KEY_FILE_ENV}) to check it")
         if made_with != key.id:
             return SealCheck("wrong_key", f"sealed with key {made_with}, not with the given key {key.id}")
-    elif seal.startswith(UNKEYED):
+    elif seal.startswith(unkeyed):
         if key is not None:
             return SealCheck("unkeyed", "sealed without a key, but the ledger is checked with key "
                                         f"{key.id}: anyone who can edit the database could have made it")
     else:
         return SealCheck("broken", f"unknown seal scheme in {seal[:24]!r}")
     try:
-        expected = compute_seal(row, previous_seal, key if seal.startswith(KEYED) else None)
+        expected = compute(key if seal.startswith(keyed) else None)
     except (TypeError, ValueError) as e:
         return SealCheck("broken", f"cannot compute the seal: {e}")
     if not hmac.compare_digest(expected, seal):
