@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("experiment", sa.String(255)),
         sa.Column("url", sa.Text()),
         sa.Column("linked", _utc_datetime(), nullable=False),
+        sa.Column("after_variable_id", sa.BigInteger()),
         sa.Column("seal", sa.String(SEAL_LENGTH), nullable=False),
         sa.ForeignKeyConstraint(["run_id"], ["reprovar_runs.id"], name="fk_reprovar_tracker_links_run_id_reprovar_runs"),
         sa.PrimaryKeyConstraint("id", name="pk_reprovar_tracker_links"),

@@ -73,7 +73,7 @@ def log_variables(
     tracker_run = trackers.mlflow_tracker_run_of(run_id)  # UnknownTrackerRunError before any write
     document = trackers.variables_document(records, reprovar_run=reprovar_run_id, model_seed=seed, ledger=led)
     client = MlflowClient()
-    link = trackers.link_for_logging(led, tracker_run, reprovar_run_id)
+    link = trackers.link_for_logging(led, tracker_run, reprovar_run_id, records)
     tags = {"reprovar.ledger": led.location}
     if reprovar_run_id is not None:
         tags["reprovar.run_id"] = str(reprovar_run_id)

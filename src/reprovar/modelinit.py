@@ -344,9 +344,12 @@ def initialize(
 
 
 def lookup(
-    names: Sequence[str], *, run: int | None = None, ledger: Ledger | str | os.PathLike | None = None
+    names: Sequence[str], *, run: int | None = None, ledger: Ledger | str | os.PathLike | None = None,
+    ids: tuple[int, int | None] | None = None,
 ) -> tuple[dict[str, VariableRecord], list[str]]:
-    """The records of ``names``: the latest version of each, or the latest one run ``run`` made.
+    """The records of ``names``: the latest version of each, or the latest one run ``run`` made
+    (with ``ids=(low, high)``: among its rows with ids in ``(low, high]``, ``high`` None for
+    no end: those a tracker run owns, see :func:`reprovar.trackers.restore_selection`).
 
     Returns (found records by name, names with no record). One query per 500 names.
     """
@@ -365,6 +368,10 @@ def lookup(
             newest = select(t.c.name, func.max(t.c.version).label("version")).where(t.c.name.in_(chunk))
             if run is not None:
                 newest = newest.where(t.c.run_id == run)
+            if ids is not None:
+                newest = newest.where(t.c.id > ids[0])
+                if ids[1] is not None:
+                    newest = newest.where(t.c.id <= ids[1])
             newest = newest.group_by(t.c.name).subquery()
             stmt = select(t).join(newest, (t.c.name == newest.c.name) & (t.c.version == newest.c.version))
             for row in connection.execute(stmt):
@@ -380,16 +387,20 @@ def records_to_restore(
     ledger: Ledger | str | os.PathLike | None,
     action: str,
     noun: str,
+    ids: tuple[int, int | None] | None = None,
+    source: str | None = None,
 ) -> dict[str, VariableRecord]:
     """The record of every (name, shape) in ``wanted`` (see :func:`lookup`), all checked first:
     a missing name raises :class:`~reprovar.errors.UnknownVariableError`, a recorded shape
     that differs :class:`~reprovar.errors.ShapeMismatchError`, each listing what is wrong.
+    ``ids`` (see :func:`lookup`) and ``source`` (what the records were made by, for the
+    message) come with a tracker run.
     """
     from .errors import ShapeMismatchError, UnknownVariableError
 
-    found, missing = lookup([name for name, _ in wanted], run=run, ledger=ledger)
+    found, missing = lookup([name for name, _ in wanted], run=run, ledger=ledger, ids=ids)
     if missing:
-        where = f" by run {run}" if run is not None else ""
+        where = f" by {source}" if source else f" by run {run}" if run is not None else ""
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
         raise UnknownVariableError(
             f"{action}: {len(missing)} {noun}(s) have no record{where}: "

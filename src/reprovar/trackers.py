@@ -251,22 +251,57 @@ def reprovar_run_of(*, mlflow_run: Any = None, wandb_run: Any = None, ledger: An
     return runs[0]
 
 
-def restore_run(run: Any, mlflow_run: Any, wandb_run: Any, ledger: Any) -> int | None:
-    """The reprovar run an adapter's ``restore`` reads: ``run``, or the one linked to the
-    tracker run given (at most one of the three).
+def tracker_selection(*, mlflow_run: Any = None, wandb_run: Any = None, ledger: Any = None
+                      ) -> list[tuple[int, int, int | None]]:
+    """For each reprovar run linked to the tracker run: (run id, low, high), the ids of the
+    variable rows that tracker run owns being in ``(low, high]`` (``high`` None: no end; see
+    :mod:`reprovar.ledger.links`). Unknown: :class:`~reprovar.errors.UnknownTrackerRunError`.
 
     Example:
-        >>> restore_run(3, None, None, None)
-        3
+        >>> import reprovar, tempfile, os
+        >>> from reprovar.ledger.links import TrackerRun
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "sel.db"))
+        >>> _ = led.link([TrackerRun("mlflow", "a")])
+        >>> _ = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=1, ledger=led)
+        >>> _ = led.link([TrackerRun("mlflow", "b")])
+        >>> tracker_selection(mlflow_run="a", ledger=led), tracker_selection(mlflow_run="b", ledger=led)
+        ([(1, 0, 1)], [(1, 1, None)])
     """
+    from .ledger.links import links_to, window_of
+    from .recorder import get_ledger
+
+    reprovar_runs_of(mlflow_run=mlflow_run, wandb_run=wandb_run, ledger=ledger)  # unknown: raises
+    tracker, path = tracker_and_path(mlflow_run, wandb_run)
+    led = get_ledger(ledger)
+    with led.connect() as connection:
+        return [(link.run_id, *window_of(connection, link)) for link in links_to(connection, tracker, path)]
+
+
+def restore_selection(run: Any, mlflow_run: Any, wandb_run: Any, ledger: Any
+                      ) -> tuple[int | None, tuple[int, int | None] | None, str | None]:
+    """What an adapter's ``restore`` reads: (run, ids, source) for
+    :func:`reprovar.modelinit.records_to_restore`: ``run`` alone, or the reprovar run linked
+    to the tracker run given and the ids of the rows that tracker run owns (at most one of
+    ``run``, ``mlflow_run`` and ``wandb_run``). A tracker run linked to several reprovar runs
+    raises :class:`~reprovar.errors.ArgumentValueError` naming them.
+
+    Example:
+        >>> restore_selection(3, None, None, None)
+        (3, None, None)
+    """
+    from .ledger.links import TRACKER_NAMES
     from .modelinit import check_run
 
     run = check_run(run)
     if mlflow_run is None and wandb_run is None:
-        return run
+        return run, None, None
     if run is not None:
         raise ArgumentValueError("give run, mlflow_run or wandb_run (at most one)")
-    return reprovar_run_of(mlflow_run=mlflow_run, wandb_run=wandb_run, ledger=ledger)
+    run = reprovar_run_of(mlflow_run=mlflow_run, wandb_run=wandb_run, ledger=ledger)
+    [(_, low, high)] = [s for s in tracker_selection(mlflow_run=mlflow_run, wandb_run=wandb_run, ledger=ledger)
+                        if s[0] == run]
+    tracker, path = tracker_and_path(mlflow_run, wandb_run)
+    return run, (low, high), f"reprovar run {run} for {TRACKER_NAMES[tracker]} run {path!r}"
 
 
 # --- into the tracker ------------------------------------------------------------------
@@ -385,11 +420,16 @@ def ledger_state(ledger: Ledger, link: LinkRecord | None, tracker_run: TrackerRu
             f"run {link.run_id} is linked to {tracker_run.describe()} (link {link.id})")
 
 
-def link_for_logging(ledger: Ledger, tracker_run: TrackerRun, reprovar_run: int | None) -> LinkRecord | None:
-    """Link ``reprovar_run`` to the tracker run being logged to (None: nothing to link)."""
+def link_for_logging(ledger: Ledger, tracker_run: TrackerRun, reprovar_run: int | None,
+                     records: Sequence[VariableRecord]) -> LinkRecord | None:
+    """Link ``reprovar_run`` to the tracker run being logged to (None: nothing to link); a
+    new link owns the run's rows from the first of ``records`` on."""
+    from .ledger.links import NOW
+
     if reprovar_run is None:
         return None
-    return ledger.link([tracker_run], run_id=reprovar_run)[0]
+    after = min(r.id for r in records) - 1 if records else NOW
+    return ledger.link([tracker_run], run_id=reprovar_run, after_variable_id=after)[0]
 
 
 # --- automatic logging at the end of an initialization -----------------------------------

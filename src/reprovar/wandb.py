@@ -88,7 +88,7 @@ def log_variables(
         artifact.add_file(path, name=ARTIFACT_PATH)
         run.log_artifact(artifact)
 
-    link = trackers.link_for_logging(led, tracker_run, reprovar_run_id)
+    link = trackers.link_for_logging(led, tracker_run, reprovar_run_id, records)
     steps = [
         (f"config reprovar.{', reprovar.'.join(config)}",
          lambda: run.config.update({"reprovar": config}, allow_val_change=True)),

@@ -83,7 +83,7 @@ class LinkOutcome:
 
     Example:
         >>> import datetime as dt
-        >>> link = LinkRecord(1, 1, "mlflow", "3f2a", "0", None, dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), "")
+        >>> link = LinkRecord(1, 1, "mlflow", "3f2a", "0", None, dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), None, "")
         >>> LinkOutcome(link, "broken_seal", "the row has no seal").to_dict()["name"]
         'link mlflow:3f2a'
     """

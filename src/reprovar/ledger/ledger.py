@@ -342,7 +342,7 @@ class Ledger:
     def _insert_run(self, connection: Connection, active: list) -> tuple[int, list]:
         # The run row and its links to the tracker runs active now: one transaction.
         run_id = _insert_run(connection)
-        return run_id, _links.insert_links(connection, run_id, active, self._key)
+        return run_id, _links.insert_links(connection, run_id, active, self._key, after=None)
 
     def _link_new_active(self) -> None:
         """Link this process's run to tracker runs that became active after it started."""
@@ -350,10 +350,15 @@ class Ledger:
         if new:
             self.link(new)
 
-    def link(self, tracker_runs, *, run_id: int | None = None) -> list[_links.LinkRecord]:
+    def link(self, tracker_runs, *, run_id: int | None = None, after_variable_id: Any = _links.NOW
+             ) -> list[_links.LinkRecord]:
         """Link reprovar run ``run_id`` (default: this process's run, started now if it has
         none) to each :class:`~reprovar.ledger.links.TrackerRun`; return the links (one that
         exists already is returned as it is). All links are written in one transaction.
+
+        A new link's tracker run owns the variables the run records from now on, up to its
+        next link to the same tracker (``after_variable_id``: the largest id of the run's
+        rows it does not own; None: it owns them all; see :mod:`reprovar.ledger.links`).
 
         The run rows of this process link the tracker runs active when they start, and
         :func:`reprovar.transaction` blocks link those started later; this is for the rest
@@ -369,6 +374,8 @@ class Ledger:
         if self.read_only:
             raise RecordingError(f"ledger {self.location} was opened read-only; it cannot link runs")
         tracker_runs = list(tracker_runs)
+        if after_variable_id is not _links.NOW and after_variable_id is not None:
+            _check_int(after_variable_id, "after_variable_id")
         for tr in tracker_runs:
             if not isinstance(tr, _links.TrackerRun):
                 raise ArgumentTypeError(f"tracker_runs must hold TrackerRun objects, got {type(tr).__name__}")
@@ -383,7 +390,8 @@ class Ledger:
             else:
                 self.run(run_id)  # UnknownRunError before anything is written
                 own = run_id == self._run_id
-            links = self._write("link a run in", lambda c: _links.insert_links(c, run_id, tracker_runs, self._key))
+            links = self._write("link a run in", lambda c: _links.insert_links(
+                c, run_id, tracker_runs, self._key, after=after_variable_id))
             if own:
                 self._linked.update((r.tracker, r.tracker_run_id) for r in links)
         return links

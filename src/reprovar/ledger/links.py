@@ -9,6 +9,13 @@ Which tracker runs are active is read only from trackers the process already imp
 (:func:`active_tracker_runs` looks in ``sys.modules``): reprovar never imports a tracker to
 find out, so recording costs nothing extra in a script that uses none.
 
+Which variables belong to a tracker run: a link remembers the largest id among its run's
+variable rows when it was made (``after_variable_id``); the tracker run owns the rows its
+reprovar run recorded after that, up to the next link of the same reprovar run to a run of
+the same tracker (:func:`window_of`). So a process that trains several MLflow runs one after
+the other (a sweep) restores each run's own initial state. Variables recorded after a
+tracker run ended and before the next one was linked count as the earlier run's.
+
 Each link row is sealed on its own: SHA-256 (or, with the ledger key, HMAC-SHA256) over a
 canonical text of its fields with its own prefix, so a link seal can never pass for a
 variable seal (:mod:`.seal`) or the other way round. Seals protect each row's fields;
@@ -17,7 +24,8 @@ a deleted link leaves no trace.
 Example:
     >>> import datetime as dt
     >>> row = dict(run_id=1, tracker="mlflow", tracker_run_id="3f2a", experiment="0",
-    ...            url="sqlite:///mlflow.db", linked=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    ...            url="sqlite:///mlflow.db", linked=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+    ...            after_variable_id=None)
     >>> s = link_seal(row, None)
     >>> s.startswith("rl1:sha256:"), check_link_seal(row, s, None).status
     (True, 'ok')
@@ -34,11 +42,11 @@ import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from ..errors import ArgumentTypeError, ArgumentValueError, RecordingWarning
-from .models import links_table
+from .models import links_table, variables_table
 from .redaction import redact_text
 from .seal import SealCheck, SealKey, check_sealed, seal_text
 
@@ -51,7 +59,7 @@ LINK_CANONICAL_PREFIX = b"reprovar-link-seal-1\n"
 LINK_UNKEYED = "rl1:sha256:"
 LINK_KEYED = "rl1:hmac-sha256:"
 #: The columns a link seal covers.
-LINK_SEALED_COLUMNS = ("run_id", "tracker", "tracker_run_id", "experiment", "url", "linked")
+LINK_SEALED_COLUMNS = ("run_id", "tracker", "tracker_run_id", "experiment", "url", "linked", "after_variable_id")
 #: Longest text the link columns keep (``experiment`` and ``tracker_run_id``).
 MAX_LINK_TEXT = 255
 
@@ -105,7 +113,7 @@ class LinkRecord:
 
     Example:
         >>> import datetime as dt
-        >>> r = LinkRecord(1, 2, "wandb", "abc", "me/proj", None, dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), "")
+        >>> r = LinkRecord(1, 2, "wandb", "abc", "me/proj", None, dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), None, "")
         >>> r.path
         'me/proj/abc'
     """
@@ -117,6 +125,7 @@ class LinkRecord:
     experiment: str | None
     url: str | None
     linked: dt.datetime
+    after_variable_id: int | None
     seal: str | None
 
     @property
@@ -144,8 +153,8 @@ def link_canonical(row: Mapping[str, Any]) -> bytes:
 
     Example:
         >>> import datetime as dt
-        >>> link_canonical(dict(run_id=1, tracker="wandb", tracker_run_id="a", experiment=None,
-        ...                     url=None, linked=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)))[-40:]
+        >>> link_canonical(dict(run_id=1, tracker="wandb", tracker_run_id="a", experiment=None, url=None,
+        ...                     linked=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), after_variable_id=4))[-40:]
         b'"tracker":"wandb","tracker_run_id":"a"}'
     """
     fields = {}
@@ -231,12 +240,24 @@ def wandb_tracker_run(run: Any) -> TrackerRun:
 # --- rows ---------------------------------------------------------------------------------
 
 
+#: ``insert_links(after=NOW)``: the run's largest variable id at the time of linking.
+NOW = object()
+
+
 def insert_links(
-    connection: Connection, run_id: int, tracker_runs: Iterable[TrackerRun], key: SealKey | None
+    connection: Connection, run_id: int, tracker_runs: Iterable[TrackerRun], key: SealKey | None,
+    after: int | None | object = NOW,
 ) -> list[LinkRecord]:
     """Link ``run_id`` to each tracker run inside the caller's transaction; a link that
-    exists already is returned as it is. Returns the links, in the order given."""
+    exists already is returned as it is. Returns the links, in the order given.
+
+    ``after``: the ``after_variable_id`` of new links (:data:`NOW`: the run's largest
+    variable id now; None: the tracker run owns the run's rows from the first)."""
     t = links_table
+    tracker_runs = list(tracker_runs)
+    if after is NOW and tracker_runs:
+        v = variables_table
+        after = connection.execute(select(func.max(v.c.id)).where(v.c.run_id == run_id)).scalar()
     out = []
     for tr in tracker_runs:
         existing = connection.execute(
@@ -246,7 +267,8 @@ def insert_links(
             out.append(LinkRecord.from_row(existing))
             continue
         values = {"run_id": run_id, "tracker": tr.tracker, "tracker_run_id": tr.run_id,
-                  "experiment": tr.experiment, "url": tr.url, "linked": dt.datetime.now(dt.timezone.utc)}
+                  "experiment": tr.experiment, "url": tr.url, "linked": dt.datetime.now(dt.timezone.utc),
+                  "after_variable_id": after}
         values["seal"] = link_seal(values, key)
         row_id = connection.execute(insert(t), values).inserted_primary_key[0]
         out.append(LinkRecord(id=row_id, **values))
@@ -285,3 +307,26 @@ def links_to(connection: Connection, tracker: str, path: str) -> list[LinkRecord
         links = [r for r in links if r.experiment and (
             r.experiment == prefix or r.experiment.endswith("/" + prefix) or prefix.endswith("/" + r.experiment))]
     return links
+
+
+def window_of(connection: Connection, link: LinkRecord) -> tuple[int, int | None]:
+    """The variable ids the tracker run of ``link`` owns in its reprovar run: ids in
+    ``(low, high]`` (``high`` None: no end), see the module doc.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "win.db"))
+        >>> first = led.link([TrackerRun("mlflow", "a")])[0]
+        >>> v = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=1, ledger=led)
+        >>> second = led.link([TrackerRun("mlflow", "b")])[0]
+        >>> with led.connect() as c:
+        ...     window_of(c, first), window_of(c, second)
+        ((0, 1), (1, None))
+    """
+    low = link.after_variable_id or 0
+    t = links_table
+    later = connection.execute(
+        select(func.min(t.c.after_variable_id)).where(
+            t.c.run_id == link.run_id, t.c.tracker == link.tracker, t.c.after_variable_id > low)
+    ).scalar()
+    return low, later

@@ -131,6 +131,9 @@ links_table = Table(
     # MLflow: the tracking URI; W&B: the run's URL (None offline). Secrets masked.
     Column("url", Text),
     Column("linked", UTCDateTime, nullable=False),
+    # The largest id of the run's variable rows when the link was made (NULL: none yet): the
+    # rows the tracker run owns come after it, up to the next link to the same tracker.
+    Column("after_variable_id", BigInteger),
     Column("seal", String(SEAL_LENGTH), nullable=False),
     UniqueConstraint("run_id", "tracker", "tracker_run_id"),
     Index("ix_reprovar_tracker_links_tracker_run", "tracker", "tracker_run_id"),
