@@ -51,6 +51,12 @@ def wandb_offline(tmp_path, monkeypatch):
         wandb.run.finish()
 
 
+@pytest.fixture
+def wandb_log():
+    """Reads an offline run's ``run-<id>.wandb`` file: ``wandb_log(path)`` gives its records."""
+    return wandb_records
+
+
 def wandb_records(path):
     """The protobuf records of an offline run's ``run-<id>.wandb`` file (LevelDB log format:
     a 7-byte file header, then 32 KiB blocks of records with a 7-byte header each)."""

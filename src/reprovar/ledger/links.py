@@ -154,8 +154,8 @@ def link_canonical(row: Mapping[str, Any]) -> bytes:
     Example:
         >>> import datetime as dt
         >>> link_canonical(dict(run_id=1, tracker="wandb", tracker_run_id="a", experiment=None, url=None,
-        ...                     linked=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), after_variable_id=4))[-40:]
-        b'"tracker":"wandb","tracker_run_id":"a"}'
+        ...                     linked=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), after_variable_id=4))[-50:]
+        b'"tracker":"wandb","tracker_run_id":"a","url":null}'
     """
     fields = {}
     for name in LINK_SEALED_COLUMNS:
