@@ -168,3 +168,41 @@ def test_cli_from_the_mlflow_run_back_to_the_variables(experiment, tmp_path):
     assert out.exit_code == 0 and json.loads(out.output)["version"] == 1, out.output
     table = runner.invoke(main, ["runs", "show", "1", "--ledger", led.location]).output
     assert f"mlflow {rid} (experiment {experiment}" in table
+
+
+def test_automatic_links_on_every_backend(experiment, ledger):
+    """The run row's link and a later block's link are written by the two write paths
+    (the run's transaction, and a transaction() block's own) on each backend."""
+    with mlflow.start_run(experiment_id=experiment) as first:
+        v = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=1, ledger=ledger)
+    with mlflow.start_run(experiment_id=experiment) as second:
+        with reprovar.transaction(ledger):
+            w = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=2)
+    links = ledger.links()
+    assert [(link.tracker_run_id, link.after_variable_id) for link in links] == [
+        (first.info.run_id, None), (second.info.run_id, v.record.id)]
+    assert ledger.verify().ok
+    assert reprovar.trackers.restore_selection(None, second.info.run_id, None, ledger)[1] == (v.record.id, None)
+    assert reprovar.trackers.restore_selection(None, first.info.run_id, None, ledger)[1] == (0, v.record.id)
+    assert w.record.run_id == v.record.run_id
+
+
+def test_secrets_in_the_tracking_uri_are_masked(experiment, tmp_path, monkeypatch):
+    led = reprovar.Ledger(tmp_path / "l.db")
+    with mlflow.start_run(experiment_id=experiment):
+        monkeypatch.setattr(mlflow, "get_tracking_uri", lambda: "https://me:s3cret@mlflow.example/?token=abc&x=1")
+        reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=1, ledger=led)
+    [link] = led.links()
+    assert link.url == "https://me:***@mlflow.example/?token=***&x=1"
+
+
+def test_a_tracker_that_cannot_be_read_does_not_stop_recording(tmp_path, monkeypatch, mlflow_store):
+    led = reprovar.Ledger(tmp_path / "l.db")
+
+    def broken():
+        raise RuntimeError("tracking state is corrupt")
+
+    monkeypatch.setattr(mlflow, "active_run", broken)
+    with pytest.warns(reprovar.errors.RecordingWarning, match="could not read the active MLflow run .*corrupt"):
+        v = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=1, ledger=led)
+    assert v.record is not None and led.links() == [] and led.verify().ok

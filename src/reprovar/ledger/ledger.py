@@ -336,19 +336,16 @@ class Ledger:
     def _ensure_run(self) -> None:
         if self._run_id is None:
             active = _active_tracker_runs()
-            self._run_id, links = self._write("start a run in", lambda c: self._insert_run(c, active))
-            self._linked.update((r.tracker, r.tracker_run_id) for r in links)
+            self._run_id = self._write("start a run in", lambda c: self._insert_run(c, active))
+            self._linked.update((r.tracker, r.run_id) for r in active)
 
-    def _insert_run(self, connection: Connection, active: list) -> tuple[int, list]:
+    def _insert_run(self, connection: Connection, active: list) -> int:
         # The run row and its links to the tracker runs active now: one transaction.
         run_id = _insert_run(connection)
-        return run_id, _links.insert_links(connection, run_id, active, self._key, after=None)
-
-    def _link_new_active(self) -> None:
-        """Link this process's run to tracker runs that became active after it started."""
-        new = [r for r in _active_tracker_runs() if (r.tracker, r.run_id) not in self._linked]
-        if new:
-            self.link(new)
+        if active:
+            _links.link_writer_for(self._engine).insert(connection.connection, run_id, active, self._key,
+                                                        new_run=True)
+        return run_id
 
     def link(self, tracker_runs, *, run_id: int | None = None, after_variable_id: Any = _links.NOW
              ) -> list[_links.LinkRecord]:
@@ -461,14 +458,19 @@ class Ledger:
             return
         with self._lock:
             self._ensure_run()  # before the batch holds a write lock the run row would need
+            # Tracker runs started after this run did: linked inside the block's transaction.
+            new_links = []
             if "mlflow" in sys.modules or "wandb" in sys.modules:
-                self._link_new_active()  # a tracker run started after this run did
+                new_links = [r for r in _active_tracker_runs() if (r.tracker, r.run_id) not in self._linked]
             if self._batch_statements is None:
                 self._batch_statements = VariableWriter(self._engine, self._key)
             batch = _Batch(self, BatchWriter(self._engine, like=self._batch_statements))
         try:
             batch.writer.begin()
+            if new_links:
+                _links.link_writer_for(self._engine).insert(batch.writer._connection, self._run_id, new_links, self._key)
         except self._engine.dialect.loaded_dbapi.Error as e:
+            batch.writer.rollback()
             raise translate(e, self.location, "begin a transaction in") from e
         with self._batches_lock:
             self._batches_open += 1
@@ -500,6 +502,7 @@ class Ledger:
             batch.forget_records()
             raise
         batch.variables.clear()
+        self._linked.update((r.tracker, r.run_id) for r in new_links)
 
     def _leave_forked(self, batch: _Batch) -> bool:
         """End ``batch``'s block for this ledger's count; True in a forked child, whose copy

@@ -42,7 +42,7 @@ import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.engine import Connection
 
 from ..errors import ArgumentTypeError, ArgumentValueError, RecordingWarning
@@ -273,6 +273,74 @@ def insert_links(
         row_id = connection.execute(insert(t), values).inserted_primary_key[0]
         out.append(LinkRecord(id=row_id, **values))
     return out
+
+
+class LinkWriter:
+    """Writes link rows on a DBAPI connection inside a transaction the caller owns (a
+    :class:`~reprovar.ledger.writer.BatchWriter`'s, so that a :func:`reprovar.transaction`
+    block links the tracker runs started since its run began in its own transaction, with
+    no commit of its own). Statements are compiled once, as the variable writer's are."""
+
+    def __init__(self, engine):
+        from .writer import _Statement
+
+        dialect = engine.dialect
+        t, v = links_table, variables_table
+        self._lastrowid = bool(dialect.postfetch_lastrowid)
+        columns = ("run_id", "tracker", "tracker_run_id", "experiment", "url", "linked", "after_variable_id", "seal")
+        stmt = insert(t) if self._lastrowid else insert(t).returning(t.c.id)
+        self._insert = _Statement(stmt.compile(dialect=dialect, column_keys=list(columns)), engine,
+                                  {c: t.c[c].type for c in columns})
+        keys = {"run_id": t.c.run_id.type, "tracker": t.c.tracker.type, "tracker_run_id": t.c.tracker_run_id.type}
+        self._existing = _Statement(
+            select(t.c.id).where(t.c.run_id == bindparam("run_id"), t.c.tracker == bindparam("tracker"),
+                                 t.c.tracker_run_id == bindparam("tracker_run_id")).compile(dialect=dialect),
+            engine, keys)
+        self._largest = _Statement(
+            select(func.max(v.c.id)).where(v.c.run_id == bindparam("run_id")).compile(dialect=dialect),
+            engine, {"run_id": v.c.run_id.type})
+
+    def insert(self, connection, run_id: int, tracker_runs: Iterable[TrackerRun], key: SealKey | None,
+               *, new_run: bool = False) -> list[int]:
+        """Link ``run_id`` to each tracker run not linked yet (``after_variable_id``: the run's
+        largest variable id now); return the new rows' ids. ``new_run``: the run row was
+        written in this transaction (it has no variables and no links yet)."""
+        cursor = connection.cursor()
+        try:
+            after = None
+            if not new_run:
+                cursor.execute(self._largest.sql, self._largest.params({"run_id": run_id}))
+                after = cursor.fetchone()[0]
+            ids = []
+            for tr in tracker_runs:
+                if not new_run:
+                    cursor.execute(self._existing.sql, self._existing.params(
+                        {"run_id": run_id, "tracker": tr.tracker, "tracker_run_id": tr.run_id}))
+                    if cursor.fetchone() is not None:
+                        continue
+                values = {"run_id": run_id, "tracker": tr.tracker, "tracker_run_id": tr.run_id,
+                          "experiment": tr.experiment, "url": tr.url,
+                          "linked": dt.datetime.now(dt.timezone.utc), "after_variable_id": after}
+                values["seal"] = link_seal(values, key)
+                cursor.execute(self._insert.sql, self._insert.params(values))
+                ids.append(cursor.lastrowid if self._lastrowid else cursor.fetchone()[0])
+            return ids
+        finally:
+            cursor.close()
+
+
+_writers: dict[tuple, LinkWriter] = {}
+
+
+def link_writer_for(engine) -> LinkWriter:
+    """The :class:`LinkWriter` for ``engine``'s dialect, compiled once per process (its
+    statements depend on the dialect only, not on the database)."""
+    dialect = engine.dialect
+    which = (dialect.name, dialect.driver, dialect.paramstyle, getattr(dialect, "server_version_info", None))
+    writer = _writers.get(which)
+    if writer is None:
+        writer = _writers[which] = LinkWriter(engine)
+    return writer
 
 
 def links_of_runs(connection: Connection, run_ids: Iterable[int] | None = None) -> list[LinkRecord]:
