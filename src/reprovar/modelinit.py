@@ -399,6 +399,9 @@ def records_to_restore(
     from .errors import ShapeMismatchError, UnknownVariableError
 
     found, missing = lookup([name for name, _ in wanted], run=run, ledger=ledger, ids=ids)
+    if ids is not None:
+        check_one_version([name for name, _ in wanted if name in found], run=run, ids=ids, ledger=ledger,
+                          action=action, source=source)
     if missing:
         where = f" by {source}" if source else f" by run {run}" if run is not None else ""
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
@@ -416,6 +419,47 @@ def records_to_restore(
             f"{action}: shapes differ from the records ({'; '.join(bad[:10])}); nothing was changed"
         )
     return found
+
+
+def check_one_version(
+    names: Sequence[str], *, run: int, ids: tuple[int, int | None], ledger: Ledger | str | os.PathLike | None,
+    action: str, source: str | None,
+) -> None:
+    """Each of ``names`` has one version among run ``run``'s rows with ids in ``ids`` (see
+    :func:`lookup`); several raise :class:`~reprovar.errors.ArgumentValueError` naming them.
+
+    A tracker run's rows are those its reprovar run recorded from its link to the next
+    link; a name recorded twice in that span (the model initialized again after the tracker
+    run ended, before another was linked) cannot say which version was the tracker run's.
+    """
+    from sqlalchemy import func, select
+
+    from .ledger.models import variables_table as t
+    from .recorder import get_ledger
+
+    several: dict[str, list[int]] = {}
+    unique = list(dict.fromkeys(names))
+    with get_ledger(ledger).connect() as connection:
+        for i in range(0, len(unique), 500):
+            stmt = select(t.c.name, t.c.version).where(t.c.name.in_(unique[i : i + 500]), t.c.run_id == run,
+                                                       t.c.id > ids[0])
+            if ids[1] is not None:
+                stmt = stmt.where(t.c.id <= ids[1])
+            rows = stmt.subquery()
+            counted = select(rows.c.name).group_by(rows.c.name).having(func.count() > 1)
+            for name in connection.execute(counted).scalars():
+                several[name] = []
+            if several:
+                for name, version in connection.execute(stmt.where(t.c.name.in_(list(several)))):
+                    several[name].append(version)
+    if several:
+        shown = "; ".join(f"{name!r} versions {', '.join(map(str, sorted(v)))}" for name, v in list(several.items())[:5])
+        raise ArgumentValueError(
+            f"{action}: {source or f'run {run}'} recorded several versions of {len(several)} name(s) "
+            f"({shown}): which one was that tracker run's is not recorded (the model was initialized "
+            "again before another tracker run was linked); restore by row ids instead "
+            "(reprovar/variables.json in the tracker run lists them); nothing was changed"
+        )
 
 
 def check_run(run: object) -> int | None:

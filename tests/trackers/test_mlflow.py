@@ -206,3 +206,18 @@ def test_a_tracker_that_cannot_be_read_does_not_stop_recording(tmp_path, monkeyp
     with pytest.warns(reprovar.errors.RecordingWarning, match="could not read the active MLflow run .*corrupt"):
         v = reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=1, ledger=led)
     assert v.record is not None and led.links() == [] and led.verify().ok
+
+
+def test_a_name_recorded_twice_for_one_tracker_run_is_not_guessed(experiment, tmp_path):
+    led = reprovar.Ledger(tmp_path / "l.db")
+    m = model()
+    with mlflow.start_run(experiment_id=experiment) as run:
+        rk.initialize(m, seed=1, ledger=led)
+    rk.initialize(m, seed=2, ledger=led)  # after the MLflow run ended; no other tracker run linked
+    before, count = weights(m), led.count()
+    with pytest.raises(ArgumentValueError, match=r"recorded several versions of 3 name\(s\) \('mlp/hidden/kernel' "
+                                                 r"versions 1, 2.*nothing was changed"):
+        rk.restore(m, mlflow_run=run.info.run_id, ledger=led)
+    assert all(np.array_equal(a, b) for a, b in zip(before, weights(m))) and led.count() == count
+    out = CliRunner().invoke(main, ["replay", "mlp/out/kernel", "--mlflow-run", run.info.run_id, "--ledger", led.location])
+    assert out.exit_code == 1 and "several versions of 1 name(s) ('mlp/out/kernel' versions 1, 2)" in out.output

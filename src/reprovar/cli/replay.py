@@ -48,7 +48,7 @@ def replay(name, version, row_id, output, zarr_path, chunks, scheduler, force, m
     """Regenerate a recorded variable and verify it against its recorded digest.
 
     With --mlflow-run ID or --wandb-run PATH, replays the version of NAME recorded for that
-    tracker run (the latest, if the linked reprovar run recorded several for it).
+    tracker run (an error if its reprovar run recorded several versions of NAME for it).
 
     Prints name, version, shape, dtype, distribution and its parameters, seed, digest and
     verified; exits 0 only when the bytes match. With -o, writes a .npy file atomically (never
@@ -109,11 +109,12 @@ def replay(name, version, row_id, output, zarr_path, chunks, scheduler, force, m
 
 def _recorded_by_linked_run(ledger, name: str, mlflow_run, wandb_run) -> int:
     from ..errors import UnknownVariableError
-    from ..modelinit import lookup
+    from ..modelinit import check_one_version, lookup
     from ..trackers import restore_selection
 
     run, ids, source = restore_selection(None, mlflow_run, wandb_run, ledger)
     found, _ = lookup([name], run=run, ledger=ledger, ids=ids)
     if name not in found:
         raise UnknownVariableError(f"{source} recorded no variable named {name!r}")
+    check_one_version([name], run=run, ids=ids, ledger=ledger, action="replay", source=source)
     return found[name].id
