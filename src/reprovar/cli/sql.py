@@ -28,7 +28,7 @@ def sql(statement, timeout, allow_privileged, ledger_url, output_format):
     read-only connection (SQLite opened read-only, PostgreSQL and MariaDB in read-only
     transactions). A superuser or FILE-privileged account is refused: use a read-only
     account (README). Tables: reprovar_runs, reprovar_variables (seeds at or above
-    2**63 read as seed - 2**64).
+    2**63 read as seed - 2**64), reprovar_tracker_links.
 
     \b
     Example:
