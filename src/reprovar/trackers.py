@@ -384,7 +384,12 @@ def variables_document(records: Sequence[VariableRecord], *, reprovar_run: int |
 
 
 def document_text(document: dict) -> str:
-    """The document as the JSON text written to the tracker."""
+    """The document as the JSON text written to the tracker.
+
+    Example:
+        >>> document_text({"variables": []}).splitlines()
+        ['{', '  "variables": []', '}']
+    """
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
 
 
@@ -413,7 +418,15 @@ def run_steps(where: str, steps: Sequence[tuple[str, Callable[[], None]]], ledge
 
 
 def ledger_state(ledger: Ledger, link: LinkRecord | None, tracker_run: TrackerRun) -> str:
-    """What the ledger holds after a failed ``log_variables``, for its message."""
+    """What the ledger holds after a failed ``log_variables``, for its message.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> from reprovar.ledger.links import TrackerRun
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "ls.db"))
+        >>> ledger_state(led, None, TrackerRun("mlflow", "a"))
+        'the reprovar ledger ... is unchanged'
+    """
     if link is None:
         return f"the reprovar ledger {ledger.location} is unchanged"
     return (f"the reprovar ledger {ledger.location} is consistent: no variable row changed, and "

@@ -142,7 +142,7 @@ def test_cli_errors_for_tracker_runs(tmp_path):
 def test_import_and_recording_import_no_tracker(tmp_path):
     script = f"""
 import sys
-import reprovar
+import reprovar, reprovar.trackers, reprovar.mlflow, reprovar.wandb
 led = reprovar.Ledger({str(tmp_path / 'i.db')!r})
 with reprovar.transaction(led):
     reprovar.random_normal_variable((2,), 0.0, 1.0, name="w", seed=1)

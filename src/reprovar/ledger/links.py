@@ -223,14 +223,26 @@ def _cannot_read(name: str, what: str, error: Exception) -> None:
 
 
 def mlflow_tracker_run(run: Any, tracking_uri: str | None) -> TrackerRun:
-    """The :class:`TrackerRun` of an MLflow ``Run``/``ActiveRun`` at ``tracking_uri``."""
+    """The :class:`TrackerRun` of an MLflow ``Run``/``ActiveRun`` at ``tracking_uri``.
+
+    Example:
+        >>> from types import SimpleNamespace as NS
+        >>> mlflow_tracker_run(NS(info=NS(run_id="3f2a", experiment_id="0")), "databricks").experiment
+        '0'
+    """
     info = run.info
     return TrackerRun("mlflow", str(info.run_id), str(info.experiment_id),
                       None if tracking_uri is None else str(tracking_uri))
 
 
 def wandb_tracker_run(run: Any) -> TrackerRun:
-    """The :class:`TrackerRun` of a W&B ``Run`` (its URL is None offline)."""
+    """The :class:`TrackerRun` of a W&B ``Run`` (its URL is None offline).
+
+    Example:
+        >>> from types import SimpleNamespace as NS
+        >>> wandb_tracker_run(NS(id="abc", entity="", project="proj", url=None)).describe()
+        'W&B run proj/abc'
+    """
     entity, project = getattr(run, "entity", None) or "", getattr(run, "project", None) or ""
     experiment = f"{entity}/{project}" if entity else (project or None)
     url = getattr(run, "url", None)
@@ -252,7 +264,16 @@ def insert_links(
     exists already is returned as it is. Returns the links, in the order given.
 
     ``after``: the ``after_variable_id`` of new links (:data:`NOW`: the run's largest
-    variable id now; None: the tracker run owns the run's rows from the first)."""
+    variable id now; None: the tracker run owns the run's rows from the first).
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "il.db"))
+        >>> v = reprovar.random_normal_variable((2,), 0.0, 1.0, seed=1, ledger=led)
+        >>> with led.engine.begin() as c:
+        ...     [r.after_variable_id for r in insert_links(c, v.record.run_id, [TrackerRun("mlflow", "a")], None)]
+        [1]
+    """
     t = links_table
     tracker_runs = list(tracker_runs)
     if after is NOW and tracker_runs:
@@ -334,7 +355,14 @@ _writers: dict[tuple, LinkWriter] = {}
 
 def link_writer_for(engine) -> LinkWriter:
     """The :class:`LinkWriter` for ``engine``'s dialect, compiled once per process (its
-    statements depend on the dialect only, not on the database)."""
+    statements depend on the dialect only, not on the database).
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "lw.db"))
+        >>> link_writer_for(led.engine) is link_writer_for(led.engine)
+        True
+    """
     dialect = engine.dialect
     which = (dialect.name, dialect.driver, dialect.paramstyle, getattr(dialect, "server_version_info", None))
     writer = _writers.get(which)
@@ -344,7 +372,16 @@ def link_writer_for(engine) -> LinkWriter:
 
 
 def links_of_runs(connection: Connection, run_ids: Iterable[int] | None = None) -> list[LinkRecord]:
-    """The links of ``run_ids`` (all links when None), in id order."""
+    """The links of ``run_ids`` (all links when None), in id order.
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "lr.db"))
+        >>> _ = led.link([TrackerRun("mlflow", "a")])
+        >>> with led.connect() as c:
+        ...     [r.tracker_run_id for r in links_of_runs(c, [1])], links_of_runs(c, [])
+        (['a'], [])
+    """
     t = links_table
     stmt = select(t).order_by(t.c.id)
     if run_ids is not None:
@@ -357,7 +394,16 @@ def links_of_runs(connection: Connection, run_ids: Iterable[int] | None = None) 
 
 def links_to(connection: Connection, tracker: str, path: str) -> list[LinkRecord]:
     """The links to one tracker run: an MLflow run id, or a W&B ``entity/project/id``,
-    ``project/id`` or ``id`` (the parts given must match)."""
+    ``project/id`` or ``id`` (the parts given must match).
+
+    Example:
+        >>> import reprovar, tempfile, os
+        >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "lt.db"))
+        >>> _ = led.link([TrackerRun("wandb", "abc", "team/proj")])
+        >>> with led.connect() as c:
+        ...     [len(links_to(c, "wandb", p)) for p in ("abc", "proj/abc", "other/abc")]
+        [1, 1, 0]
+    """
     if tracker not in TRACKERS:
         raise ArgumentValueError(f"tracker must be one of {', '.join(map(repr, TRACKERS))}, got {tracker!r}")
     if not isinstance(path, str) or not path.strip("/"):
