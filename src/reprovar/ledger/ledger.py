@@ -343,8 +343,11 @@ class Ledger:
         # The run row and its links to the tracker runs active now: one transaction.
         run_id = _insert_run(connection)
         if active:
-            _links.link_writer_for(self._engine).insert(connection.connection, run_id, active, self._key,
-                                                        new_run=True)
+            try:
+                _links.link_writer_for(self._engine).insert(connection.connection, run_id, active, self._key,
+                                                            new_run=True)
+            except self._engine.dialect.loaded_dbapi.Error as e:
+                raise translate(e, self.location, "link a run in") from e
         return run_id
 
     def link(self, tracker_runs, *, run_id: int | None = None, after_variable_id: Any = _links.NOW
