@@ -36,7 +36,20 @@ _LEDGER_NAMES = (
 )
 
 
+#: Modules reached as attributes (``reprovar.mlflow.log_variables``); imported on first use,
+#: and none of them imports its tracker until called.
+_LAZY_MODULES = ("mlflow", "wandb", "trackers")
+
+
 def __getattr__(name: str):
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    if name == "link_run":
+        from .trackers import link_run
+
+        return link_run
     if name in _LEDGER_NAMES:
         if name == "Ledger":
             from .audit.ledger import Ledger
@@ -60,5 +73,6 @@ __all__ = [
     "Provenance",
     "ReprovarError",
     "__version__",
+    "link_run",
     *_LEDGER_NAMES,
 ]

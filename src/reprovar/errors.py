@@ -96,3 +96,15 @@ class DigestMismatchError(LedgerError):
 
 class RecordingWarning(UserWarning):
     """A variable was kept without being recorded, because the caller chose ``on_record_error="warn"``."""
+
+
+# --- experiment trackers ------------------------------------------------------------------
+
+
+class TrackerError(ReprovarError):
+    """Logging to an experiment tracker (MLflow, W&B) failed; the message says what was and was
+    not logged, and what the reprovar ledger holds."""
+
+
+class UnknownTrackerRunError(TrackerError, LookupError):
+    """A tracker run id is unknown: to the tracker, or (for lookups) to every link in the ledger."""

@@ -385,9 +385,12 @@ def initialize(
 
 
 def lookup(
-    names: Sequence[str], *, run: int | None = None, ledger: Ledger | str | os.PathLike | None = None
+    names: Sequence[str], *, run: int | None = None, ledger: Ledger | str | os.PathLike | None = None,
+    ids: tuple[int, int | None] | None = None,
 ) -> tuple[dict[str, VariableRecord], list[str]]:
-    """The records of ``names``: the latest version of each, or the latest one run ``run`` made.
+    """The records of ``names``: the latest version of each, or the latest one run ``run`` made
+    (with ``ids=(low, high)``: among its rows with ids in ``(low, high]``, ``high`` None for
+    no end: those a tracker run owns, see :func:`reprovar.trackers.restore_selection`).
 
     Returns (found records by name, names with no record). One query per 500 names.
     """
@@ -406,6 +409,10 @@ def lookup(
             newest = select(t.c.name, func.max(t.c.version).label("version")).where(t.c.name.in_(chunk))
             if run is not None:
                 newest = newest.where(t.c.run_id == run)
+            if ids is not None:
+                newest = newest.where(t.c.id > ids[0])
+                if ids[1] is not None:
+                    newest = newest.where(t.c.id <= ids[1])
             newest = newest.group_by(t.c.name).subquery()
             stmt = select(t).join(newest, (t.c.name == newest.c.name) & (t.c.version == newest.c.version))
             for row in connection.execute(stmt):
@@ -421,16 +428,23 @@ def records_to_restore(
     ledger: Ledger | str | os.PathLike | None,
     action: str,
     noun: str,
+    ids: tuple[int, int | None] | None = None,
+    source: str | None = None,
 ) -> dict[str, VariableRecord]:
     """The record of every (name, shape) in ``wanted`` (see :func:`lookup`), all checked first:
     a missing name raises :class:`~reprovar.errors.UnknownVariableError`, a recorded shape
     that differs :class:`~reprovar.errors.ShapeMismatchError`, each listing what is wrong.
+    ``ids`` (see :func:`lookup`) and ``source`` (what the records were made by, for the
+    message) come with a tracker run.
     """
     from .errors import ShapeMismatchError, UnknownVariableError
 
-    found, missing = lookup([name for name, _ in wanted], run=run, ledger=ledger)
+    found, missing = lookup([name for name, _ in wanted], run=run, ledger=ledger, ids=ids)
+    if ids is not None:
+        check_one_version([name for name, _ in wanted if name in found], run=run, ids=ids, ledger=ledger,
+                          action=action, source=source)
     if missing:
-        where = f" by run {run}" if run is not None else ""
+        where = f" by {source}" if source else f" by run {run}" if run is not None else ""
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
         raise UnknownVariableError(
             f"{action}: {len(missing)} {noun}(s) have no record{where}: "
@@ -446,6 +460,47 @@ def records_to_restore(
             f"{action}: shapes differ from the records ({'; '.join(bad[:10])}); nothing was changed"
         )
     return found
+
+
+def check_one_version(
+    names: Sequence[str], *, run: int, ids: tuple[int, int | None], ledger: Ledger | str | os.PathLike | None,
+    action: str, source: str | None,
+) -> None:
+    """Each of ``names`` has one version among run ``run``'s rows with ids in ``ids`` (see
+    :func:`lookup`); several raise :class:`~reprovar.errors.ArgumentValueError` naming them.
+
+    A tracker run's rows are those its reprovar run recorded from its link to the next
+    link; a name recorded twice in that span (the model initialized again after the tracker
+    run ended, before another was linked) cannot say which version was the tracker run's.
+    """
+    from sqlalchemy import func, select
+
+    from .ledger.models import variables_table as t
+    from .recorder import get_ledger
+
+    several: dict[str, list[int]] = {}
+    unique = list(dict.fromkeys(names))
+    with get_ledger(ledger).connect() as connection:
+        for i in range(0, len(unique), 500):
+            stmt = select(t.c.name, t.c.version).where(t.c.name.in_(unique[i : i + 500]), t.c.run_id == run,
+                                                       t.c.id > ids[0])
+            if ids[1] is not None:
+                stmt = stmt.where(t.c.id <= ids[1])
+            rows = stmt.subquery()
+            counted = select(rows.c.name).group_by(rows.c.name).having(func.count() > 1)
+            for name in connection.execute(counted).scalars():
+                several[name] = []
+            if several:
+                for name, version in connection.execute(stmt.where(t.c.name.in_(list(several)))):
+                    several[name].append(version)
+    if several:
+        shown = "; ".join(f"{name!r} versions {', '.join(map(str, sorted(v)))}" for name, v in list(several.items())[:5])
+        raise ArgumentValueError(
+            f"{action}: {source or f'run {run}'} recorded several versions of {len(several)} name(s) "
+            f"({shown}): which one was that tracker run's is not recorded (the model was initialized "
+            "again before another tracker run was linked); restore by row ids instead "
+            "(reprovar/variables.json in the tracker run lists them); nothing was changed"
+        )
 
 
 def check_run(run: object) -> int | None:

@@ -226,7 +226,7 @@ def test_a_ledger_shares_a_database_with_another_application(ledger_url):
     engine = create_engine(ledger_url)
     with engine.connect() as c:
         assert set(inspect(c).get_table_names()) == theirs | {
-            "reprovar_runs", "reprovar_variables", VERSION_TABLE}
+            "reprovar_runs", "reprovar_variables", "reprovar_tracker_links", VERSION_TABLE}
     engine.dispose()
     assert _snapshot(ledger_url) == before  # their rows and their Alembic version, untouched
     r = _cli("sql", "SELECT name, version FROM reprovar_variables ORDER BY version", "--json",

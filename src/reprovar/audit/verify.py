@@ -17,6 +17,10 @@ Each record gets one outcome, the first that applies:
 
 One bad record never stops the others.
 
+The tracker links of the runs checked (all links for the whole ledger) have their seals
+checked too (:class:`LinkOutcome`): ``verified``, ``broken_seal``, or ``unchecked`` (sealed
+with a key; none given). Any but ``verified`` makes the summary not ``ok``.
+
 With a ``distributed.Client`` the digests are computed on the cluster instead: each 4 MiB
 leaf is generated and hashed on a worker and only leaf digests come back, so variables of
 any size are verified without ever existing in one place. Seals and chains, which need no
@@ -32,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Container, Iterable, Iterator, Literal
 
 from ..errors import DigestMismatchError
+from ..ledger.links import LinkRecord
 from ..ledger.records import MalformedRow, VariableRecord
 from ..ledger.seal import SealKey, check_seal
 
@@ -73,6 +78,54 @@ class VerifyOutcome:
                 "status": self.status, "detail": self.detail, "seconds": round(self.seconds, 6)}
 
 
+@dataclass(frozen=True)
+class LinkOutcome:
+    """How one tracker link's seal fared: ``verified``, ``broken_seal`` or ``unchecked``.
+
+    Example:
+        >>> import datetime as dt
+        >>> link = LinkRecord(1, 1, "mlflow", "3f2a", "0", None, dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), None, "")
+        >>> LinkOutcome(link, "broken_seal", "the row has no seal").to_dict()["name"]
+        'link mlflow:3f2a'
+    """
+
+    link: LinkRecord
+    status: Literal["verified", "broken_seal", "unchecked"]
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "verified"
+
+    def to_dict(self) -> dict:
+        """JSON-ready, with the keys of :meth:`VerifyOutcome.to_dict` (no version or digest)."""
+        link = self.link
+        return {"id": link.id, "name": f"link {link.tracker}:{link.path}", "version": None, "digest": None,
+                "status": self.status, "detail": f"run {link.run_id}: {self.detail}" if self.detail else "",
+                "seconds": 0.0}
+
+
+def check_links(links, key: SealKey | None) -> list[LinkOutcome]:
+    """Check each link row's seal with ``key`` (see :func:`reprovar.ledger.links.check_link_seal`).
+
+    Example:
+        >>> check_links([], None)
+        []
+    """
+    from ..ledger.links import check_link_seal
+
+    out = []
+    for link in links:
+        seal = check_link_seal(link.__dict__, link.seal, key)
+        if seal.status == "ok":
+            out.append(LinkOutcome(link, "verified"))
+        elif seal.status == "no_key":
+            out.append(LinkOutcome(link, "unchecked", seal.detail))
+        else:
+            out.append(LinkOutcome(link, "broken_seal", seal.detail))
+    return out
+
+
 @dataclass
 class VerifySummary:
     """Counts and outcomes of a verification; ``ok`` only when nothing mismatched or failed.
@@ -92,6 +145,16 @@ class VerifySummary:
     unchecked: int = 0
     nbytes: int = 0
     seconds: float = 0.0
+    #: The tracker links checked (see :class:`LinkOutcome`).
+    links: list[LinkOutcome] = field(default_factory=list)
+
+    @property
+    def broken_links(self) -> int:
+        return sum(1 for o in self.links if o.status == "broken_seal")
+
+    @property
+    def unchecked_links(self) -> int:
+        return sum(1 for o in self.links if o.status == "unchecked")
 
     @property
     def total(self) -> int:
@@ -100,7 +163,7 @@ class VerifySummary:
 
     @property
     def ok(self) -> bool:
-        return self.total == self.verified
+        return self.total == self.verified and all(o.ok for o in self.links)
 
     @property
     def problems(self) -> list[VerifyOutcome]:
@@ -116,6 +179,10 @@ class VerifySummary:
             line += f", {self.broken_chain} broken chain{'s' if self.broken_chain != 1 else ''}"
         if self.unchecked:
             line += f", {self.unchecked} unchecked (sealed with a key; none given)"
+        if self.broken_links:
+            line += f", {self.broken_links} broken link seal{'s' if self.broken_links != 1 else ''}"
+        if self.unchecked_links:
+            line += f", {self.unchecked_links} unchecked link{'s' if self.unchecked_links != 1 else ''} (sealed with a key; none given)"
         return line
 
     def add(self, outcome: VerifyOutcome, keep: bool) -> None:
@@ -390,7 +457,19 @@ def verify_selection(
     options = dict(progress=progress, keep_verified=keep_verified, client=client, **ledger_checks(ledger))
     if names:
         selected = [row for name in dict.fromkeys(names) for row in history_rows(ledger, name)]
-        return verify_records(selected, total=len(selected), **options)
-    flt = VariableFilter.create(run=run)
-    total = count(ledger, flt)
-    return verify_records(iter_rows(ledger, flt), total=total, **options)
+        summary = verify_records(selected, total=len(selected), **options)
+        run_ids = {r.run_id for r in selected if isinstance(r, VariableRecord)}
+    else:
+        flt = VariableFilter.create(run=run)
+        total = count(ledger, flt)
+        summary = verify_records(iter_rows(ledger, flt), total=total, **options)
+        run_ids = None if run is None else [flt.run]
+    summary.links = check_links(_links_of(ledger, run_ids), ledger.key)
+    return summary
+
+
+def _links_of(ledger, run_ids) -> list[LinkRecord]:
+    from ..ledger.links import links_of_runs
+
+    with ledger.connect() as connection:
+        return links_of_runs(connection, run_ids)

@@ -30,7 +30,8 @@ def upgrade(share, ledger_url):
 
     Safe to run while other processes use the ledger, and from several processes at once.
     A database that is neither empty nor a reprovar ledger is refused, unless --share: then
-    reprovar's tables (reprovar_runs, reprovar_variables, reprovar_schema_version) are
+    reprovar's tables (reprovar_runs, reprovar_variables, reprovar_tracker_links,
+    reprovar_schema_version) are
     created beside the others, which are never touched.
 
     \b

@@ -11,6 +11,7 @@ from .options import (check_variable_choice, cluster_client, id_option, ledger_o
                       scheduler_options, version_option)
 from .output import emit_record, output_options
 from .rows import variable_row
+from .trackers import tracker_run_options
 
 
 def parse_chunks(text: str):
@@ -40,11 +41,15 @@ def parse_chunks(text: str):
               help="Zarr chunk sizes: auto, one size, or one per dimension (1000,500; -1: whole).")
 @scheduler_options
 @click.option("--force", is_flag=True, help="Overwrite the --output file or --zarr store if it exists.")
+@tracker_run_options
 @ledger_option
 @output_options
-def replay(name, version, row_id, output, zarr_path, chunks, scheduler, connect_timeout, force, ledger_url,
-           output_format):
+def replay(name, version, row_id, output, zarr_path, chunks, scheduler, connect_timeout, force, mlflow_run,
+           wandb_run, ledger_url, output_format):
     """Regenerate a recorded variable and verify it against its recorded digest.
+
+    With --mlflow-run ID or --wandb-run PATH, replays the version of NAME recorded for that
+    tracker run (an error if its reprovar run recorded several versions of NAME for it).
 
     Prints name, version, shape, dtype, distribution and its parameters, seed, digest and
     verified; exits 0 only when the bytes match. With -o, writes a .npy file atomically (never
@@ -56,13 +61,20 @@ def replay(name, version, row_id, output, zarr_path, chunks, scheduler, connect_
     Example:
         reprovar replay dense/kernel --version 2 -o kernel.npy
         reprovar replay embeddings --zarr emb.zarr --chunks 65536,-1 --scheduler tcp://10.0.0.5:8786
+        reprovar replay dense/kernel --mlflow-run 3f2a9c0d1e8b4f6a8c7d5e4f3a2b1c0d
     """
     check_variable_choice(name, version, row_id)
+    if mlflow_run is not None or wandb_run is not None:
+        if name is None or version is not None:
+            raise ArgumentValueError("--mlflow-run and --wandb-run go with NAME, not with --version or --id")
     if output is not None and zarr_path is not None:
         raise ArgumentValueError("give -o/--output or --zarr, not both")
     if zarr_path is None and (scheduler is not None or chunks != "auto"):
         raise ArgumentValueError("--scheduler and --chunks go with --zarr")
     ledger = open_ledger(ledger_url)
+    if mlflow_run is not None or wandb_run is not None:
+        # The version of NAME the linked run recorded (its latest, if it recorded several).
+        name, row_id = None, _recorded_by_linked_run(ledger, name, mlflow_run, wandb_run)
     if zarr_path is not None:
         from ..dask import write_zarr
 
@@ -94,3 +106,16 @@ def replay(name, version, row_id, output, zarr_path, chunks, scheduler, connect_
     if output_format == "table":
         summary["verified"] = "yes (digest matches)"
     emit_record(summary, output_format)
+
+
+def _recorded_by_linked_run(ledger, name: str, mlflow_run, wandb_run) -> int:
+    from ..errors import UnknownVariableError
+    from ..modelinit import check_one_version, lookup
+    from ..trackers import restore_selection
+
+    run, ids, source = restore_selection(None, mlflow_run, wandb_run, ledger)
+    found, _ = lookup([name], run=run, ledger=ledger, ids=ids)
+    if name not in found:
+        raise UnknownVariableError(f"{source} recorded no variable named {name!r}")
+    check_one_version([name], run=run, ids=ids, ledger=ledger, action="replay", source=source)
+    return found[name].id

@@ -148,6 +148,20 @@ def run_row(run: RunRecord, output_format: str, variables: int | None = None) ->
     return row
 
 
+def link_text(link) -> str:
+    """A tracker link as one table cell.
+
+    Example:
+        >>> import datetime as dt
+        >>> from reprovar.ledger.links import LinkRecord
+        >>> link_text(LinkRecord(1, 2, "mlflow", "3f2a", "0", "sqlite:///m.db", dt.datetime.now(dt.timezone.utc), None, ""))
+        'mlflow 3f2a (experiment 0, sqlite:///m.db)'
+    """
+    where = "experiment " + link.experiment if link.tracker == "mlflow" and link.experiment else ""
+    extra = ", ".join(x for x in (where, link.url or "") if x)
+    return f"{link.tracker} {link.path}" + (f" ({extra})" if extra else "")
+
+
 def prefixed(row: dict[str, Any], prefix: str) -> dict[str, Any]:
     """``row`` with ``prefix`` before every key (a run's fields beside a variable's).
 

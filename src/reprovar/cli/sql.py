@@ -29,7 +29,7 @@ def sql(statement, timeout, allow_privileged, ledger_url, output_format):
     (SQLite opened read-only, PostgreSQL and MariaDB in read-only transactions). A superuser
     or FILE-privileged account (roles included) is refused: use a read-only account
     (docs/sql.md). Tables: reprovar_runs, reprovar_variables (seeds at or above
-    2**63 read as seed - 2**64).
+    2**63 read as seed - 2**64), reprovar_tracker_links.
 
     \b
     Example:

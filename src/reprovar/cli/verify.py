@@ -28,7 +28,9 @@ def verify(names, all_, run, progress, scheduler, connect_timeout, ledger_url, o
     digests: every version of each NAME, the variables of --run ID, or --all.
 
     Prints the variables that did not verify, then `N verified, N mismatched, N failed`
-    (followed by broken seals, broken chains and unchecked keyed seals when there are any);
+    (followed by broken seals, broken chains, unchecked keyed seals and broken or unchecked
+    tracker-link seals when there are any); the tracker links of the runs checked (all of
+    them with --all) have their seals checked too;
     exits 1 unless everything verified. Keyed seals are checked with $REPROVAR_LEDGER_KEY
     or the file $REPROVAR_LEDGER_KEY_FILE names. With --scheduler the digests are computed
     on that Dask cluster, leaf by leaf, without gathering any variable here.
@@ -50,7 +52,7 @@ def verify(names, all_, run, progress, scheduler, connect_timeout, ledger_url, o
             summary = _with_bar(ledger, list(names) or None, run, keep, client)
         else:
             summary = ledger.verify(list(names) or None, run=run, keep_verified=keep, client=client)
-    outcomes = summary.outcomes if keep else summary.problems
+    outcomes = (summary.outcomes if keep else summary.problems) + [o for o in summary.links if keep or not o.ok]
     if output_format == "json":
         emit([o.to_dict() for o in outcomes], "json")
     elif outcomes:

@@ -10,7 +10,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from .. import modelinit
+from .. import modelinit, trackers
 from ..errors import ArgumentTypeError, ArgumentValueError
 from ..modelinit import Draw, Initialized, Planned
 from ..validation import SUPPORTED_DTYPES, resolve_dtype
@@ -191,6 +191,7 @@ def initialize(
     record: bool | None = None,
     ledger: Any = None,
     on_unknown: str = "raise",
+    log_to_trackers: bool | None = None,
 ) -> Initialized:
     """(Re)initialize every weight of a built Keras model through reprovar, recording each one.
 
@@ -207,6 +208,11 @@ def initialize(
     ``"warn"``. Non-trainable state with no initializer of its own (``Normalization``'s
     adapted statistics) is left as it is.
 
+    ``log_to_trackers``: at the end, log the model seed and the records to the MLflow and
+    W&B runs active in this process (:func:`reprovar.trackers.after_initialize`); None:
+    ``$REPROVAR_LOG_TO_TRACKERS`` decides (off when unset). True with no tracker run active
+    raises before anything is initialized.
+
     Returns:
         A dict from path to ledger record (None when not recorded), with ``.seed``.
 
@@ -219,9 +225,10 @@ def initialize(
     """
     on_unknown = modelinit.check_on_unknown(on_unknown)
     recording = modelinit.recording_on(record, ledger)
+    log = trackers.tracker_logging(log_to_trackers)
     entries = _plan(model, on_unknown, "initialize")
     planned = _planned(entries)
-    return modelinit.initialize(
+    initialized = modelinit.initialize(
         planned,
         lambda values, in_place: _assign(entries, values, in_place),
         seed=seed,
@@ -230,15 +237,30 @@ def initialize(
         ledger=ledger,
         what="initialize: the model",
     )
+    trackers.after_initialize(initialized, log=log, ledger=ledger)
+    return initialized
 
 
-def restore(model: Any, *, run: int | None = None, ledger: Any = None, on_unknown: str = "raise") -> dict:
+def restore(
+    model: Any,
+    *,
+    run: int | None = None,
+    ledger: Any = None,
+    on_unknown: str = "raise",
+    mlflow_run: Any = None,
+    wandb_run: Any = None,
+) -> dict:
     """Bring back a Keras model's initial state from the ledger, bit for bit.
 
     Every random weight gets the recorded values of its ``variable.path`` (the latest
     version, or the latest one run ``run`` recorded), made again and checked against their
     digests; constants are reset. A missing path or a shape that differs from its record
     raises before any weight is changed.
+
+    ``mlflow_run`` (an MLflow run id) or ``wandb_run`` (a W&B ``entity/project/id`` path)
+    instead of ``run``: the weights the reprovar run linked to that tracker run recorded for
+    it (:func:`reprovar.trackers.restore_selection`; an unknown one raises
+    :class:`~reprovar.errors.UnknownTrackerRunError` and nothing is changed).
 
     Example:
         >>> import keras, numpy as np, tempfile, os, reprovar.keras as rk
@@ -252,11 +274,12 @@ def restore(model: Any, *, run: int | None = None, ledger: Any = None, on_unknow
         True
     """
     on_unknown = modelinit.check_on_unknown(on_unknown)
-    run = modelinit.check_run(run)
+    run, ids, source = trackers.restore_selection(run, mlflow_run, wandb_run, ledger)
     entries = _plan(model, on_unknown, "restore")
     names = [e.name for e in entries if isinstance(e.spec, Draw)]
     found = modelinit.records_to_restore(
-        [(e.name, e.shape) for e in entries if isinstance(e.spec, Draw)], run=run, ledger=ledger, action="restore", noun="weight"
+        [(e.name, e.shape) for e in entries if isinstance(e.spec, Draw)], run=run, ledger=ledger, action="restore",
+        noun="weight", ids=ids, source=source,
     )
     values = {name: modelinit.replay_values(found[name]) for name in names}
     _assign(entries, values)

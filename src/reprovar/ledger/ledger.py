@@ -6,6 +6,7 @@ import difflib
 import math
 import os
 import random
+import sys
 import threading
 import time
 import weakref
@@ -30,6 +31,7 @@ from ..errors import (
 )
 from ..validation import check_name_characters, dtype_name
 from . import digest as digests
+from . import links as _links
 from .dberrors import is_retryable, translate
 from .engine import WRITE, check_sqlite_location, create_ledger_engine
 from .models import MAX_NAME_LENGTH, runs_table, variables_table
@@ -137,6 +139,8 @@ class Ledger:
         self._writer: Connection | None = None  # run rows, through SQLAlchemy
         self._variables: VariableWriter | None = None  # variable rows, the hot path
         self._run_id: int | None = None
+        #: (tracker, tracker run id) pairs this process's run is known to be linked to.
+        self._linked: set[tuple[str, str]] = set()
         self._batch_statements: VariableWriter | None = None  # compiled once, for batches
         self._batches_open = 0  # transactions open on this ledger, in any thread
         # Its own lock: a single-row writer holds self._lock while it waits for a SQLite
@@ -201,6 +205,7 @@ class Ledger:
                 self._variables.forget()
             self._variables = None
             self._run_id = None
+            self._linked = set()
             if self._batches_open and self._engine.dialect.name == "sqlite":
                 # The parent's open transaction holds SQLite's write lock, and this process
                 # inherited its connection, whose lock SQLite keeps in per-process memory:
@@ -333,7 +338,79 @@ class Ledger:
 
     def _ensure_run(self) -> None:
         if self._run_id is None:
-            self._run_id = self._write("start a run in", _insert_run)
+            active = _active_tracker_runs()
+            self._run_id = self._write("start a run in", lambda c: self._insert_run(c, active))
+            self._linked.update((r.tracker, r.run_id) for r in active)
+
+    def _insert_run(self, connection: Connection, active: list) -> int:
+        # The run row and its links to the tracker runs active now: one transaction.
+        run_id = _insert_run(connection)
+        if active:
+            try:
+                _links.link_writer_for(self._engine).insert(connection.connection, run_id, active, self._key,
+                                                            new_run=True)
+            except self._engine.dialect.loaded_dbapi.Error as e:
+                raise translate(e, self.location, "link a run in") from e
+        return run_id
+
+    def link(self, tracker_runs, *, run_id: int | None = None, after_variable_id: Any = _links.NOW
+             ) -> list[_links.LinkRecord]:
+        """Link reprovar run ``run_id`` (default: this process's run, started now if it has
+        none) to each :class:`~reprovar.ledger.links.TrackerRun`; return the links (one that
+        exists already is returned as it is). All links are written in one transaction.
+
+        A new link's tracker run owns the variables the run records from now on, up to its
+        next link to the same tracker (``after_variable_id``: the largest id of the run's
+        rows it does not own; None: it owns them all; see :mod:`reprovar.ledger.links`).
+
+        The run rows of this process link the tracker runs active when they start, and
+        :func:`reprovar.transaction` blocks link those started later; this is for the rest
+        (see :func:`reprovar.link_run`).
+
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> from reprovar.ledger.links import TrackerRun
+            >>> led = reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "link.db"))
+            >>> [(r.tracker, r.tracker_run_id) for r in led.link([TrackerRun("mlflow", "3f2a", "0")])]
+            [('mlflow', '3f2a')]
+        """
+        if self.read_only:
+            raise RecordingError(f"ledger {self.location} was opened read-only; it cannot link runs")
+        tracker_runs = list(tracker_runs)
+        if after_variable_id is not _links.NOW and after_variable_id is not None:
+            _check_int(after_variable_id, "after_variable_id")
+        for tr in tracker_runs:
+            if not isinstance(tr, _links.TrackerRun):
+                raise ArgumentTypeError(f"tracker_runs must hold TrackerRun objects, got {type(tr).__name__}")
+        self._check_pid()
+        if self._cannot_write is not None:
+            raise RecordingError(self._cannot_write)
+        with self._lock:
+            if run_id is None:
+                self._ensure_run()
+                own = True
+                run_id = self._run_id
+            else:
+                self.run(run_id)  # UnknownRunError before anything is written
+                own = run_id == self._run_id
+            links = self._write("link a run in", lambda c: _links.insert_links(
+                c, run_id, tracker_runs, self._key, after=after_variable_id))
+            if own:
+                self._linked.update((r.tracker, r.tracker_run_id) for r in links)
+        return links
+
+    def links(self, run_id: int | None = None) -> list[_links.LinkRecord]:
+        """The tracker links of run ``run_id`` (of every run when None), oldest first.
+
+        Example:
+            >>> import reprovar, tempfile, os
+            >>> reprovar.Ledger(os.path.join(tempfile.mkdtemp(), "links.db")).links()
+            []
+        """
+        if run_id is not None:
+            _check_int(run_id, "run_id")
+        with self.connect() as connection:
+            return _links.links_of_runs(connection, None if run_id is None else [run_id])
 
     def _open_batch(self) -> _Batch | None:
         """This thread's (task's) open transaction on this ledger, if any."""
@@ -387,12 +464,19 @@ class Ledger:
             return
         with self._lock:
             self._ensure_run()  # before the batch holds a write lock the run row would need
+            # Tracker runs started after this run did: linked inside the block's transaction.
+            new_links = []
+            if "mlflow" in sys.modules or "wandb" in sys.modules:
+                new_links = [r for r in _active_tracker_runs() if (r.tracker, r.run_id) not in self._linked]
             if self._batch_statements is None:
                 self._batch_statements = VariableWriter(self._engine, self._key)
             batch = _Batch(self, BatchWriter(self._engine, like=self._batch_statements))
         try:
             batch.writer.begin()
+            if new_links:
+                _links.link_writer_for(self._engine).insert(batch.writer._connection, self._run_id, new_links, self._key)
         except self._engine.dialect.loaded_dbapi.Error as e:
+            batch.writer.rollback()
             raise translate(e, self.location, "begin a transaction in") from e
         with self._batches_lock:
             self._batches_open += 1
@@ -424,6 +508,7 @@ class Ledger:
             batch.forget_records()
             raise
         batch.variables.clear()
+        self._linked.update((r.tracker, r.run_id) for r in new_links)
 
     def _leave_forked(self, batch: _Batch) -> bool:
         """End ``batch``'s block for this ledger's count; True in a forked child, whose copy
@@ -666,6 +751,13 @@ def _open_in_this_process(cls: type, url: str, key: SealKey | None = None, read_
         if found is None:
             found = _received[which] = cls(url, key=key, read_only=read_only)
         return found
+
+
+def _active_tracker_runs() -> list:
+    # Only trackers the process imported itself are asked (see .links).
+    if "mlflow" not in sys.modules and "wandb" not in sys.modules:
+        return []
+    return _links.active_tracker_runs()
 
 
 def _insert_run(connection: Connection) -> int:

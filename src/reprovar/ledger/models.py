@@ -1,4 +1,4 @@
-"""The ledger's tables: one row per run, one per variable (SQLAlchemy Core).
+"""The ledger's tables: one row per run, one per variable, one per tracker link (SQLAlchemy Core).
 
 The tables are named ``reprovar_runs`` and ``reprovar_variables`` (revision 0005), so a
 database can hold a ledger beside other applications' tables. These tables describe the
@@ -115,6 +115,31 @@ variables_table = Table(
     Index("ix_reprovar_variables_seed", "seed"),
     Index("ix_reprovar_variables_created", "created"),
     Index("ix_reprovar_variables_run_id", "run_id"),
+    **MYSQL_TABLE_ARGS,
+)
+
+#: A reprovar run linked to an experiment tracker's run (revision 0008): a run may be linked
+#: to several tracker runs, and a link may be added after the run started. Each row is
+#: sealed on its own (see :mod:`.links`).
+links_table = Table(
+    "reprovar_tracker_links",
+    metadata,
+    Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    Column("run_id", ForeignKey("reprovar_runs.id"), nullable=False),
+    Column("tracker", String(16), nullable=False),  # "mlflow" or "wandb"
+    # MLflow: the run id; W&B: the run id within its project.
+    Column("tracker_run_id", String(255), nullable=False),
+    # MLflow: the experiment id; W&B: "entity/project".
+    Column("experiment", String(255)),
+    # MLflow: the tracking URI; W&B: the run's URL (None offline). Secrets masked.
+    Column("url", Text),
+    Column("linked", UTCDateTime, nullable=False),
+    # The largest id of the run's variable rows when the link was made (NULL: none yet): the
+    # rows the tracker run owns come after it, up to the next link to the same tracker.
+    Column("after_variable_id", BigInteger),
+    Column("seal", String(SEAL_LENGTH), nullable=False),
+    UniqueConstraint("run_id", "tracker", "tracker_run_id"),
+    Index("ix_reprovar_tracker_links_tracker_run", "tracker", "tracker_run_id"),
     **MYSQL_TABLE_ARGS,
 )
 

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 #: Where the schema revision is kept (not Alembic's default, to stay clear of other apps).
 VERSION_TABLE = "reprovar_schema_version"
 #: The tables a ledger at head holds besides :data:`VERSION_TABLE`.
-OWN_TABLES = ("reprovar_runs", "reprovar_variables")
+OWN_TABLES = ("reprovar_runs", "reprovar_variables", "reprovar_tracker_links")
 #: Seconds a MariaDB migrator waits for another one to finish.
 MIGRATION_LOCK_TIMEOUT_S = 300
 

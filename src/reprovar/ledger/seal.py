@@ -38,7 +38,7 @@ import os
 import re
 from json.encoder import encode_basestring_ascii as _encode_ascii
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 from ..errors import ArgumentTypeError, ArgumentValueError, LedgerError
 
@@ -370,16 +370,27 @@ def _seed(value: Any) -> Any:
 
 
 def compute_seal(row: Mapping[str, Any], previous_seal: str | None, key: SealKey | None) -> str:
-    """The seal of ``row`` chained to ``previous_seal`` (None for a name's first version)."""
-    text = canonical(row, previous_seal)
-    second = row.get("recipe") is not None
+    """The seal of ``row`` chained to ``previous_seal`` (None for a name's first version); the
+    second form (``rs2:``) for a row with a recipe."""
+    if row.get("recipe") is not None:
+        return seal_text(canonical(row, previous_seal), key, UNKEYED_2, KEYED_2)
+    return seal_text(canonical(row, previous_seal), key, UNKEYED, KEYED)
+
+
+def seal_text(text: bytes, key: SealKey | None, unkeyed: str, keyed: str) -> str:
+    """The seal of a canonical ``text``: ``unkeyed`` + SHA-256, or ``keyed`` + key id + HMAC.
+
+    Each kind of sealed row has its own canonical prefix and seal prefixes (variable rows:
+    ``rs1:`` and ``rs2:``), so a seal of one kind can never pass for another.
+
+    Example:
+        >>> seal_text(b"x", None, "t1:sha256:", "t1:hmac-sha256:")[:14]
+        't1:sha256:2d71'
+    """
     if key is None:
-        return (UNKEYED_2 if second else UNKEYED) + hashlib.sha256(text).hexdigest()
-    return f"{KEYED_2 if second else KEYED}{key.id}:" + hmac.new(key.secret, text, hashlib.sha256).hexdigest()
+        return unkeyed + hashlib.sha256(text).hexdigest()
+    return f"{keyed}{key.id}:" + hmac.new(key.secret, text, hashlib.sha256).hexdigest()
 
-
-#: The exact form of a keyed seal: scheme, key id, HMAC-SHA256 (lower-case hex).
-_KEYED_FORM = re.compile("(?:" + re.escape(KEYED) + "|" + re.escape(KEYED_2) + r")[0-9a-f]{16}:[0-9a-f]{64}")
 
 SealStatus = Literal["ok", "broken", "no_key", "wrong_key", "unkeyed"]
 
@@ -418,20 +429,36 @@ def check_seal(row: Mapping[str, Any], previous_seal: str | None, seal: str | No
     with another key, could have been written by anyone who can edit the database.
     Without a key, keyed seals cannot be checked (``no_key``).
     """
+    return check_sealed(seal, key, (UNKEYED, UNKEYED_2), _KEYED_SCHEMES,
+                        lambda k: compute_seal(row, previous_seal, k), keyed_form=_KEYED_FORM)
+
+
+def check_sealed(seal: str | None, key: SealKey | None, unkeyed: str | tuple[str, ...],
+                 keyed: str | tuple[str, ...], compute: Callable[[SealKey | None], str],
+                 keyed_form: re.Pattern | None = None) -> SealCheck:
+    """Check ``seal`` (prefixes ``unkeyed``/``keyed``, a prefix or a tuple of them) against
+    ``compute(key)``, the seal the row's fields give with that key (None: unkeyed); the rules
+    of :func:`check_seal`. A keyed seal must also match ``keyed_form`` when it is given.
+
+    Example:
+        >>> check_sealed("t1:sha256:00", None, "t1:sha256:", "t1:hmac-sha256:", lambda k: "t1:sha256:01").status
+        'broken'
+    """
     if not isinstance(seal, str) or not seal:
         return SealCheck("broken", "the row has no seal")
-    keyed = seal.startswith(_KEYED_SCHEMES)
-    if keyed:
-        if not _KEYED_FORM.fullmatch(seal):
+    keyed_schemes = (keyed,) if isinstance(keyed, str) else tuple(keyed)
+    scheme = next((k for k in keyed_schemes if seal.startswith(k)), None)
+    if scheme is not None:
+        if keyed_form is not None and not keyed_form.fullmatch(seal):
             return SealCheck("broken", f"malformed keyed seal {seal[:40]!r}: not "
-                                       f"{KEYED} or {KEYED_2}, then <16 hex digits>:<64 hex digits>")
-        made_with = seal_key_id(seal)
+                                       f"{' or '.join(keyed_schemes)}, then <16 hex digits>:<64 hex digits>")
+        made_with = seal[len(scheme):].split(":", 1)[0]
         if key is None:
             return SealCheck("no_key", f"sealed with key {made_with}; give the key "
                                        f"({KEY_ENV} or {KEY_FILE_ENV}) to check it")
         if made_with != key.id:
             return SealCheck("wrong_key", f"sealed with key {made_with}, not with the given key {key.id}")
-    elif seal.startswith((UNKEYED, UNKEYED_2)):
+    elif seal.startswith(unkeyed):
         if key is not None:
             return SealCheck("unkeyed", "sealed without a key, but the ledger is checked with key "
                                         f"{key.id}: anyone who can edit the database could have made it "
@@ -440,7 +467,7 @@ def check_seal(row: Mapping[str, Any], previous_seal: str | None, seal: str | No
     else:
         return SealCheck("broken", f"unknown seal scheme in {seal[:24]!r}")
     try:
-        expected = compute_seal(row, previous_seal, key if keyed else None)
+        expected = compute(key if scheme is not None else None)
     except (TypeError, ValueError) as e:
         return SealCheck("broken", f"cannot compute the seal: {e}")
     if not hmac.compare_digest(expected, seal):
