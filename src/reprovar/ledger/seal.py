@@ -61,6 +61,9 @@ CANONICAL_PREFIX_2 = b"reprovar-row-seal-2\n"
 UNKEYED_2 = "rs2:sha256:"
 KEYED_2 = "rs2:hmac-sha256:"
 _KEYED_SCHEMES = (KEYED, KEYED_2)
+#: The whole form of a keyed variable seal: anything else under a keyed prefix is broken, not
+#: merely unchecked without the key.
+_KEYED_FORM = re.compile("(?:" + re.escape(KEYED) + "|" + re.escape(KEYED_2) + r")[0-9a-f]{16}:[0-9a-f]{64}")
 
 #: The parameter columns of a variable row, sealed whatever the distribution (NULL included).
 PARAM_COLUMNS = ("mean", "scale", "low", "high")
