@@ -221,3 +221,29 @@ def test_a_name_recorded_twice_for_one_tracker_run_is_not_guessed(experiment, tm
     assert all(np.array_equal(a, b) for a, b in zip(before, weights(m))) and led.count() == count
     out = CliRunner().invoke(main, ["replay", "mlp/out/kernel", "--mlflow-run", run.info.run_id, "--ledger", led.location])
     assert out.exit_code == 1 and "several versions of 1 name(s) ('mlp/out/kernel' versions 1, 2)" in out.output
+
+
+def test_a_torch_model_built_under_mlflow_runs_is_restored_by_each_run(experiment, tmp_path):
+    import torch
+
+    import reprovar.torch as rt
+
+    led = reprovar.Ledger(tmp_path / "l.db")
+    states, ids = [], []
+    for seed in (1, 2):  # a sweep: one model per MLflow run, the same names
+        with mlflow.start_run(experiment_id=experiment) as run:
+            net = rt.build(lambda: torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.LayerNorm(3)), seed=seed,
+                           ledger=led, log_to_trackers=True)
+        ids.append(run.info.run_id)
+        states.append({k: v.clone() for k, v in net.state_dict().items()})
+        assert MlflowClient().get_run(run.info.run_id).data.params["reprovar.model_seed"] == str(seed)
+    for run_id, state in zip(ids, states):
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(1.0)
+        rt.restore_module(net, ledger=led, mlflow_run=run_id)
+        assert all(torch.equal(state[k], v) for k, v in net.state_dict().items())
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    with pytest.raises(UnknownTrackerRunError):
+        rt.restore_module(net, ledger=led, mlflow_run="0" * 32)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import modelinit
+from .. import modelinit, trackers
 from ..errors import ArgumentTypeError, ArgumentValueError, UnreproducibleError
 from ..modelinit import Initialized, Planned
 from ..recipes import Fill, Recipe, Region
@@ -158,6 +158,7 @@ def build(
     ledger: Any = None,
     prefix: str = "",
     on_unreproducible: str = "raise",
+    log_to_trackers: bool | None = None,
 ) -> nn.Module:
     """Build a model with ``factory()``, following its own init code, every value made by reprovar.
 
@@ -191,6 +192,9 @@ def build(
             ``named_parameters(prefix=...)`` does.
         on_unreproducible: ``"raise"`` (the only choice: a model that cannot be made again is
             not returned).
+        log_to_trackers: at the end, log the model seed and the records to the MLflow and W&B
+            runs active in this process (:func:`reprovar.trackers.after_initialize`); None:
+            ``$REPROVAR_LOG_TO_TRACKERS``.
 
     Returns:
         The model, whole: every value made by reprovar and recorded.
@@ -213,6 +217,7 @@ def build(
     prefix = modelinit.check_prefix(prefix)
     _check_on_unreproducible(on_unreproducible)
     recording = modelinit.recording_on(record, ledger)
+    log = trackers.tracker_logging(log_to_trackers)
     model_seed, source = modelinit.model_seed_and_source(seed)
     capture = Capture()
     with capture:
@@ -222,8 +227,9 @@ def build(
     del capture
     if problems:
         _refuse("build", problems)
-    _captured_init(module, planned, seed=model_seed, source=source, recording=recording, ledger=ledger,
-                   what="build: the model")
+    initialized = _captured_init(module, planned, seed=model_seed, source=source, recording=recording,
+                                 ledger=ledger, what="build: the model")
+    trackers.after_initialize(initialized, log=log, ledger=ledger)
     return module
 
 
@@ -264,6 +270,7 @@ def init_module(
     ledger: Any = None,
     on_unknown: str = "raise",
     on_unreproducible: str = "raise",
+    log_to_trackers: bool | None = None,
 ) -> Initialized:
     """Initialize every entry of ``module`` through reprovar, by the scheme ``init`` names.
 
@@ -301,6 +308,7 @@ def init_module(
         on_unknown: with ``"reset_parameters"``, parameters of layer types with no known
             default: ``"raise"`` (default), ``"warn"`` or ``"skip"`` (left as they are).
         on_unreproducible: ``"raise"`` (the only choice).
+        log_to_trackers: as for :func:`build`.
 
     Returns:
         A dict from name to ledger record (None when not recorded), with ``.seed``.
@@ -328,6 +336,7 @@ def init_module(
             "reprovar.torch.build(lambda: Model(...))"
         )
     recording = modelinit.recording_on(record, ledger)
+    log = trackers.tracker_logging(log_to_trackers)
     model_seed, source = modelinit.model_seed_and_source(seed)
     if init == "reset_parameters":
         planned = _defaults_planned(module, _plan(module, prefix, on_unknown, "init_module"), prefix)
@@ -344,8 +353,10 @@ def init_module(
             capture.rollback()  # the constant writes the init code made: the module as it was
             raise
         del capture
-    return _captured_init(module, planned, seed=model_seed, source=source, recording=recording, ledger=ledger,
-                          what="init_module: the module")
+    initialized = _captured_init(module, planned, seed=model_seed, source=source, recording=recording,
+                                 ledger=ledger, what="init_module: the module")
+    trackers.after_initialize(initialized, log=log, ledger=ledger)
+    return initialized
 
 
 def restore_module(
@@ -355,6 +366,8 @@ def restore_module(
     run: int | None = None,
     ledger: Any = None,
     on_unknown: str = "raise",
+    mlflow_run: Any = None,
+    wandb_run: Any = None,
 ) -> dict:
     """Bring back ``module``'s initial state from the ledger, bit for bit.
 
@@ -365,6 +378,11 @@ def restore_module(
     dtype that differs from the record, or a digest mismatch raises before anything is
     changed; with ``on_unknown="skip"`` or ``"warn"`` parameters with no record are left as
     they are. Buffers with no record are left as they are.
+
+    ``mlflow_run`` (an MLflow run id) or ``wandb_run`` (a W&B ``entity/project/id`` path)
+    instead of ``run``: the initial state the reprovar run linked to that tracker run recorded
+    for it (:func:`reprovar.trackers.restore_selection`; an unknown one raises
+    :class:`~reprovar.errors.UnknownTrackerRunError` and nothing is changed).
 
     Returns:
         A dict from name to the record each entry was restored from.
@@ -385,14 +403,18 @@ def restore_module(
     module = _check_module(module)
     prefix = modelinit.check_prefix(prefix)
     on_unknown = modelinit.check_on_unknown(on_unknown)
-    run = modelinit.check_run(run)
+    run, ids, source = trackers.restore_selection(run, mlflow_run, wandb_run, ledger)
     entries = [(n, t) for n, t in state_entries(module, prefix) if t.numel()]
-    found, missing = modelinit.lookup([n for n, _ in entries], run=run, ledger=ledger)
+    found, missing = modelinit.lookup([n for n, _ in entries], run=run, ledger=ledger, ids=ids)
+    if ids is not None:
+        modelinit.check_one_version(list(found), run=run, ids=ids, ledger=ledger, action="restore_module",
+                                    source=source)
     params = {join(prefix, n) for n, _ in plain_module(module).named_parameters(remove_duplicate=False)}
     missing_params = [n for n in missing if n in params]
     if missing_params and on_unknown == "raise":
         modelinit.records_to_restore([(n, ()) for n in missing_params], run=run, ledger=ledger,
-                                     action="restore_module", noun="parameter")  # raises, naming them
+                                     action="restore_module", noun="parameter", ids=ids,
+                                     source=source)  # raises, naming them
     if missing_params and on_unknown == "warn":
         warnings.warn(f"restore_module: {len(missing_params)} parameter(s) have no record and were left "
                       f"as they are: {', '.join(missing_params[:10])}", UserWarning, stacklevel=2)
