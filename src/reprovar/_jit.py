@@ -7,9 +7,15 @@ bits depend on the CPU). The generic CPU-target test in ``tests/sampler`` checks
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: the lock is then only Numba's own atomic renames
+    fcntl = None
 
 from llvmlite import ir
 from numba import njit, types
@@ -81,6 +87,70 @@ def _install_package_stamped_locators() -> None:
 
 
 _install_package_stamped_locators()
+
+
+class _CheckedCacheFile(caching.IndexDataCacheFile):
+    """Numba's index and data files of one kernel, safe when several processes share them.
+
+    Numba writes a new entry by reading the index, choosing a data file name, writing the
+    index, then the data: two processes compiling the same kernel at once (Dask workers, a
+    test runner's subprocesses) can leave the index naming, for one signature, a data file
+    that holds another signature's machine code, and every later process then runs that code
+    on the wrong types. Here those steps take turns under a lock file beside the index, and
+    an entry whose data was compiled for another signature than the one it is filed under is
+    a miss: the kernel is compiled again and the entry rewritten.
+    """
+
+    def save(self, key, data):
+        with self._turn():
+            super().save(key, data)
+
+    def load(self, key):
+        with self._turn():
+            data = super().load(key)
+        if data is not None and not _filed_right(key, data):
+            return None
+        return data
+
+    @contextlib.contextmanager
+    def _turn(self):
+        try:
+            lock = open(os.path.join(self._cache_path, self._index_name + ".lock"), "a+b")
+        except OSError:  # a cache directory this process cannot write: nothing to race on
+            yield
+            return
+        with lock:
+            if fcntl is not None:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            yield
+
+
+def _filed_right(key, data) -> bool:
+    # key: (signature's argument types, codegen magic, code hashes), see numba's _index_key;
+    # data: a reduced CompileResult, whose fourth item is the Signature it was compiled for.
+    try:
+        return tuple(data[3].args) == tuple(key[0])
+    except (AttributeError, IndexError, TypeError):
+        return True  # another layout than this Numba's: trust it, as Numba itself would
+
+
+def _install_checked_cache_files() -> None:
+    # Only for reprovar's kernels (the locators above); other libraries' caches are theirs.
+    original = caching.Cache.__init__
+    if getattr(original, "_reprovar_checked", False):
+        return
+
+    def __init__(self, py_func):
+        original(self, py_func)
+        if isinstance(self._impl.locator, _PackageStampMixin):
+            plain = self._cache_file
+            self._cache_file = _CheckedCacheFile(plain._cache_path, self._impl.filename_base, plain._source_stamp)
+
+    __init__._reprovar_checked = True
+    caching.Cache.__init__ = __init__
+
+
+_install_checked_cache_files()
 
 JIT_POLICY = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
 

@@ -1,0 +1,51 @@
+"""Numba's on-disk cache, shared by processes: an entry filed under the wrong signature is a miss.
+
+Two processes compiling one kernel at once can leave its index naming, for one signature, a
+data file that holds another signature's machine code (Numba reads the index, picks a file
+name, writes the index, then the data, with nothing taking turns). The test builds that
+state on purpose, by swapping two data files, and checks that a new process makes the same
+values as before instead of running float64 code on float32 arrays.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+VALUES = """
+import hashlib, numpy as np
+from reprovar.algorithms import default_algorithm
+out = []
+for dtype in (np.float64, np.float32):
+    v = np.empty(20000, dtype)
+    default_algorithm("truncated_normal").fill(v, 0, seed=11, mean=0.0, scale=1.0, low=3.0, high=5.0)
+    out.append(hashlib.sha256(v.tobytes()).hexdigest())
+print(" ".join(out))
+"""
+
+
+def _values(cache: Path) -> str:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    done = subprocess.run([sys.executable, "-c", VALUES], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_data_file_of_another_signature_is_compiled_again_not_run(tmp_path):
+    cache = tmp_path / "cache"
+    expected = _values(cache)  # compiles both signatures into the cache
+    [index] = cache.rglob("distribution_kernels.fill_truncnorm_icdf-*.nbi")
+    data = sorted(index.parent.glob(index.name[: -len(".nbi")] + ".*.nbc"))
+    assert len(data) == 2, data
+    # The state a race between two writers leaves: each entry names the other's machine code.
+    first, second = data
+    swap = first.with_suffix(".swap")
+    first.rename(swap)
+    second.rename(first)
+    swap.rename(second)
+    assert _values(cache) == expected
+    assert _values(cache) == expected  # and the entries were rewritten, not left to miss forever
