@@ -240,10 +240,6 @@ class Capture(TorchFunctionMode):
             log = self.logs[key] = StorageLog(storage)
         return log
 
-    def _known(self, t: torch.Tensor) -> StorageLog | None:
-        key, _ = _key(t)
-        return None if key is None else self.logs.get(key)
-
     def record(self, target: torch.Tensor, kind: str, op: str, args: tuple = ()) -> None:
         """Log a write of ``kind`` into ``target``'s view."""
         log = self._log(target)
@@ -287,7 +283,7 @@ class Capture(TorchFunctionMode):
             return func(*args, **kwargs)
         target = args[0] if args and isinstance(args[0], torch.Tensor) else None
         # Where the values of the inputs come from: a draw not made yet, or a taint.
-        sources = [(t, self._known(t)) for t in _tensors(args, kwargs)]
+        sources = [(t, self.log_of(t)) for t in _tensors(args, kwargs)]
         tainted = ""
         for t, log in ([] if name in SHAPE_ONLY else sources):
             if log is not None and (log.pending or log.taint) and not (t is target and name.endswith("_")):
@@ -358,7 +354,7 @@ class Capture(TorchFunctionMode):
             self.record(target, "bad", name, (tainted,))
             self._before_write(target)
             return func(*args, **kwargs)
-        log = self._known(target)
+        log = self.log_of(target)
         pending = log is not None and log.pending
         if name == "erfinv_" and not rest and pending:
             self.record(target, "erfinv", name)
