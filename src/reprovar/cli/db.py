@@ -31,8 +31,9 @@ def upgrade(share, ledger_url):
     Safe to run while other processes use the ledger, and from several processes at once.
     A database that is neither empty nor a reprovar ledger is refused, unless --share: then
     reprovar's tables (reprovar_runs, reprovar_variables, reprovar_tracker_links,
-    reprovar_schema_version) are
-    created beside the others, which are never touched.
+    reprovar_schema_version) are created beside the others, which are never touched. An
+    upgrade through revision 0004 seals the rows it finds without a key, and says so: a
+    keyed verify trusts them only once the key holder runs 'reprovar db vouch'.
 
     \b
     Example:
