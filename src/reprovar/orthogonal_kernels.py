@@ -17,7 +17,10 @@ identity, from ``H_{n-1}`` back to ``H_0``, each to the rows and columns from ``
 Every value is a function of one column's own sequence of these steps, so the schedule does
 not change the bits: the kernels apply a panel of ``panel`` reflectors to one chunk of
 ``chunk`` columns at a time (the chunk stays in cache while the panel's reflectors pass over
-it), and the chunks run on all threads. Any panel width, chunk width or thread count gives the
+it), in one pass over the rows per reflector (a row updated by one reflector is added into
+the next one's ``w`` at once), and the chunks run on all threads. Forming ``Q``, a panel's
+reflectors are applied to all its columns from the panel's first on: ``H_k`` leaves a column
+``j < k`` as it is at that point (+0 in its rows from ``k`` on, and ``+0 - s * (+0) = +0``). Any panel width, chunk width or thread count gives the
 same bits as the plain column-by-column order (the tests check that). Every multiply and add is
 its own IEEE operation: the package policy keeps fused multiply-add out (see ``_jit.py``), and
 reductions run in the order written (no reassociation without ``fastmath``).
@@ -33,7 +36,7 @@ from ._jit import kernel, parallel_kernel
 #: Reflectors applied to a chunk before moving on (only speed depends on it).
 PANEL = 32
 #: Columns per chunk: the unit of work of one thread (only speed depends on it).
-CHUNK = 64
+CHUNK = 128
 
 
 @kernel
@@ -81,6 +84,56 @@ def _apply(v, k, tau_k, t, j0, j1, w):
             row[j] = row[j] - s * acc[j]
 
 
+@kernel
+def _apply_run(v, tau, t, j0, j1, w, wn, first, stop, step):
+    # Apply reflectors first, first+step, ... (stop excluded) in that order to rows k.. of
+    # columns [j0, j1) of t. One pass over the rows per reflector: each row, once updated by
+    # reflector k, is added into the next reflector's w at once. Every value gets the same
+    # operations in the same order as with _apply, one reflector at a time.
+    m = t.shape[0]
+    width = j1 - j0
+    acc = w[:width]
+    nxt = wn[:width]
+    k = first
+    acc[:] = t[k, j0:j1]
+    for i in range(k + 1, m):
+        vi = v[i, k]
+        row = t[i, j0:j1]
+        for j in range(width):
+            acc[j] = acc[j] + vi * row[j]
+    while k != stop:
+        kn = k + step
+        more = kn != stop
+        tk = tau[k]
+        row = t[k, j0:j1]
+        for j in range(width):
+            row[j] = row[j] - tk * acc[j]
+        if more and step < 0:  # reflector k-1 starts at row k-1 (untouched by k), then row k
+            nxt[:] = t[kn, j0:j1]
+            vn = v[k, kn]
+            for j in range(width):
+                nxt[j] = nxt[j] + vn * row[j]
+        for i in range(k + 1, m):
+            s = tk * v[i, k]
+            row = t[i, j0:j1]
+            if not more:
+                for j in range(width):
+                    row[j] = row[j] - s * acc[j]
+            elif step > 0 and i == kn:  # reflector k+1 starts at row k+1
+                for j in range(width):
+                    x = row[j] - s * acc[j]
+                    row[j] = x
+                    nxt[j] = x
+            else:
+                vn = v[i, kn]
+                for j in range(width):
+                    x = row[j] - s * acc[j]
+                    row[j] = x
+                    nxt[j] = nxt[j] + vn * x
+        acc, nxt = nxt, acc
+        k = kn
+
+
 def _factor(a, tau, diag, panel, chunk):
     n = a.shape[1]
     w = np.empty(max(panel, 1), a.dtype)
@@ -94,9 +147,7 @@ def _factor(a, tau, diag, panel, chunk):
         for c in prange(n_chunks):  # the rest, chunk by chunk: reflectors k0 .. k1-1 in order
             j0 = k1 + c * chunk
             j1 = min(j0 + chunk, n)
-            buf = np.empty(chunk, a.dtype)
-            for k in range(k0, k1):
-                _apply(a, k, tau[k], a, j0, j1, buf)
+            _apply_run(a, tau, a, j0, j1, np.empty(chunk, a.dtype), np.empty(chunk, a.dtype), k0, k1, 1)
 
 
 def _form_q(a, tau, q, panel, chunk):
@@ -110,14 +161,11 @@ def _form_q(a, tau, q, panel, chunk):
     while k0 >= 0:
         k1 = min(k0 + panel, n)
         n_chunks = (n - k0 + chunk - 1) // chunk
-        for c in prange(n_chunks):  # reflectors k1-1 .. k0, each on the columns from k on
+        for c in prange(n_chunks):  # reflectors k1-1 .. k0, on the columns from k0 on
+            # (H_k leaves a column j < k exactly as it is here: +0 in its rows from k on)
             j0 = k0 + c * chunk
             j1 = min(j0 + chunk, n)
-            buf = np.empty(chunk, a.dtype)
-            for k in range(k1 - 1, k0 - 1, -1):
-                lo = max(j0, k)
-                if lo < j1:
-                    _apply(a, k, tau[k], q, lo, j1, buf)
+            _apply_run(a, tau, q, j0, j1, np.empty(chunk, a.dtype), np.empty(chunk, a.dtype), k1 - 1, k0 - 1, -1)
         k0 -= panel
 
 

@@ -335,3 +335,27 @@ def test_bad_arguments_are_refused_before_anything_is_recorded(tmp_path, kwargs,
 def test_pieces_are_refused_with_a_reason():
     with pytest.raises(ArgumentValueError, match="depend on the whole matrix"):
         ORTH.fill(np.empty(4, np.float32), 0, seed=1, scale=1.0)
+
+
+def test_replay_and_verify_commands_remake_an_orthogonal_variable(tmp_path):
+    from click.testing import CliRunner
+
+    from reprovar.cli import main
+
+    led = str(tmp_path / "cli.db")
+    v = reprovar.orthogonal_variable((64, 3, 3, 3), 1.5, name="w", seed=5, ledger=led)
+    out = tmp_path / "w.npy"
+    runner = CliRunner()
+    replayed = runner.invoke(main, ["replay", "w", "--ledger", led, "--output", str(out)], catch_exceptions=False)
+    assert replayed.exit_code == 0 and "digest matches" in replayed.output, replayed.output
+    assert np.load(out).tobytes() == v.numpy().tobytes()
+    verified = runner.invoke(main, ["verify", "--all", "--ledger", led], catch_exceptions=False)
+    assert verified.exit_code == 0 and "1 verified, 0 mismatched, 0 failed" in verified.output, verified.output
+
+
+def test_a_dask_array_of_an_orthogonal_record_is_refused_with_the_reason(tmp_path):
+    from reprovar.dask.tasks import spec_of_record
+
+    v = reprovar.orthogonal_variable((8, 8), name="w", seed=5, ledger=str(tmp_path / "d.db"))
+    with pytest.raises(ArgumentValueError, match="depend on the whole matrix.*reprovar.replay"):
+        spec_of_record(v.record)
