@@ -187,7 +187,7 @@ def orthonormal(a: np.ndarray, q: np.ndarray, diag: np.ndarray, *, parallel: boo
         >>> q, d = np.empty_like(a), np.empty(2)
         >>> orthonormal(a, q, d)
         >>> d.tolist(), bool(np.allclose(q.T @ q, np.eye(2)))
-        ([-5.0, -0.4], True)
+        ([-5.0, -0.3999999999999999], True)
     """
     tau = np.empty(a.shape[1], a.dtype)
     if parallel:
