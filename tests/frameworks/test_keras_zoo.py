@@ -44,17 +44,23 @@ ZOO = {
     "BatchNormalization": (lambda: L.BatchNormalization(), (6,)),
     "LayerNormalization": (lambda: L.LayerNormalization(), (6,)),
     "GroupNormalization": (lambda: L.GroupNormalization(groups=2), (4, 4, 6)),
-    "UnitNormalization-free RMSNormalization": (lambda: L.RMSNormalization(), (6,)),
+    "RMSNormalization": (lambda: L.RMSNormalization(), (6,)),
     "PReLU": (lambda: L.PReLU(), (6,)),
-    "MultiHeadAttention": (None, None),  # built through a functional model below
+    # Attention layers take several inputs: built through a functional model below.
+    "MultiHeadAttention": (None, None),
+    "Attention": (None, None),
+    "AdditiveAttention": (None, None),
 }
 
 
 def _model(label: str) -> keras.Model:
+    x = keras.Input((4, 8))
     if label == "MultiHeadAttention":
-        x = keras.Input((4, 8))
-        out = L.MultiHeadAttention(num_heads=2, key_dim=4, name="mha")(x, x)
-        return keras.Model(x, out, name="zoo_mha")
+        return keras.Model(x, L.MultiHeadAttention(num_heads=2, key_dim=4, name="mha")(x, x), name="zoo_mha")
+    if label == "Attention":  # its weights exist only with use_scale and the concat score
+        return keras.Model(x, L.Attention(use_scale=True, score_mode="concat", name="att")([x, x]), name="zoo_att")
+    if label == "AdditiveAttention":
+        return keras.Model(x, L.AdditiveAttention(name="add")([x, x]), name="zoo_add")
     factory, shape = ZOO[label]
     return keras.Sequential([keras.Input(shape), factory()], name="zoo")
 
@@ -67,6 +73,7 @@ def _weights(model) -> list[np.ndarray]:
 def test_every_layer_initializes_and_restores_bit_for_bit(label, tmp_path):
     path = tmp_path / "zoo.db"
     model = _model(label)
+    assert model.weights, f"{label} has no weights: it does not belong in the zoo"
     records = rk.initialize(model, seed=17, ledger=path)
     initial = _weights(model)
     model.set_weights([w + 1 for w in initial])
