@@ -8,6 +8,7 @@ Example:
 """
 
 from .api import (
+    orthogonal_variable,
     random_normal_slice,
     random_normal_variable,
     random_uniform_slice,
@@ -69,6 +70,7 @@ __all__ = [
     "truncated_normal_variable",
     "truncated_normal_slice",
     "variance_scaling_variable",
+    "orthogonal_variable",
     "Variable",
     "Provenance",
     "ReprovarError",

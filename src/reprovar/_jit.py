@@ -39,7 +39,9 @@ __all__ = [
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 #: Every source that compiled code is made from; kernels must not import from elsewhere.
-_KERNEL_SOURCES = ("_jit.py", "kernels.py", "distribution_kernels.py", "layout.py", "bits", "transforms")
+_KERNEL_SOURCES = (
+    "_jit.py", "kernels.py", "distribution_kernels.py", "orthogonal_kernels.py", "layout.py", "bits", "transforms",
+)
 
 
 def _kernel_source_stamp() -> bytes:

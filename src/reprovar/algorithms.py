@@ -77,6 +77,8 @@ class _BlockAlgorithm:
     name: str
     version: int
     distribution: str
+    #: Every element is made on its own: any piece can be made (``fill``).
+    elementwise = True
 
     def block_size(self, dtype: np.dtype) -> int:
         """Elements per block: the unit in which values are computed."""
@@ -145,6 +147,19 @@ class _BlockAlgorithm:
             self._fill_blocks(out, start, seed, plan)
 
         return fill
+
+    def make_into(self, out: np.ndarray, *, seed: int, **params) -> None:
+        """Write the whole variable of ``out.shape`` and ``out.dtype`` into ``out`` (C-contiguous).
+
+        Example:
+            >>> import numpy as np
+            >>> alg = get_algorithm("philox4x32-10/box-muller", 1)
+            >>> out = np.empty((2, 2), np.float32)
+            >>> alg.make_into(out, seed=3, mean=0.0, scale=1.0)
+            >>> bool((out == alg.generate((2, 2), np.dtype("float32"), seed=3, mean=0.0, scale=1.0)).all())
+            True
+        """
+        self.fill(out.reshape(-1), 0, seed=seed, **params)
 
     def _fill_blocks(self, out: np.ndarray, start: int, seed: int, plan) -> None:
         # plan: (block size, run(dst, first_block, n_blocks, key0, key1)); half precisions are
@@ -322,8 +337,125 @@ class PhiloxTruncatedNormal(_BlockAlgorithm):
         return layout.BLOCK_F64, run_wide
 
 
+class PhiloxOrthogonal:
+    """A random orthogonal matrix (Haar measure), times ``scale`` (the gain).
+
+    The variable's shape is read as a matrix of ``rows x cols`` (``rows = shape[0]``, ``cols``
+    the product of the rest, as ``torch.nn.init.orthogonal_`` does; for
+    ``orthogonal_last_axis``, ``rows`` is the product of all axes but the last, as Keras'
+    ``Orthogonal`` does). With ``m = max(rows, cols)`` and ``n = min(rows, cols)``, the normal
+    variable of shape ``(m, n)`` (``philox4x32-10/box-muller`` v1, mean 0, scale 1, same seed)
+    is reduced by the Householder QR of :mod:`reprovar.orthogonal_kernels`; ``Q`` times the
+    signs of ``R``'s diagonal (+1 for a zero) is Haar distributed, and times ``scale`` gives the
+    values, transposed when ``rows < cols`` (orthonormal rows then, orthonormal columns
+    otherwise). Float32, float16 and bfloat16 values are computed in float32 (the half
+    precisions rounded from it), float64 values in float64.
+
+    Its values depend on the whole matrix, so unlike the elementwise algorithms it has no
+    ``fill`` of a piece: :meth:`generate` and :meth:`make_into` make the whole variable.
+
+    Example:
+        >>> import numpy as np
+        >>> q = get_algorithm("philox4x32-10/orthogonal", 1).generate((3, 5), np.dtype("float64"), seed=1, scale=1.0)
+        >>> bool(np.allclose(q @ q.T, np.eye(3)))
+        True
+    """
+
+    #: Values depend on the whole variable: no piece can be made on its own.
+    elementwise = False
+
+    def __init__(self, name: str, distribution: str, rows_are_first_axis: bool):
+        self.name = name
+        self.version = 1
+        self.distribution = distribution
+        self._first_axis = rows_are_first_axis
+
+    def __repr__(self) -> str:
+        return f"PhiloxOrthogonal({self.name!r}, v{self.version})"
+
+    def matrix_shape(self, shape: tuple[int, ...]) -> tuple[int, int]:
+        """``(rows, cols)`` of the matrix the variable of ``shape`` is read as (ndim >= 2).
+
+        Example:
+            >>> get_algorithm("philox4x32-10/orthogonal", 1).matrix_shape((64, 3, 3, 3))
+            (64, 27)
+        """
+        if len(shape) < 2:
+            raise ArgumentValueError(
+                f"an orthogonal variable needs a shape of 2 or more dimensions, got shape={tuple(shape)}"
+            )
+        if self._first_axis:
+            return shape[0], math.prod(shape[1:])
+        return math.prod(shape[:-1]), shape[-1]
+
+    def generate(self, shape: tuple[int, ...], dtype: np.dtype, *, seed: int, scale: float) -> np.ndarray:
+        """A new C-ordered array of ``shape`` and ``dtype`` (arguments already validated).
+
+        Example:
+            >>> import numpy as np
+            >>> alg = get_algorithm("philox4x32-10/orthogonal", 1)
+            >>> alg.generate((4, 4), np.dtype("float32"), seed=2, scale=0.5).dtype
+            dtype('float32')
+        """
+        out = np.empty(shape, dtype)
+        self.make_into(out, seed=seed, scale=scale)
+        return out
+
+    def make_into(self, out: np.ndarray, *, seed: int, scale: float) -> None:
+        """Write the whole variable of ``out.shape`` and ``out.dtype`` into ``out`` (C-contiguous).
+
+        Example:
+            >>> import numpy as np
+            >>> alg = get_algorithm("philox4x32-10/orthogonal", 1)
+            >>> out = np.empty((3, 3), np.float64)
+            >>> alg.make_into(out, seed=2, scale=1.0)
+            >>> bool((out == alg.generate((3, 3), np.dtype("float64"), seed=2, scale=1.0)).all())
+            True
+        """
+        if not out.flags.c_contiguous or not out.flags.writeable:
+            raise ArgumentValueError("out must be a writeable, C-contiguous array")
+        _check_format(out.dtype, "out.dtype")
+        rows, cols = self.matrix_shape(out.shape)
+        if out.size == 0:
+            return
+        compute = np.dtype(np.float64 if out.dtype == np.float64 else np.float32)
+        m, n = max(rows, cols), min(rows, cols)
+        a = DEFAULT_ALGORITHM.generate((m, n), compute, seed=seed, mean=0.0, scale=1.0)
+        from . import orthogonal_kernels  # loads Numba: deferred, as for the other kernels
+
+        q = np.empty((m, n), compute)
+        diag = np.empty(n, compute)
+        orthogonal_kernels.orthonormal(a, q, diag, parallel=_parallel(a))
+        # sign(R_kk) (+1 for 0) times the gain: exact signs, then one rounding per value.
+        factors = np.where(diag < 0, -compute.type(scale), compute.type(scale)).astype(compute)
+        q *= factors
+        matrix = q if rows >= cols else q.T
+        if out.dtype == compute:
+            out.reshape(rows, cols)[...] = matrix
+        else:
+            out.reshape(rows, cols)[...] = matrix.astype(out.dtype)
+
+    def fill(self, out: np.ndarray, start: int, *, seed: int, scale: float) -> None:
+        """Refused: an orthogonal matrix's values depend on the whole matrix (see :meth:`generate`)."""
+        raise ArgumentValueError(
+            f"{self.name} values depend on the whole matrix, so no piece of it can be made on "
+            "its own; make the whole variable (generate, reprovar.replay)"
+        )
+
+    def filler(self, dtype: np.dtype, *, seed: int, **params):
+        """Refused, as :meth:`fill`."""
+        self.fill(np.empty(0, dtype), 0, seed=seed, **params)
+
+
 _REGISTRY = {
-    (a.name, a.version): a for a in (PhiloxBoxMuller(), PhiloxUniform(), PhiloxTruncatedNormal())
+    (a.name, a.version): a
+    for a in (
+        PhiloxBoxMuller(),
+        PhiloxUniform(),
+        PhiloxTruncatedNormal(),
+        PhiloxOrthogonal("philox4x32-10/orthogonal", "orthogonal", rows_are_first_axis=True),
+        PhiloxOrthogonal("philox4x32-10/orthogonal-last-axis", "orthogonal_last_axis", rows_are_first_axis=False),
+    )
 }
 
 #: The algorithm new normal variables are made with.
@@ -333,6 +465,8 @@ _DEFAULTS = {
     "normal": DEFAULT_ALGORITHM,
     "uniform": _REGISTRY[("philox4x32-10/uniform", 1)],
     "truncated_normal": _REGISTRY[("philox4x32-10/truncated-normal", 1)],
+    "orthogonal": _REGISTRY[("philox4x32-10/orthogonal", 1)],
+    "orthogonal_last_axis": _REGISTRY[("philox4x32-10/orthogonal-last-axis", 1)],
 }
 
 
@@ -371,7 +505,7 @@ def registered_algorithms() -> list[tuple[str, int]]:
     """(name, version) of every algorithm this reprovar can replay.
 
     Example:
-        >>> registered_algorithms()
-        [('philox4x32-10/box-muller', 1), ('philox4x32-10/truncated-normal', 1), ('philox4x32-10/uniform', 1)]
+        >>> registered_algorithms()[:2]
+        [('philox4x32-10/box-muller', 1), ('philox4x32-10/orthogonal', 1)]
     """
     return sorted(_REGISTRY)

@@ -1,4 +1,4 @@
-"""The variable makers (normal, uniform, truncated normal, variance scaling) and their slices:
+"""The variable makers (normal, uniform, truncated normal, variance scaling, orthogonal) and their slices:
 validate everything, generate, record, return."""
 
 from __future__ import annotations
@@ -293,6 +293,52 @@ def variance_scaling_variable(
     return _make(resolved, params, shape, dtype, name, seed, seed_source, record, ledger, on_record_error)
 
 
+def orthogonal_variable(
+    shape,
+    gain=1.0,
+    dtype=None,
+    name=None,
+    seed=None,
+    *,
+    layout: str = "first_axis",
+    record: bool | None = None,
+    ledger: Any = None,
+    on_record_error: str = "raise",
+) -> Variable:
+    """Instantiate a variable as a random orthogonal matrix (Haar measure) times ``gain``.
+
+    The shape (2 or more dimensions) is read as a matrix of ``rows x cols``: with
+    ``layout="first_axis"`` (default) ``rows = shape[0]`` and ``cols`` the product of the
+    rest, as ``torch.nn.init.orthogonal_`` does; with ``layout="last_axis"`` ``cols =
+    shape[-1]`` and ``rows`` the product of the rest, as Keras' ``Orthogonal`` does (the same
+    for 2-D shapes). Its rows are orthonormal when ``rows <= cols``, its columns otherwise.
+    The values are the same bits on every machine and thread count: reprovar's own normal
+    matrix and Householder QR (see :class:`reprovar.algorithms.PhiloxOrthogonal`). Recorded
+    as distribution ``orthogonal`` (or ``orthogonal_last_axis``) with ``scale = gain``.
+
+    Args:
+        shape: tuple of 2 or more non-negative ints.
+        gain: finite float, the factor the orthogonal matrix is multiplied by.
+        layout: ``"first_axis"`` (default) or ``"last_axis"``.{args}
+
+    Example:
+        >>> import numpy as np, reprovar
+        >>> v = reprovar.orthogonal_variable((4, 4), seed=3, record=False)
+        >>> bool(np.allclose(v.numpy() @ v.numpy().T, np.eye(4), atol=1e-6)), v.provenance.params
+        (True, {{'scale': 1.0}})
+    """
+    from .distributions import check_orthogonal
+
+    layouts = {"first_axis": "orthogonal", "last_axis": "orthogonal_last_axis"}
+    if layout not in layouts:
+        raise ArgumentValueError(f"layout must be 'first_axis' or 'last_axis', got {layout!r}")
+    shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
+    gain = check_orthogonal(gain, shape, dtype)
+    name, seed, seed_source = _name_and_seed(name, seed)
+    return _make(layouts[layout], {"scale": gain}, shape, dtype, name, seed, seed_source,
+                 record, ledger, on_record_error)
+
+
 def _check_range(start, stop):
     start, stop = check_index(start, "start"), check_index(stop, "stop")
     if stop < start:
@@ -349,6 +395,6 @@ def truncated_normal_slice(start, stop, mean, scale, dtype=None, *, seed, low=No
     return out
 
 
-for _maker in (random_uniform_variable, truncated_normal_variable, variance_scaling_variable):
+for _maker in (random_uniform_variable, truncated_normal_variable, variance_scaling_variable, orthogonal_variable):
     _maker.__doc__ = _maker.__doc__.format(args=_RECORDING_ARGS_DOC)
 del _maker

@@ -179,6 +179,41 @@ def uniform_constants(low: float, high: float, dtype: np.dtype) -> tuple:
     return _uniform_constants(low, high, dtype)
 
 
+# --- orthogonal ----------------------------------------------------------------------------
+
+
+#: The distributions of orthogonal matrices (see :class:`reprovar.algorithms.PhiloxOrthogonal`).
+ORTHOGONAL = ("orthogonal", "orthogonal_last_axis")
+
+
+def check_orthogonal(scale, shape: tuple[int, ...], dtype: np.dtype) -> float:
+    """A finite ``scale`` (the gain; any sign, as torch and Keras allow) whose values fit
+    ``dtype`` (every value of an orthogonal matrix lies in [-1, 1]), and a shape of 2 or more
+    dimensions.
+
+    Example:
+        >>> import numpy as np
+        >>> check_orthogonal(2, (3, 4), np.dtype("float32"))
+        2.0
+        >>> check_orthogonal(1.0, (3,), np.dtype("float32"))
+        Traceback (most recent call last):
+        ...
+        reprovar.errors.ArgumentValueError: an orthogonal variable needs a shape of 2 or more dimensions, got shape=(3,)
+    """
+    scale = check_real(scale, "gain")
+    if len(shape) < 2:
+        raise ArgumentValueError(
+            f"an orthogonal variable needs a shape of 2 or more dimensions, got shape={tuple(shape)}"
+        )
+    finite = float.fromhex("0x1.fep127") if dtype.name == "bfloat16" else float(np.finfo(dtype).max)
+    if abs(scale) > finite:
+        raise ArgumentValueError(
+            f"gain={scale} would make values beyond the largest {dtype.name} value; "
+            f"accepted: |gain| <= {finite:.7g}"
+        )
+    return scale
+
+
 # --- truncated normal ----------------------------------------------------------------------
 
 

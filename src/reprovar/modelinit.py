@@ -155,9 +155,9 @@ def algorithm_for(distribution: str):
     return algorithms.default_algorithm(distribution)
 
 
-def check_draw(draw: Draw, dtype: np.dtype) -> None:
-    """The draw's parameters are valid for ``dtype``, with the checks (and messages) of the
-    public ``random_*_variable`` functions.
+def check_draw(draw: Draw, dtype: np.dtype, shape: tuple[int, ...] | None = None) -> None:
+    """The draw's parameters are valid for ``dtype`` (and an orthogonal draw's ``shape``),
+    with the checks (and messages) of the public ``*_variable`` functions.
 
     Example:
         >>> check_draw(Draw("uniform", {"low": 1.0, "high": 0.0}), np.dtype("float32"))
@@ -165,7 +165,7 @@ def check_draw(draw: Draw, dtype: np.dtype) -> None:
         ...
         reprovar.errors.ArgumentValueError: low must be < high (values lie in [low, high)), got low=1.0, high=0.0
     """
-    from .distributions import check_truncated_normal, check_uniform
+    from .distributions import ORTHOGONAL, check_orthogonal, check_truncated_normal, check_uniform
     from .validation import check_location_scale
 
     if dtype.kind not in "fV":  # integer and boolean entries are constants, made by recipes only
@@ -177,6 +177,10 @@ def check_draw(draw: Draw, dtype: np.dtype) -> None:
         check_uniform(p["low"], p["high"], dtype)
     elif draw.distribution == "truncated_normal":
         check_truncated_normal(p["mean"], p["scale"], p["low"], p["high"], dtype)
+    elif draw.distribution in ORTHOGONAL:
+        if shape is None:
+            raise ArgumentValueError(f"an {draw.distribution} draw needs the variable's shape")
+        check_orthogonal(p["scale"], shape, dtype)
     else:
         algorithm_for(draw.distribution)  # raises, naming the distributions there are
 
@@ -186,13 +190,13 @@ def check_planned(p: Planned) -> None:
     from .recipes import PartDraw
 
     if p.draw is not None:
-        check_draw(p.draw, p.dtype)
+        check_draw(p.draw, p.dtype, p.shape)
     if p.recipe is not None:
         if p.draw is None and p.recipe.draws_base:
             raise ArgumentValueError(f"{p.name!r}: a recipe without a constant base needs a draw")
         for step in p.recipe.steps:
             if isinstance(step, PartDraw):
-                check_draw(step.draw, p.dtype)
+                check_draw(step.draw, p.dtype, step.region.size)
             if step.region is not None:
                 step.region.check(int(np.prod(p.shape, dtype=np.int64)))
 
@@ -231,7 +235,7 @@ def fill(out: np.ndarray, draw: Draw, seed: int) -> None:
         >>> out.tolist()
         [[5.0, 5.0], [5.0, 5.0]]
     """
-    algorithm_for(draw.distribution).fill(out.reshape(-1), 0, seed=seed, **draw.params)
+    algorithm_for(draw.distribution).make_into(out, seed=seed, **draw.params)
 
 
 def generate(

@@ -264,7 +264,7 @@ def make_into(out: np.ndarray, draw: Draw | None, seed: int, recipe: Recipe | No
             from .algorithms import default_algorithm
 
             algorithm = default_algorithm(draw.distribution)
-        algorithm.fill(flat, 0, seed=seed, **draw.params)
+        algorithm.make_into(out, seed=seed, **draw.params)
     else:
         flat[...] = recipe.base.value
     if recipe is None:

@@ -17,6 +17,10 @@ DISTRIBUTION_PARAMETERS: dict[str, tuple[str, ...]] = {
     "normal": ("mean", "scale"),
     "uniform": ("low", "high"),
     "truncated_normal": ("mean", "scale", "low", "high"),
+    # A Haar orthogonal matrix times ``scale`` (the gain); the two read the shape as a matrix
+    # differently (see reprovar.algorithms.PhiloxOrthogonal).
+    "orthogonal": ("scale",),
+    "orthogonal_last_axis": ("scale",),
 }
 
 

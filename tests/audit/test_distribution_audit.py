@@ -124,8 +124,8 @@ def test_find_by_distribution(ledger, cli):
 
     r = cli("find", "--distribution", "bogus")
     assert r.exit_code == 1 and "Traceback" not in r.output
-    assert r.stderr.strip() == "Error: unknown distribution 'bogus'; known: normal, truncated_normal, uniform"
-    with pytest.raises(BadFilterError, match="known: normal, truncated_normal, uniform") as e:
+    assert r.stderr.strip() == "Error: unknown distribution 'bogus'; known: normal, orthogonal, orthogonal_last_axis, truncated_normal, uniform"
+    with pytest.raises(BadFilterError, match="known: normal, orthogonal, orthogonal_last_axis, truncated_normal, uniform") as e:
         ledger.find(distribution="Uniform")
     assert isinstance(e.value, ValueError)
     with pytest.raises(BadFilterError, match="distribution must be a str"):

@@ -150,7 +150,6 @@ def test_eye_and_dirac_are_recorded_constants_equal_to_torchs():
         (lambda: nn.ParameterList([nn.Parameter(torch.randn(4) * 0.02)]), "0", "global generator (randn)"),
         (lambda: _mutated(lambda w: w.mul_(2.0)), "weight", "mul_ after normal_"),
         (lambda: _mutated(lambda w: w.add_(torch.ones_like(w))), "weight", "add_ changed values drawn by normal_"),
-        (lambda: _with(lambda l: nn.init.orthogonal_(l.weight)), "weight", "orthogonal_"),
         (lambda: _with(lambda l: nn.init.sparse_(l.weight, 0.5)), "weight", "sparse_"),
         (lambda: _with(lambda l: l.weight.data.bernoulli_(0.5)), "weight", "bernoulli_"),
         (lambda: _with(lambda l: l.weight.data.copy_(l.weight.data.t().contiguous())), "weight", "contiguous used values"),

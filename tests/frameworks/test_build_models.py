@@ -386,11 +386,11 @@ class DrawThenScale(nn.Module):
             self.w.mul_(2.0)
 
 
-class Orthogonal(nn.Module):
+class Sparse(nn.Module):
     def __init__(self):
         super().__init__()
         self.w = nn.Parameter(torch.empty(8, 8))
-        nn.init.orthogonal_(self.w)
+        nn.init.sparse_(self.w, 0.5)
 
 
 class NumpyValues(nn.Module):
@@ -410,7 +410,7 @@ class NeverInitialized(nn.Module):
 UNREPRODUCIBLE = {
     "global-generator": (GlobalRandn, "1.scale", "randn"),
     "in-place-after-draw": (DrawThenScale, "1.w", "mul_"),
-    "unsupported-op": (Orthogonal, "1.w", "orthogonal_"),
+    "unsupported-op": (Sparse, "1.w", "sparse_"),
     "random-without-draw": (NumpyValues, "1.w", None),
     "never-initialized": (NeverInitialized, "1.w", None),
 }
@@ -500,7 +500,7 @@ def _draw_then_scale(m: nn.Module) -> None:
 #: case -> (init callable, a word the message names the operation with or None)
 UNREPRODUCIBLE_INIT = {
     "in-place-after-draw": (_draw_then_scale, "mul_"),
-    "unsupported-op": (lambda m: nn.init.orthogonal_(m[0].weight), "orthogonal_"),
+    "unsupported-op": (lambda m: nn.init.sparse_(m[0].weight, 0.5), "sparse_"),
     "global-generator": (lambda m: m[0].weight.data.copy_(torch.randn(4, 4)), "randn"),
     # Only the bias is initialized: the weight keeps random values nothing recorded.
     "random-without-draw": (lambda m: nn.init.zeros_(m[0].bias), None),

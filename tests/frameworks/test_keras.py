@@ -221,10 +221,17 @@ def test_restore_failures_change_nothing(tmp_path):
         rk.restore(other, ledger=path)
 
 
+class _Mine(keras.initializers.Initializer):
+    def __call__(self, shape, dtype=None):
+        return keras.ops.zeros(shape, dtype)
+
+
 def test_unknown_initializers_are_listed():
     i = keras.Input((3, 2))
-    model = keras.Model(i, keras.layers.LSTM(4, name="lstm")(i), name="rnn")
-    with pytest.raises(ArgumentValueError, match=r"lstm/lstm_cell/recurrent_kernel \(LSTMCell: Orthogonal\).*lstm_cell/bias"):
+    lstm = keras.layers.LSTM(4, recurrent_initializer=_Mine(), bias_initializer="random_normal", name="lstm")
+    model = keras.Model(i, lstm(i), name="rnn")
+    with pytest.raises(ArgumentValueError, match=r"lstm/lstm_cell/recurrent_kernel \(LSTMCell: _Mine\).*"
+                       r"lstm_cell/bias \(LSTMCell: RandomNormal with unit_forget_bias"):
         rk.initialize(model, seed=1, record=False)
     records = rk.initialize(model, seed=1, record=False, on_unknown="skip")
     assert set(records) == {"lstm/lstm_cell/kernel"}  # a functional model's paths omit its name

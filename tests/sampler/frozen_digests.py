@@ -51,6 +51,8 @@ class FrozenCase(NamedTuple):
 BOX_MULLER = "philox4x32-10/box-muller"
 UNIFORM = "philox4x32-10/uniform"
 TRUNCATED_NORMAL = "philox4x32-10/truncated-normal"
+ORTHOGONAL = "philox4x32-10/orthogonal"
+ORTHOGONAL_LAST_AXIS = "philox4x32-10/orthogonal-last-axis"
 
 FROZEN: list[FrozenCase] = [
     # philox4x32-10/box-muller v1 (normal), frozen at its release.
@@ -95,6 +97,24 @@ FROZEN: list[FrozenCase] = [
                "5b541d9749405c324d33de3ba637093ef5c4a161b574d6c73c5e89cefeb604b6"),
     FrozenCase(TRUNCATED_NORMAL, 1, (4097,), "float16", 11, {"mean": 0.0, "scale": 1.0, "low": 0.25, "high": 0.26},
                "bbb500f8cd9e122b8760585c34a9fcae9998df17b714643d1431c328717a2cfa"),
+    # philox4x32-10/orthogonal v1 and philox4x32-10/orthogonal-last-axis v1, frozen at their
+    # release: square, wide (transposed), tall and 4-D shapes, a negative gain, every dtype, and
+    # a matrix of PARALLEL_MIN_ELEMENTS or more elements (the parallel QR kernels).
+    FrozenCase(ORTHOGONAL, 1, (2, 2), "float32", 0, {"scale": 1.0},
+               "419f3a249687daf29ca1a233273966e3ccf91fd3770f98112f24df1905742d57"),
+    FrozenCase(ORTHOGONAL, 1, (400, 400), "float32", 2**32 + 7, {"scale": 1.0},
+               "98d1c7da0fc52dc9241b09ddb7fbc7792b159af231e5eae523773c8a22be4c8c"),
+    FrozenCase(ORTHOGONAL, 1, (128, 512), "float64", 42, {"scale": 2.0},
+               "dc33299f0549b1739622d10739f0905a63c981820449ab3f5d5f234203051ce7"),
+    FrozenCase(ORTHOGONAL, 1, (64, 3, 3, 3), "float16", 2**64 - 1, {"scale": 1.0},
+               "525387fb595437bc1dea0d3d02a5724b17da58a5d2c3ef45cd2b968dee1bfe76"),
+    FrozenCase(ORTHOGONAL, 1, (33, 17), "bfloat16", 5, {"scale": -0.5},
+               "3b97a625245adf18e945519362d3eb2279e4dd655b8b9b88f841c399c457c29c"),
+    FrozenCase(ORTHOGONAL_LAST_AXIS, 1, (3, 3, 8, 40), "float32", 2**40 + 3, {"scale": 1.0},
+               "9749de820e538aec3aa99dc972a3854074e046f149c622dea691bfc5df56f5aa"),
+    FrozenCase(ORTHOGONAL_LAST_AXIS, 1, (2, 5, 7), "float64", 9, {"scale": 1.4142135623730951},
+               "ec84a60d1751cefd99793773f7ce7c3629c30b525809aeb9a79c94293846098a"),
+
 ]
 
 

@@ -59,7 +59,9 @@ def sample_piece(record: Any, limit: int = SAMPLE_LIMIT) -> np.ndarray:
     _, params = record_law_inputs(record)
     algorithm = get_algorithm(record.algorithm, record.algorithm_version)
     out = np.empty(n, resolve_dtype(record.dtype))
-    if n:
+    if n and not algorithm.elementwise:  # an orthogonal matrix: its values need the whole matrix
+        out[...] = algorithm.generate(tuple(record.shape), out.dtype, seed=record.seed, **params).reshape(-1)[:n]
+    elif n:
         algorithm.fill(out, 0, seed=record.seed, **params)
     return out
 

@@ -89,7 +89,11 @@ def spec_of_record(record) -> VariableSpec:
             f"{record.name!r} version {record.version} has a recipe (a model's constant, tie or "
             "partial writes): it is made in memory (reprovar.replay), not as a Dask array"
         )
-    get_algorithm(record.algorithm, record.algorithm_version)
+    if not get_algorithm(record.algorithm, record.algorithm_version).elementwise:
+        raise ArgumentValueError(
+            f"{record.name!r} version {record.version} is made by {record.algorithm}, whose values "
+            "depend on the whole matrix: it is made in memory (reprovar.replay), not as a Dask array"
+        )
     params = record.params
     return VariableSpec(
         record.algorithm, int(record.algorithm_version), tuple(record.shape), record.dtype,

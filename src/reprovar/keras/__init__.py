@@ -3,7 +3,7 @@ Imports Keras (``pip install 'reprovar[keras]'``); works on any Keras backend.
 
 * :mod:`reprovar.keras.initializers`: ``RandomNormal``, ``RandomUniform``, ``TruncatedNormal``,
   ``VarianceScaling``, ``GlorotNormal``, ``GlorotUniform``, ``HeNormal``, ``HeUniform``,
-  ``LecunNormal``, ``LecunUniform``, with Keras' arguments and formulas, serializable;
+  ``LecunNormal``, ``LecunUniform``, ``Orthogonal``, with Keras' arguments and formulas, serializable;
 * :func:`initialize`: every weight of a built model (re)initialized as its layer's
   initializer says, recorded under its ``variable.path`` with a per-path seed, in one
   transaction; :func:`restore`: the initial state back from the ledger.

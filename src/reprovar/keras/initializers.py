@@ -119,7 +119,7 @@ class ReprovarInitializer(keras.initializers.Initializer):
         # Keras' cast rounds the same way; not every backend takes ml_dtypes arrays.
         made = "float32" if name == "bfloat16" else name
         values = np.empty(shape, resolve_dtype(made))
-        modelinit.check_draw(draw, values.dtype)
+        modelinit.check_draw(draw, values.dtype, shape)
         modelinit.fill(values, draw, self.seed)
         return keras.ops.cast(keras.ops.convert_to_tensor(values), name)
 
@@ -313,6 +313,42 @@ class LecunUniform(_Fixed):
     _scale, _mode, _distribution = 1.0, "fan_in", "uniform"
 
 
+def orthogonal_draw(shape: tuple[int, ...], gain: Any) -> Draw:
+    """The draw of Keras' ``Orthogonal`` for ``shape``: Keras reads the weight as a matrix of
+    ``prod(shape[:-1])`` rows and ``shape[-1]`` columns, reprovar's ``orthogonal_last_axis``
+    (``orthogonal`` for 2-D weights, where both layouts are the same matrix).
+
+    Example:
+        >>> orthogonal_draw((3, 3, 4, 8), 1.0).distribution, orthogonal_draw((4, 8), 2.0).params
+        ('orthogonal_last_axis', {'scale': 2.0})
+    """
+    return Draw("orthogonal" if len(shape) == 2 else "orthogonal_last_axis", {"scale": _float(gain, "gain")})
+
+
+@_register
+class Orthogonal(ReprovarInitializer):
+    """A Haar orthogonal matrix times ``gain``, as ``keras.initializers.Orthogonal``: the weight
+    read as ``prod(shape[:-1]) x shape[-1]``, orthonormal columns (rows when it is wide). The
+    same bits on every machine: reprovar's own normal matrix and Householder QR.
+
+    Example:
+        >>> import numpy as np
+        >>> q = np.asarray(Orthogonal(seed=1)((4, 4)), np.float64)
+        >>> bool(np.allclose(q.T @ q, np.eye(4), atol=1e-6))
+        True
+    """
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None):
+        self.gain = gain
+        super().__init__(seed)
+
+    def draw(self, shape):
+        return orthogonal_draw(shape, self.gain)
+
+    def get_config(self):
+        return {**super().get_config(), "gain": self.gain}
+
+
 __all__ = [
     "GlorotNormal",
     "GlorotUniform",
@@ -320,9 +356,11 @@ __all__ = [
     "HeUniform",
     "LecunNormal",
     "LecunUniform",
+    "Orthogonal",
     "RandomNormal",
     "RandomUniform",
     "TruncatedNormal",
     "VarianceScaling",
     "compute_fans",
+    "orthogonal_draw",
 ]

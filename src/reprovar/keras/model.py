@@ -13,9 +13,10 @@ import numpy as np
 from .. import modelinit, trackers
 from ..errors import ArgumentTypeError, ArgumentValueError
 from ..modelinit import Draw, Initialized, Planned
+from ..recipes import Fill, Recipe, Region
 from ..validation import SUPPORTED_DTYPES, resolve_dtype
 from . import initializers as ours
-from .initializers import _float, variance_scaling_draw
+from .initializers import _float, orthogonal_draw, variance_scaling_draw
 
 _K = keras.initializers
 #: Keras' own initializers reprovar draws the same distribution for, by exact type.
@@ -36,11 +37,17 @@ class _Entry:
     name: str
     shape: tuple[int, ...]
     dtype: np.dtype
-    spec: Draw | float
+    spec: Draw | float | Recipe
+
+    @property
+    def recorded(self) -> bool:
+        """A draw or a constant pattern (a recipe): made and recorded; a plain constant is only set."""
+        return isinstance(self.spec, (Draw, Recipe))
 
 
-def spec_of(initializer: Any, shape: tuple[int, ...]) -> Draw | float | None:
-    """The draw (or the constant) ``initializer`` gives a weight of ``shape``; None when unknown.
+def spec_of(initializer: Any, shape: tuple[int, ...]) -> Draw | float | Recipe | None:
+    """The draw, the constant or the constant pattern (a :class:`~reprovar.recipes.Recipe`)
+    ``initializer`` gives a weight of ``shape``; None when unknown.
 
     Keras' built-ins are recognized by exact type (a subclass may draw differently), reprovar's
     own by being :class:`~reprovar.keras.initializers.ReprovarInitializer` instances.
@@ -51,7 +58,11 @@ def spec_of(initializer: Any, shape: tuple[int, ...]) -> Draw | float | None:
         'uniform'
         >>> spec_of(keras.initializers.Zeros(), (3,))
         0.0
-        >>> spec_of(keras.initializers.Orthogonal(), (3, 3)) is None
+        >>> spec_of(keras.initializers.Orthogonal(), (3, 3)).distribution
+        'orthogonal'
+        >>> spec_of(keras.initializers.Identity(), (2, 2)).describe()
+        'constant 0.0, then 1 constant write'
+        >>> spec_of(keras.initializers.Initializer(), (3,)) is None
         True
     """
     if isinstance(initializer, ours.ReprovarInitializer):
@@ -67,6 +78,10 @@ def spec_of(initializer: Any, shape: tuple[int, ...]) -> Draw | float | None:
     if kind is _K.TruncatedNormal:
         mean, std = _float(initializer.mean, "mean"), _float(initializer.stddev, "stddev")
         return Draw("truncated_normal", {"mean": mean, "scale": std, "low": mean - 2 * std, "high": mean + 2 * std})
+    if kind is _K.Orthogonal:
+        return orthogonal_draw(shape, initializer.gain)
+    if kind is _K.Identity:
+        return identity_recipe(shape, _float(initializer.gain, "gain"))
     if kind is _K.Zeros:
         return 0.0
     if kind is _K.Ones:
@@ -77,12 +92,71 @@ def spec_of(initializer: Any, shape: tuple[int, ...]) -> Draw | float | None:
     return None
 
 
+def identity_recipe(shape: tuple[int, ...], gain: float) -> Recipe:
+    """``gain`` times the identity matrix (Keras' ``Identity``, 2-D only), as a constant pattern.
+
+    Example:
+        >>> import numpy as np
+        >>> from reprovar.recipes import make
+        >>> make((2, 3), np.dtype("float32"), None, 0, identity_recipe((2, 3), 2.0)).tolist()
+        [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
+    """
+    if len(shape) != 2:
+        raise ArgumentValueError(f"Identity initializes 2-D weights only, got shape={shape}")
+    rows, cols = shape
+    return Recipe(base=Fill(0.0), steps=(Fill(gain, Region(0, (min(rows, cols),), (cols + 1,))),))
+
+
+def unit_forget_bias_recipe(shape: tuple[int, ...], base: float) -> Recipe:
+    """An LSTM's bias with ``unit_forget_bias``: Keras concatenates the bias initializer's
+    values for the input gate, ones for the forget gate, and its values for the other two;
+    for a constant initializer ``base``, a constant pattern.
+
+    Example:
+        >>> import numpy as np
+        >>> from reprovar.recipes import make
+        >>> make((8,), np.dtype("float32"), None, 0, unit_forget_bias_recipe((8,), 0.0)).tolist()
+        [0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+    """
+    units = shape[0] // 4
+    return Recipe(base=Fill(base), steps=(Fill(1.0, Region(units, (units,), (1,))),))
+
+
+#: Weights whose initializer is not the layer's ``<weight>_initializer``: the attribute that
+#: holds it, or the initializer Keras' ``build`` names as a string.
+_OTHER_ATTRIBUTE = {
+    ("DepthwiseConv1D", "kernel"): "depthwise_initializer",
+    ("DepthwiseConv2D", "kernel"): "depthwise_initializer",
+    ("ReversibleEmbedding", "reverse_embeddings"): "embeddings_initializer",
+}
+_FIXED = {
+    ("RMSNormalization", "scale"): "ones",
+    ("Attention", "scale"): "ones",
+    ("Attention", "concat_score_weight"): "ones",
+    ("AdditiveAttention", "scale"): "glorot_uniform",
+}
+
+
+def _keras_class(layer: Any) -> str | None:
+    # The Keras built-in class a layer is or derives from (whose build makes its weights, as
+    # for the attribute convention, unless a subclass builds them otherwise).
+    for kind in type(layer).__mro__:
+        if kind.__module__.startswith("keras."):
+            return kind.__name__
+    return None
+
+
 def _initializer_of(layer: Any, variable: Any) -> Any:
     # Keras' convention: the weight `kernel` comes from `kernel_initializer`,
     # `recurrent_kernel` from `recurrent_initializer`, `depthwise_kernel` from
-    # `depthwise_initializer`, ...
+    # `depthwise_initializer`, ...; the exceptions are in _OTHER_ATTRIBUTE and _FIXED.
     name = variable.name
+    key = (_keras_class(layer), name)
+    if key in _FIXED:
+        return keras.initializers.get(_FIXED[key])
     candidates = [f"{name}_initializer", f"_{name}_initializer"]
+    if key in _OTHER_ATTRIBUTE:
+        candidates.insert(0, _OTHER_ATTRIBUTE[key])
     if name.endswith("_kernel"):
         stem = name[: -len("_kernel")]
         candidates += [f"{stem}_initializer", f"_{stem}_initializer"]
@@ -93,11 +167,21 @@ def _initializer_of(layer: Any, variable: Any) -> Any:
     return None
 
 
-def _exception(layer: Any, variable: Any) -> bool:
-    # Layers that build a weight with something other than its `<name>_initializer`.
-    if isinstance(layer, keras.layers.LSTMCell) and variable.name == "bias" and layer.unit_forget_bias:
-        return True
-    return False
+def _forget_bias(layer: Any, variable: Any) -> bool:
+    # LSTMCell and ConvLSTMCell build their bias from bias_initializer and ones (see
+    # unit_forget_bias_recipe) when unit_forget_bias is set.
+    return (variable.name == "bias" and _keras_class(layer) in ("LSTMCell", "ConvLSTMCell")
+            and bool(getattr(layer, "unit_forget_bias", False)))
+
+
+def _spec_of_weight(layer: Any, variable: Any, shape: tuple[int, ...]) -> tuple[Any, Any]:
+    # (initializer, spec) of one weight; spec None when reprovar does not know it.
+    initializer = _initializer_of(layer, variable)
+    spec = None if initializer is None else spec_of(initializer, shape)
+    if _forget_bias(layer, variable):
+        # Only a constant bias initializer makes a constant pattern; a random one would be two draws.
+        spec = unit_forget_bias_recipe(shape, spec) if isinstance(spec, float) and not isinstance(spec, bool) else None
+    return initializer, spec
 
 
 def _plan(model: Any, on_unknown: str, action: str) -> list[_Entry]:
@@ -113,17 +197,18 @@ def _plan(model: Any, on_unknown: str, action: str) -> list[_Entry]:
             seen.add(id(variable))
             shape = tuple(int(d) for d in variable.shape)
             dtype_name = keras.backend.standardize_dtype(variable.dtype)
-            initializer = None if _exception(layer, variable) else _initializer_of(layer, variable)
-            spec = None if initializer is None else spec_of(initializer, shape)
+            initializer, spec = _spec_of_weight(layer, variable, shape)
             if initializer is None and not variable.trainable:
                 continue  # layer state with no initializer (Normalization's adapted statistics)
             if spec is None:
                 what = type(initializer).__name__ if initializer is not None else "no initializer found"
+                if initializer is not None and _forget_bias(layer, variable):
+                    what += " with unit_forget_bias (a random bias_initializer)"
                 unknown.append(f"{variable.path} ({type(layer).__name__}: {what})")
                 continue
             if math.prod(shape) == 0:
                 continue
-            if not isinstance(spec, Draw):  # a constant, of any dtype
+            if not isinstance(spec, (Draw, Recipe)):  # a constant, of any dtype
                 entries.append(_Entry(variable, variable.path, shape, np.dtype(_numpy_name(dtype_name)), spec))
                 continue
             if dtype_name not in SUPPORTED_DTYPES:
@@ -151,6 +236,8 @@ def _planned(entries: list[_Entry]) -> list[Planned]:
     for e in entries:
         if isinstance(e.spec, Draw):
             out.append(Planned(e.name, e.shape, e.dtype, e.spec, target=e))
+        elif isinstance(e.spec, Recipe):
+            out.append(Planned(e.name, e.shape, e.dtype, None, target=e, recipe=e.spec))
         else:
             out.append(Planned(e.name, e.shape, e.dtype, constant=e.spec))
     return out
@@ -170,7 +257,7 @@ def _storage(p: Planned) -> np.ndarray | None:
 
 def _assign(entries: list[_Entry], values: dict[str, np.ndarray], in_place: frozenset = frozenset()) -> None:
     for e in entries:
-        if isinstance(e.spec, Draw):
+        if e.recorded:
             if e.name in in_place:
                 from ..torch.tensors import written_in_place
 
@@ -198,13 +285,15 @@ def initialize(
     Each weight follows its layer's configured initializer (``kernel_initializer`` for
     ``kernel``, ...): Keras' built-ins (``glorot_uniform``, ``he_normal``, ``random_normal``,
     ``truncated_normal``, ``variance_scaling``, ...) and reprovar's own are drawn by reprovar
-    with the same formulas; ``zeros``, ``ones`` and ``constant`` stay constants, set and not
-    recorded. Each random weight is recorded under its ``variable.path`` with the seed
+    with the same formulas, ``orthogonal`` too (reprovar's own Householder QR, the same bits on
+    every machine); ``zeros``, ``ones`` and ``constant`` stay constants, set and not
+    recorded; ``identity`` and an LSTM's ``unit_forget_bias`` are recorded constant patterns
+    (:mod:`reprovar.recipes`). Each random weight is recorded under its ``variable.path`` with the seed
     ``derive_seed(seed, path)`` (an initializer's own seed is not used). Everything is checked
     and made first and recorded in one transaction; only then are the weights assigned.
 
-    Initializers reprovar cannot reproduce (``Orthogonal``, ``Identity``, callables, LSTM's
-    ``unit_forget_bias``) raise an error listing them unless ``on_unknown`` is ``"skip"`` or
+    Initializers reprovar cannot reproduce (callables, initializers of other classes, a
+    random ``bias_initializer`` with ``unit_forget_bias``) raise an error listing them unless ``on_unknown`` is ``"skip"`` or
     ``"warn"``. Non-trainable state with no initializer of its own (``Normalization``'s
     adapted statistics) is left as it is.
 
@@ -276,9 +365,9 @@ def restore(
     on_unknown = modelinit.check_on_unknown(on_unknown)
     run, ids, source = trackers.restore_selection(run, mlflow_run, wandb_run, ledger)
     entries = _plan(model, on_unknown, "restore")
-    names = [e.name for e in entries if isinstance(e.spec, Draw)]
+    names = [e.name for e in entries if e.recorded]
     found = modelinit.records_to_restore(
-        [(e.name, e.shape) for e in entries if isinstance(e.spec, Draw)], run=run, ledger=ledger, action="restore",
+        [(e.name, e.shape) for e in entries if e.recorded], run=run, ledger=ledger, action="restore",
         noun="weight", ids=ids, source=source,
     )
     values = {name: modelinit.replay_values(found[name]) for name in names}

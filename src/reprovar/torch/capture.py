@@ -488,8 +488,9 @@ def _draw_args(name: str, rest: tuple, kwargs: dict) -> tuple[str, dict]:
 class _Patches:
     """``torch.nn.init.trunc_normal_`` is a rejection sampler in torch (data-dependent loops):
     while a capture runs in a thread, its implementation ``_no_grad_trunc_normal_`` records
-    one truncated-normal draw instead. ``orthogonal_`` and ``sparse_`` record why they cannot
-    be made. Other threads get torch's own functions."""
+    one truncated-normal draw instead, and ``orthogonal_`` (a LAPACK QR of a draw) one draw of
+    reprovar's orthogonal distribution with its gain. ``sparse_`` records why it cannot be
+    made. Other threads get torch's own functions."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -511,8 +512,18 @@ class _Patches:
                 return tensor
 
             init._no_grad_trunc_normal_ = _no_grad_trunc_normal_
-            for fname, why in (("orthogonal_", "a QR decomposition of a draw (LAPACK: not reproducible across machines)"),
-                               ("sparse_", "zeros at positions from torch's global generator")):
+            original_orthogonal = init.orthogonal_
+
+            def orthogonal_(tensor, gain=1, generator=None):
+                capture = active_capture()
+                if capture is None or tensor.ndimension() < 2:  # torch raises its own error
+                    return original_orthogonal(tensor, gain=gain, generator=generator)
+                capture.record_draw(tensor, "orthogonal", {"scale": gain}, "orthogonal_")
+                return tensor
+
+            orthogonal_.__doc__ = original_orthogonal.__doc__
+            init.orthogonal_ = orthogonal_
+            for fname, why in (("sparse_", "zeros at positions from torch's global generator"),):
                 original = getattr(init, fname)
 
                 def unsupported(tensor, *args, _original=original, _fname=fname, _why=why, **kwargs):

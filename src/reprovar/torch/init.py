@@ -17,7 +17,8 @@ Fans and gains follow ``torch.nn.init`` exactly: for a weight of shape ``(out, i
 * ``xavier_normal_``: N(0, std²), ``std = gain * sqrt(2 / (fan_in + fan_out))``;
 * ``kaiming_uniform_``: U(-b, b), ``b = gain * sqrt(3 / fan_mode)``, gain from ``nonlinearity`` and ``a``;
 * ``kaiming_normal_``: N(0, std²), ``std = gain / sqrt(fan_mode)``;
-* ``trunc_normal_``: N(mean, std²) restricted to the absolute bounds ``[a, b]``.
+* ``trunc_normal_``: N(mean, std²) restricted to the absolute bounds ``[a, b]``;
+* ``orthogonal_``: a Haar orthogonal ``shape[0] x prod(shape[1:])`` matrix times ``gain``.
 
 A CPU tensor in C order is filled through a view of its own memory; any other (a view with
 strides, a GPU tensor) through one host buffer and one copy. If recording fails, the tensor
@@ -261,9 +262,9 @@ def fill_(tensor: torch.Tensor, draw: Draw | None, *, recipe: Recipe | None = No
     model_seed, source = modelinit.model_seed_and_source(seed)
     view = tensors.host_view(tensor)
     if view is not None:
-        make_into(view, draw, model_seed, recipe)
-        tensors.written_in_place(tensor)
         values = view.reshape(tuple(tensor.shape))
+        make_into(values, draw, model_seed, recipe)
+        tensors.written_in_place(tensor)
     else:
         values = np.empty(tuple(tensor.shape), dtype)
         make_into(values, draw, model_seed, recipe)
@@ -343,6 +344,36 @@ def xavier_normal_(tensor: torch.Tensor, gain: float = 1.0, generator: Any = Non
     """
     tensors.check_tensor(tensor)
     return fill_(tensor, xavier_normal_draw(tuple(tensor.shape), gain), **_extras(name, seed, record, ledger))
+
+
+def orthogonal_draw(shape: tuple[int, ...], gain: Any = 1.0) -> Draw:
+    """The draw of ``orthogonal_``: reprovar's Haar orthogonal matrix of ``shape`` times ``gain``.
+
+    Example:
+        >>> orthogonal_draw((4, 4), 2.0)
+        Draw(distribution='orthogonal', params={'scale': 2.0})
+    """
+    if len(shape) < 2:
+        raise ArgumentValueError(f"Only tensors with 2 or more dimensions are supported, got shape {shape}")
+    return Draw("orthogonal", {"scale": _float(gain, "gain")})
+
+
+def orthogonal_(tensor: torch.Tensor, gain: float = 1, generator: Any = None, *, name: str | None = None, seed: int | None = None, record: bool | None = None, ledger: Any = None) -> torch.Tensor:
+    """Fill ``tensor`` with a random orthogonal matrix times ``gain``, as ``torch.nn.init.orthogonal_``.
+
+    The tensor is read as torch reads it, a matrix of ``shape[0]`` rows and ``prod(shape[1:])``
+    columns: its rows are orthonormal when there are fewer rows than columns, its columns
+    otherwise. The matrix is Haar distributed (the same law as torch's), made by reprovar's own
+    Householder QR: the same bits on every machine (see :func:`reprovar.orthogonal_variable`).
+
+    Example:
+        >>> import torch
+        >>> w = orthogonal_(torch.empty(4, 6), seed=1, record=False)
+        >>> bool(torch.allclose(w @ w.T, torch.eye(4), atol=1e-6))
+        True
+    """
+    tensors.check_tensor(tensor)
+    return fill_(tensor, orthogonal_draw(tuple(tensor.shape), gain), **_extras(name, seed, record, ledger))
 
 
 def _zero_elements(tensor: torch.Tensor) -> bool:

@@ -175,7 +175,7 @@ def build(
 
     Every entry is recorded, constants too (with a :mod:`recipe <reprovar.recipes>`), tied
     weights once per name with ``tied_to``, all in one transaction. What reprovar cannot make
-    again (torch's global generator, an in-place change after a draw, ``orthogonal_``, values
+    again (torch's global generator, an in-place change after a draw, ``sparse_``, values
     nothing initialized) raises :class:`~reprovar.errors.UnreproducibleError` naming each
     entry and operation; then nothing is recorded and the model is not returned.
 

@@ -393,6 +393,8 @@ def _undo_mul(k: float, factor: float) -> float:
 
 
 def _draw_of(p: _Part) -> Draw:
+    if p.kind == "orthogonal":  # torch.nn.init.orthogonal_: one draw, of the whole view
+        return Draw("orthogonal", {"scale": p.params["scale"]})
     if p.kind == "uniform" and p.stage:
         return _composite_draw(p)
     if p.kind == "uniform":
@@ -426,6 +428,10 @@ def _to_planned(name: str, t: torch.Tensor, dtype: np.dtype, shape, numel: int, 
             kept.append((p, values.constant(owned, p.op)))
         else:
             kept.append((p, _draw_of(p)))
+    if isinstance(kept[0][1], Draw) and kept[0][0].region is not None and kept[0][1].distribution == "orthogonal":
+        # An orthogonal draw into a view is the view's own matrix, not a piece of the whole
+        # tensor's: a step of its own (later parts write every element, so the base is spare).
+        kept.insert(0, (_Part("const", None, "its creation"), 0.0))
     base_part, base = kept[0]
     draw = base if isinstance(base, Draw) else None
     steps = []

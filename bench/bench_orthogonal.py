@@ -1,0 +1,88 @@
+"""Orthogonal initialization benchmark: reprovar's ``orthogonal_`` against ``torch.nn.init.orthogonal_``.
+
+Usage: python bench/bench_orthogonal.py [--sizes 256,1024,4096] [--repeat 3] [--threads N]
+
+For each square float32 size n: the best of ``--repeat`` times (one at n >= 4096) of
+
+* ``reprovar.torch.orthogonal_(w, record=False)``: reprovar's normal matrix and Householder QR
+  (the same bits on every machine), and
+* ``torch.nn.init.orthogonal_(w)``: torch's normal draw and LAPACK QR,
+
+both on ``--threads`` threads (default: all cores), each side in a process of its own (the
+thread pools of one would slow the other down), and their ratio, measured in this run; also
+``max |Q^T Q - I| / (n eps)`` of reprovar's matrix, the orthogonality at sizes the test suite
+leaves out. Nothing is recorded and nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def best_time(fn, repeat: int) -> float:
+    fn()  # warm-up: compile or load the kernels, fault in pages
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def measure(side: str, n: int, repeat: int, threads: int) -> dict:
+    """Time one side at size n in this process: {"seconds": ..., "error": ...}. The torch side
+    imports neither reprovar nor Numba (two OpenMP runtimes in one process slow torch down),
+    and torch is imported before numpy: the other way round, torch's QR ran 2-150x slower on
+    the machine of the figures (numpy's BLAS loaded first)."""
+    import torch  # first: see above
+
+    import numpy as np
+
+    torch.set_num_threads(threads)
+    w = torch.empty(n, n)
+    if side == "torch":
+        return {"seconds": best_time(lambda: torch.nn.init.orthogonal_(w), repeat), "error": None}
+    import numba
+
+    import reprovar.torch as rt
+
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    seconds = best_time(lambda: rt.orthogonal_(w, seed=1, record=False), repeat)
+    q = w.numpy().astype(np.float64)
+    error = float(np.abs(q.T @ q - np.eye(n)).max()) / (n * float(np.finfo(np.float32).eps))
+    return {"seconds": seconds, "error": error}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="256,1024,4096")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--side", help=argparse.SUPPRESS)  # internal: one measurement, as JSON
+    args = parser.parse_args()
+    if args.side:
+        n = int(args.sizes)
+        print(json.dumps(measure(args.side, n, 1 if n >= 4096 else args.repeat, args.threads)))
+        return
+    from importlib.metadata import version  # not torch itself: the children must start clean
+
+    print(f"threads: {args.threads}; torch {version('torch')}, {os.cpu_count()} cores")
+    print(f"{'n':>6} {'reprovar s':>11} {'torch s':>9} {'ratio':>6} {'|QtQ-I|/(n eps)':>16}")
+    for n in (int(s) for s in args.sizes.split(",")):
+        got = {}
+        for side in ("reprovar", "torch"):
+            cmd = [sys.executable, __file__, "--side", side, "--sizes", str(n), "--repeat", str(args.repeat),
+                   "--threads", str(args.threads)]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            got[side] = json.loads(out.strip().splitlines()[-1])
+        ours, theirs = got["reprovar"]["seconds"], got["torch"]["seconds"]
+        print(f"{n:>6} {ours:>11.4f} {theirs:>9.4f} {ours / theirs:>6.2f} {got['reprovar']['error']:>16.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
