@@ -34,18 +34,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from markdown import best_time  # noqa: E402
 
 WIDTH = 2048
-
-
-def best_time(fn, repeat: int) -> float:
-    fn()  # warm-up: compile/load, fault in pages
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def layers_for(params: float) -> int:

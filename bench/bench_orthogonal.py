@@ -21,17 +21,11 @@ import json
 import os
 import subprocess
 import sys
-import time
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from markdown import best_time  # noqa: E402
 
-def best_time(fn, repeat: int) -> float:
-    fn()  # warm-up: compile or load the kernels, fault in pages
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def measure(side: str, n: int, repeat: int, threads: int) -> dict:

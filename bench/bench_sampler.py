@@ -32,17 +32,8 @@ from reprovar.algorithms import DEFAULT_ALGORITHM  # noqa: E402
 from reprovar.validation import resolve_dtype  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from markdown import count, cpu_model, machine_line, rate, table  # noqa: E402
+from markdown import best_time, count, cpu_model, machine_line, rate, table  # noqa: E402
 
-
-def best_time(fn, repeat: int) -> float:
-    fn()  # warm-up: compile/load, fault in pages
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def reprovar_filler(n: int, dtype: str):

@@ -1,10 +1,24 @@
-"""What the bench scripts' ``--markdown`` option prints: tables for docs/performance.md,
-pasted there as printed, and the one line naming the machine they were measured on."""
+"""What the bench scripts share: the best of repeated timings, and what their ``--markdown``
+option prints (tables for docs/performance.md, pasted there as printed, and the one line
+naming the machine they were measured on)."""
 
 from __future__ import annotations
 
 import os
 import platform
+import time
+
+
+def best_time(fn, repeat: int) -> float:
+    """The shortest of ``repeat`` timed calls of ``fn``, after one untimed call (compiling or
+    loading kernels, faulting in pages)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
 
 
 def cpu_model() -> str:

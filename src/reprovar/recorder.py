@@ -34,7 +34,7 @@ from .errors import (
 from .ledger import ledger as _ledger
 from .ledger.records import VariableRecord
 from .ledger.urls import DEFAULT_LEDGER_FILE, LEDGER_ENV, to_url
-from .validation import ON_RECORD_ERROR
+from .validation import ON_RECORD_ERROR, environment_switch
 
 if TYPE_CHECKING:
     from .variable import Variable
@@ -45,8 +45,6 @@ AnyLedger = _ledger.Ledger
 #: Environment switch: ``0``/``false``/``no``/``off`` turns recording off by default.
 RECORD_ENV = "REPROVAR_RECORD"
 
-_FALSE = {"0", "false", "no", "off"}
-_TRUE = {"1", "true", "yes", "on", ""}
 
 _process_setting: bool | None = None
 _scoped_setting: ContextVar[bool | None] = ContextVar("reprovar_recording", default=None)
@@ -81,14 +79,7 @@ def recording_enabled() -> bool:
         return scoped
     if _process_setting is not None:
         return _process_setting
-    value = os.environ.get(RECORD_ENV, "").strip().lower()
-    if value in _FALSE:
-        return False
-    if value in _TRUE:
-        return True
-    raise ArgumentValueError(
-        f"{RECORD_ENV}={os.environ[RECORD_ENV]!r} is not understood; accepted: 1/0, true/false, yes/no, on/off"
-    )
+    return environment_switch(RECORD_ENV, unset=True)
 
 
 def enable_recording() -> None:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .errors import ArgumentTypeError, ArgumentValueError, TrackerError, UnknownTrackerRunError
+from .validation import environment_switch
 
 if TYPE_CHECKING:
     from .ledger import Ledger, VariableRecord
@@ -44,8 +45,6 @@ LOG_ENV = "REPROVAR_LOG_TO_TRACKERS"
 #: Where the variables document goes, in MLflow's artifacts and W&B's run files.
 ARTIFACT_PATH = "reprovar/variables.json"
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 
 @dataclass(frozen=True)
@@ -458,14 +457,7 @@ def tracker_logging(log: object) -> bool:
         False
     """
     if log is None:
-        value = os.environ.get(LOG_ENV, "").strip().lower()
-        if value in _TRUE:
-            return True
-        if value in _FALSE:
-            return False
-        raise ArgumentValueError(
-            f"{LOG_ENV}={os.environ[LOG_ENV]!r} is not understood; accepted: 1/0, true/false, yes/no, on/off"
-        )
+        return environment_switch(LOG_ENV, unset=False)
     if not isinstance(log, bool):
         raise ArgumentTypeError(f"log_to_trackers must be True, False or None, got {type(log).__name__}")
     if log and not _active():
