@@ -47,8 +47,8 @@ ON_UNKNOWN = ("raise", "warn", "skip")
 class Planned:
     """One parameter of a model: its ledger name, shape, dtype, and either a draw or a constant.
 
-    ``after`` is applied to the values once they are recorded (Embedding's zero padding row:
-    the recorded variable is the whole normal matrix, the parameter has that row zeroed).
+    ``recipe`` says how the whole value is made beyond ``draw`` (an Embedding's zero padding
+    row, a constant, a tie: :mod:`reprovar.recipes`).
 
     Example:
         >>> Planned("ln.weight", (4,), np.dtype("float32"), constant=1.0).is_random
@@ -60,7 +60,6 @@ class Planned:
     dtype: np.dtype
     draw: Draw | None = None
     constant: float | None = None
-    after: Any = None  # callable(np.ndarray) -> None, or None
     target: Any = field(default=None, compare=False)  # the framework's own object (tensor, variable)
     #: How the whole value is made beyond ``draw`` (a constant base, partial writes, a tie);
     #: an entry with a recipe is made and recorded even without a draw.

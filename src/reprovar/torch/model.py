@@ -16,7 +16,7 @@ from ..modelinit import Initialized, Planned
 from ..recipes import Fill, Recipe, Region
 from . import tensors
 from .capture import Capture
-from .modules import Constant, Plan, describe_unknown, plan_module, rule_for
+from .modules import Constant, Plan, describe_unknown, plan_module
 from .planning import Problem, join, numpy_dtype, plain_module, plan_captured, state_entries
 
 
@@ -81,10 +81,7 @@ def _defaults_planned(module: nn.Module, plan: Plan, prefix: str) -> list[Planne
             p = Planned(e.name, shape, dtype, e.spec.draw, recipe=recipe, target=e.tensor)
         out.append(p)
         by_id[id(e.tensor)] = p
-    plain = plain_module(module)
-    for mname, m in plain.named_modules():
-        if not (isinstance(m, nn.modules.batchnorm._NormBase) and m.track_running_stats and rule_for(m) is not None):
-            continue
+    for mname, m in plan.running_stats:
         for bname, value in (("running_mean", 0.0), ("running_var", 1.0), ("num_batches_tracked", 0)):
             t = getattr(m, bname, None)
             if isinstance(t, torch.Tensor) and t.numel():

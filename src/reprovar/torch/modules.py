@@ -73,8 +73,9 @@ class Plan:
     """What ``init_module``/``restore_module`` do to a module tree, worked out before doing anything."""
 
     entries: list[Entry] = field(default_factory=list)
-    #: Buffers reset as the layer's ``reset_parameters`` resets them (BatchNorm's running stats).
-    resets: list[Callable[[], None]] = field(default_factory=list)
+    #: (module path, module) of the layers whose running statistics ``reset_parameters``
+    #: resets (BatchNorm and the like, with ``track_running_stats``).
+    running_stats: list[tuple[str, nn.Module]] = field(default_factory=list)
     #: (module path, type name, parameter names) of parameters no rule covers.
     unknown: list[tuple[str, str, list[str]]] = field(default_factory=list)
     #: Parameters with no elements: nothing to make.
@@ -199,12 +200,6 @@ def rule_for(module: nn.Module) -> Callable | None:
     return None
 
 
-def _buffer_reset(module: nn.Module) -> Callable[[], None] | None:
-    if isinstance(module, _N.batchnorm._NormBase) and module.track_running_stats:
-        return module.reset_running_stats
-    return None
-
-
 def plan_module(module: nn.Module, prefix: str = "") -> Plan:
     """Work out, for every parameter of ``module`` (named ``prefix`` + its ``named_parameters()``
     name), what it is set to; nothing is changed.
@@ -226,9 +221,8 @@ def plan_module(module: nn.Module, prefix: str = "") -> Plan:
         rule = rule_for(m)
         if rule is None:
             continue
-        reset = _buffer_reset(m)
-        if reset is not None:
-            plan.resets.append(reset)
+        if isinstance(m, _N.batchnorm._NormBase) and m.track_running_stats:
+            plan.running_stats.append((mname, m))
         _refuse_parametrized(mname, m)
         own = m._parameters
         for local, make in rule(m).items():
