@@ -1,4 +1,4 @@
-"""What forked children cost: the figures behind the fork policy in ``reprovar._jit``.
+"""What forked children cost: the figures behind the fork policy in ``reprovar.sampler._jit``.
 
     python bench/bench_fork.py
 

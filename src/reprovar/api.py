@@ -1,5 +1,6 @@
-"""The variable makers (normal, uniform, truncated normal, variance scaling, orthogonal) and their slices:
-validate everything, generate, record, return."""
+"""The variable makers (normal, uniform, truncated normal, variance scaling, orthogonal) and their
+slices: one path for all of them, through the distribution registry: check everything,
+generate, record, return."""
 
 from __future__ import annotations
 
@@ -7,14 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from . import algorithms
-from .distributions import check_truncated_normal, check_uniform
+from .distributions import get as get_distribution
 from .errors import ArgumentValueError
 from .seeding import fresh_seed
 from .validation import (
     ON_RECORD_ERROR,
     check_index,
-    check_location_scale,
     check_name,
     check_seed,
     check_shape,
@@ -30,6 +29,60 @@ _RECORDING_ARGS_DOC = """
         record: record in the ledger (``None``: the global setting, on unless disabled).
         ledger: a :class:`reprovar.Ledger`, a path or SQLAlchemy URL; default ``reprovar.db``.
         on_record_error: ``"raise"`` (default) or ``"warn"`` to keep a variable whose recording failed."""
+
+
+def _check_recording(record, ledger, on_record_error) -> None:
+    if record is not False:  # checked before anything is made; the ledger loads only when used
+        from .recorder import check_recording_options
+
+        check_recording_options(record, ledger, on_record_error)
+    elif on_record_error not in ON_RECORD_ERROR:
+        raise ArgumentValueError(f"on_record_error must be 'raise' or 'warn', got {on_record_error!r}")
+
+
+def _variable(distribution: str, params: dict, shape, dtype, name, seed, record, ledger, on_record_error,
+              *, resolve=None) -> Variable:
+    # The one path of every maker: every argument is checked before anything is made or
+    # recorded (recording options, shape, dtype and size, parameters, name, seed).
+    _check_recording(record, ledger, on_record_error)
+    shape = check_shape(shape)
+    dtype = resolve_dtype(dtype)
+    check_size_fits(shape, dtype)
+    if resolve is not None:  # variance scaling: the settings resolve to a distribution
+        distribution, params = resolve(shape, dtype)
+    else:
+        params = get_distribution(distribution).checked(params, dtype, shape)
+    name = default_name() if name is None else check_name(name)
+    seed_source = "os" if seed is None else "user"
+    seed = fresh_seed() if seed is None else check_seed(seed)
+    algorithm = get_distribution(distribution).default
+    values = algorithm.generate(shape, dtype, seed=seed, **params)
+    provenance = Provenance(
+        algorithm.name, algorithm.version, seed=seed, distribution=distribution, seed_source=seed_source, **params
+    )
+    variable = Variable(values, name, provenance)
+    if record is not False:
+        from .recorder import record_checked_variable
+
+        variable.record = record_checked_variable(
+            variable, record=record, ledger=ledger, on_record_error=on_record_error
+        )
+    return variable
+
+
+def _slice(distribution: str, start, stop, params: dict, dtype, seed) -> np.ndarray:
+    # The one path of every slice: nothing is recorded.
+    start, stop = check_index(start, "start"), check_index(stop, "stop")
+    if stop < start:
+        raise ArgumentValueError(f"stop must be >= start, got start={start}, stop={stop}")
+    dtype = resolve_dtype(dtype)
+    check_size_fits((stop - start,), dtype)
+    d = get_distribution(distribution)
+    params = d.checked(params, dtype, (stop - start,))
+    seed = check_seed(seed)
+    out = np.empty(stop - start, dtype)
+    d.default.fill(out, start, seed=seed, **params)
+    return out
 
 
 def random_normal_variable(
@@ -70,31 +123,8 @@ def random_normal_variable(
         >>> bool((v.numpy() == w.numpy()).all())
         True
     """
-    if record is not False:  # checked before anything is made; the ledger loads only when used
-        from .recorder import check_recording_options, record_checked_variable
-
-        check_recording_options(record, ledger, on_record_error)
-    elif on_record_error not in ON_RECORD_ERROR:
-        raise ArgumentValueError(f"on_record_error must be 'raise' or 'warn', got {on_record_error!r}")
-    shape = check_shape(shape)
-    dtype = resolve_dtype(dtype)
-    check_size_fits(shape, dtype)
-    mean, scale = check_location_scale(mean, scale, dtype)
-    name = default_name() if name is None else check_name(name)
-    seed_source = "os" if seed is None else "user"
-    seed = fresh_seed() if seed is None else check_seed(seed)
-    algorithm = algorithms.DEFAULT_ALGORITHM
-    values = algorithm.generate(shape, dtype, seed=seed, mean=mean, scale=scale)
-    variable = Variable(
-        values,
-        name,
-        Provenance(algorithm.name, algorithm.version, seed=seed, mean=mean, scale=scale, seed_source=seed_source),
-    )
-    if record is not False:
-        variable.record = record_checked_variable(
-            variable, record=record, ledger=ledger, on_record_error=on_record_error
-        )
-    return variable
+    return _variable("normal", {"mean": mean, "scale": scale}, shape, dtype, name, seed,
+                     record, ledger, on_record_error)
 
 
 def random_normal_slice(start, stop, mean, scale, dtype=None, *, seed) -> np.ndarray:
@@ -112,60 +142,7 @@ def random_normal_slice(start, stop, mean, scale, dtype=None, *, seed) -> np.nda
         >>> bool((piece == whole.numpy().reshape(-1)[1500:2500]).all())
         True
     """
-    start, stop = check_index(start, "start"), check_index(stop, "stop")
-    if stop < start:
-        raise ArgumentValueError(f"stop must be >= start, got start={start}, stop={stop}")
-    dtype = resolve_dtype(dtype)
-    check_size_fits((stop - start,), dtype)
-    mean, scale = check_location_scale(mean, scale, dtype)
-    seed = check_seed(seed)
-    out = np.empty(stop - start, dtype)
-    algorithms.DEFAULT_ALGORITHM.fill(out, start, seed=seed, mean=mean, scale=scale)
-    return out
-
-
-# --- the other distributions ---------------------------------------------------------------
-
-
-def _check_recording(record, ledger, on_record_error) -> None:
-    if record is not False:  # checked before anything is made; the ledger loads only when used
-        from .recorder import check_recording_options
-
-        check_recording_options(record, ledger, on_record_error)
-    elif on_record_error not in ON_RECORD_ERROR:
-        raise ArgumentValueError(f"on_record_error must be 'raise' or 'warn', got {on_record_error!r}")
-
-
-def _make(distribution, params, shape, dtype, name, seed, seed_source, record, ledger, on_record_error) -> Variable:
-    # Every argument is checked; nothing was made and nothing recorded before this point.
-    algorithm = algorithms.default_algorithm(distribution)
-    values = algorithm.generate(shape, dtype, seed=seed, **params)
-    provenance = Provenance(
-        algorithm.name, algorithm.version, seed=seed, distribution=distribution, seed_source=seed_source, **params
-    )
-    variable = Variable(values, name, provenance)
-    if record is not False:
-        from .recorder import record_checked_variable
-
-        variable.record = record_checked_variable(
-            variable, record=record, ledger=ledger, on_record_error=on_record_error
-        )
-    return variable
-
-
-def _common(shape, dtype, record, ledger, on_record_error):
-    _check_recording(record, ledger, on_record_error)
-    shape = check_shape(shape)
-    dtype = resolve_dtype(dtype)
-    check_size_fits(shape, dtype)
-    return shape, dtype
-
-
-def _name_and_seed(name, seed):
-    name = default_name() if name is None else check_name(name)
-    seed_source = "os" if seed is None else "user"
-    seed = fresh_seed() if seed is None else check_seed(seed)
-    return name, seed, seed_source
+    return _slice("normal", start, stop, {"mean": mean, "scale": scale}, dtype, seed)
 
 
 def random_uniform_variable(
@@ -197,11 +174,8 @@ def random_uniform_variable(
         >>> bool(((v.numpy() >= -1) & (v.numpy() < 1)).all()), v.provenance.params
         (True, {{'low': -1.0, 'high': 1.0}})
     """
-    shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
-    low, high = check_uniform(low, high, dtype)
-    name, seed, seed_source = _name_and_seed(name, seed)
-    return _make("uniform", {"low": low, "high": high}, shape, dtype, name, seed, seed_source,
-                 record, ledger, on_record_error)
+    return _variable("uniform", {"low": low, "high": high}, shape, dtype, name, seed,
+                     record, ledger, on_record_error)
 
 
 def truncated_normal_variable(
@@ -242,11 +216,8 @@ def truncated_normal_variable(
         >>> bool(((w.numpy() >= 2.5) & (w.numpy() <= 4.0)).all())
         True
     """
-    shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
-    mean, scale, low, high = check_truncated_normal(mean, scale, low, high, dtype)
-    name, seed, seed_source = _name_and_seed(name, seed)
     params = {"mean": mean, "scale": scale, "low": low, "high": high}
-    return _make("truncated_normal", params, shape, dtype, name, seed, seed_source, record, ledger, on_record_error)
+    return _variable("truncated_normal", params, shape, dtype, name, seed, record, ledger, on_record_error)
 
 
 def variance_scaling_variable(
@@ -285,12 +256,12 @@ def variance_scaling_variable(
         >>> v.provenance.distribution, round(v.provenance.params["high"], 6)
         ('uniform', 0.306186)
     """
-    from .variance_scaling import resolve_for
+    from .distributions.variance_scaling import resolve_for
 
-    shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
-    resolved, params = resolve_for(shape, scale, mode, distribution, dtype)
-    name, seed, seed_source = _name_and_seed(name, seed)
-    return _make(resolved, params, shape, dtype, name, seed, seed_source, record, ledger, on_record_error)
+    def resolve(checked_shape, checked_dtype):
+        return resolve_for(checked_shape, scale, mode, distribution, checked_dtype)
+
+    return _variable(None, None, shape, dtype, name, seed, record, ledger, on_record_error, resolve=resolve)
 
 
 def orthogonal_variable(
@@ -327,23 +298,10 @@ def orthogonal_variable(
         >>> bool(np.allclose(v.numpy() @ v.numpy().T, np.eye(4), atol=1e-6)), v.provenance.params
         (True, {{'scale': 1.0}})
     """
-    from .distributions import check_orthogonal
-
     layouts = {"first_axis": "orthogonal", "last_axis": "orthogonal_last_axis"}
     if layout not in layouts:
         raise ArgumentValueError(f"layout must be 'first_axis' or 'last_axis', got {layout!r}")
-    shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
-    gain = check_orthogonal(gain, shape, dtype)
-    name, seed, seed_source = _name_and_seed(name, seed)
-    return _make(layouts[layout], {"scale": gain}, shape, dtype, name, seed, seed_source,
-                 record, ledger, on_record_error)
-
-
-def _check_range(start, stop):
-    start, stop = check_index(start, "start"), check_index(stop, "stop")
-    if stop < start:
-        raise ArgumentValueError(f"stop must be >= start, got start={start}, stop={stop}")
-    return start, stop
+    return _variable(layouts[layout], {"scale": gain}, shape, dtype, name, seed, record, ledger, on_record_error)
 
 
 def random_uniform_slice(start, stop, low, high, dtype=None, *, seed) -> np.ndarray:
@@ -359,14 +317,7 @@ def random_uniform_slice(start, stop, low, high, dtype=None, *, seed) -> np.ndar
         >>> bool((piece == whole.numpy().reshape(-1)[1500:2500]).all())
         True
     """
-    start, stop = _check_range(start, stop)
-    dtype = resolve_dtype(dtype)
-    check_size_fits((stop - start,), dtype)
-    low, high = check_uniform(low, high, dtype)
-    seed = check_seed(seed)
-    out = np.empty(stop - start, dtype)
-    algorithms.default_algorithm("uniform").fill(out, start, seed=seed, low=low, high=high)
-    return out
+    return _slice("uniform", start, stop, {"low": low, "high": high}, dtype, seed)
 
 
 def truncated_normal_slice(start, stop, mean, scale, dtype=None, *, seed, low=None, high=None) -> np.ndarray:
@@ -383,16 +334,8 @@ def truncated_normal_slice(start, stop, mean, scale, dtype=None, *, seed, low=No
         >>> bool((piece == whole.numpy().reshape(-1)[1500:2500]).all())
         True
     """
-    start, stop = _check_range(start, stop)
-    dtype = resolve_dtype(dtype)
-    check_size_fits((stop - start,), dtype)
-    mean, scale, low, high = check_truncated_normal(mean, scale, low, high, dtype)
-    seed = check_seed(seed)
-    out = np.empty(stop - start, dtype)
-    algorithms.default_algorithm("truncated_normal").fill(
-        out, start, seed=seed, mean=mean, scale=scale, low=low, high=high
-    )
-    return out
+    params = {"mean": mean, "scale": scale, "low": low, "high": high}
+    return _slice("truncated_normal", start, stop, params, dtype, seed)
 
 
 for _maker in (random_uniform_variable, truncated_normal_variable, variance_scaling_variable, orthogonal_variable):

@@ -261,7 +261,7 @@ def make_into(out: np.ndarray, draw: Draw | None, seed: int, recipe: Recipe | No
         if draw is None:
             raise ArgumentValueError("a variable without a constant base needs a draw")
         if algorithm is None:
-            from .algorithms import default_algorithm
+            from .distributions import default_algorithm
 
             algorithm = default_algorithm(draw.distribution)
         algorithm.make_into(out, seed=seed, **draw.params)
@@ -274,7 +274,7 @@ def make_into(out: np.ndarray, draw: Draw | None, seed: int, recipe: Recipe | No
         if isinstance(step, Fill):
             target[...] = step.value
         else:
-            from .algorithms import get_algorithm
+            from .distributions import get_algorithm
 
             part = get_algorithm(step.algorithm, step.algorithm_version).generate(
                 step.region.size, out.dtype, seed=step.seed, **step.draw.params

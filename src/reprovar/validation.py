@@ -10,7 +10,13 @@ import os
 
 import numpy as np
 
+from .distributions.normal import (  # noqa: F401  (documented here before they moved)
+    MAX_STANDARD_NORMAL,
+    check_location_scale,
+    check_normal_values_fit,
+)
 from .errors import ArgumentTypeError, ArgumentValueError
+from .sampler.formats import dtype_name, finfo_max  # noqa: F401
 
 #: The dtypes a variable can have, by name.
 SUPPORTED_DTYPES = ("float32", "float64", "float16", "bfloat16")
@@ -148,118 +154,6 @@ def check_size_fits(shape: tuple[int, ...], dtype: np.dtype) -> int:
             f"machine's {ram} bytes of memory"
         )
     return nbytes
-
-
-def _check_real(value, param: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise ArgumentTypeError(
-            f"{param} must be a real number (int or float), got {type(value).__name__}"
-        )
-    try:
-        value = float(value)
-    except OverflowError:  # an int beyond float's range, e.g. 10**400
-        raise ArgumentValueError(
-            f"{param} must be a finite number, got an int of {int(value).bit_length()} bits, "
-            f"beyond float64's range (|{param}| < 1.8e308)"
-        ) from None
-    if not math.isfinite(value):
-        raise ArgumentValueError(f"{param} must be a finite number, got {value}")
-    return value
-
-
-#: Largest finite value of each compute type (float16 and bfloat16 compute in float32).
-_COMPUTE_MAX = {np.float32: float(np.finfo(np.float32).max), np.float64: float(np.finfo(np.float64).max)}
-
-
-def check_location_scale(mean, scale, dtype: np.dtype) -> tuple[float, float]:
-    """Finite ``mean``, finite ``scale >= 0``, both representable in the compute dtype.
-
-    Float16 and bfloat16 are computed in float32 (then rounded), so their limit is float32's.
-
-    Example:
-        >>> check_location_scale(0, 2.5, np.dtype("float32"))
-        (0.0, 2.5)
-    """
-    mean = _check_real(mean, "mean")
-    scale = _check_real(scale, "scale")
-    if scale < 0:
-        raise ArgumentValueError(f"scale must be >= 0 (a standard deviation), got {scale}")
-    compute = np.float64 if dtype == np.float64 else np.float32
-    limit = _COMPUTE_MAX[compute]
-    for param, value in (("mean", mean), ("scale", scale)):
-        if abs(value) > limit:
-            raise ArgumentValueError(
-                f"{param}={value} overflows the {np.dtype(compute).name} arithmetic of "
-                f"dtype={dtype.name}; accepted: |{param}| <= {limit:.7g}"
-            )
-    check_normal_values_fit(mean, scale, dtype)
-    return mean, scale
-
-
-#: Largest |z| the normal transform makes, by compute precision (see transforms/box_muller:
-#: sqrt(2 (b+1) ln 2) for b = 32 and 64 bits), rounded up.
-MAX_STANDARD_NORMAL = {"float32": 6.77, "float64": 9.50}
-
-
-def check_normal_values_fit(mean: float, scale: float, dtype: np.dtype) -> None:
-    """Refuse ``mean`` and ``scale`` for which some value ``mean + z * scale`` would not be a
-    finite number of ``dtype`` (it would become ``inf``): ``|mean| + z_max * scale`` must not
-    exceed the dtype's largest finite value, with ``z_max`` the transform's largest radius.
-
-    Example:
-        >>> check_normal_values_fit(0.0, 1.0, np.dtype("float16"))
-        >>> check_normal_values_fit(1e5, 1.0, np.dtype("float16"))
-        Traceback (most recent call last):
-        ...
-        reprovar.errors.ArgumentValueError: mean=100000.0 is beyond the largest float16 value, 65504; accepted: |mean| + 6.77 * scale <= 65504
-    """
-    compute = "float64" if dtype == np.float64 else "float32"
-    z_max = MAX_STANDARD_NORMAL[compute]
-    largest = float(_finfo_max(dtype))
-    accepted = f"accepted: |mean| + {z_max} * scale <= {largest:.7g}"
-    if abs(mean) > largest:
-        raise ArgumentValueError(
-            f"mean={mean} is beyond the largest {dtype.name} value, {largest:.7g}; {accepted}"
-        )
-    # The margin covers the rounding of mean + z * scale in the compute precision.
-    if abs(mean) + z_max * scale > largest * (1 - 2**-20):
-        raise ArgumentValueError(
-            f"scale={scale} with mean={mean} would make values beyond the largest "
-            f"{dtype.name} value, {largest:.7g} (they would be inf); {accepted}"
-        )
-
-
-_DTYPE_NAMES: dict[np.dtype, str] = {}
-_FINFO_MAX: dict[np.dtype, float] = {}
-
-
-def dtype_name(dtype: np.dtype) -> str:
-    """``dtype.name``, remembered: numpy computes it in Python (a few µs), a measurable
-    part of making and recording a small variable.
-
-    Example:
-        >>> dtype_name(np.dtype("float32"))
-        'float32'
-    """
-    name = _DTYPE_NAMES.get(dtype)
-    if name is None:
-        name = dtype.name
-        if len(_DTYPE_NAMES) < 64:  # bounded: callers may pass any dtype (structured ones are endless)
-            _DTYPE_NAMES[dtype] = name
-    return name
-
-
-def _finfo_max(dtype: np.dtype):
-    largest = _FINFO_MAX.get(dtype)
-    if largest is None:
-        if dtype_name(dtype) == "bfloat16":
-            import ml_dtypes
-
-            largest = ml_dtypes.finfo(dtype).max
-        else:
-            largest = np.finfo(dtype).max
-        _FINFO_MAX[dtype] = largest
-    return largest
 
 
 def check_seed(seed) -> int:

@@ -10,18 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from .distributions.registry import REGISTRY
 
-#: Each distribution's parameters, in the order they are written; what a ledger row stores,
-#: and the keywords its algorithm's ``generate``/``fill`` take.
-DISTRIBUTION_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "normal": ("mean", "scale"),
-    "uniform": ("low", "high"),
-    "truncated_normal": ("mean", "scale", "low", "high"),
-    # A Haar orthogonal matrix times ``scale`` (the gain); the two read the shape as a matrix
-    # differently (see reprovar.algorithms.PhiloxOrthogonal).
-    "orthogonal": ("scale",),
-    "orthogonal_last_axis": ("scale",),
-}
+
+#: Each distribution's parameters, in the order they are written (from the registry,
+#: :mod:`reprovar.distributions`): what a ledger row stores, and the keywords its algorithm's
+#: ``generate``/``fill`` take.
+DISTRIBUTION_PARAMETERS: dict[str, tuple[str, ...]] = {name: d.parameters for name, d in REGISTRY.items()}
 
 
 def distribution_params(distribution: str, values: Any) -> dict[str, float]:
@@ -34,17 +29,11 @@ def distribution_params(distribution: str, values: Any) -> dict[str, float]:
         >>> distribution_params("normal", p)
         {'mean': 0.0, 'scale': 1.0}
     """
-    names = DISTRIBUTION_PARAMETERS.get(distribution)
-    if names is None:
-        known = ", ".join(sorted(DISTRIBUTION_PARAMETERS))
+    d = REGISTRY.get(distribution)
+    if d is None:
+        known = ", ".join(sorted(REGISTRY))
         raise ValueError(f"unknown distribution {distribution!r}; known: {known}")
-    params = {}
-    for key in names:
-        value = getattr(values, key)
-        if value is None and key in ("low", "high") and distribution == "truncated_normal":
-            value = -math.inf if key == "low" else math.inf
-        params[key] = None if value is None else float(value)
-    return params
+    return d.from_stored(values)
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,8 @@ def _refuse_parallel_kernels(refuse: bool) -> int:
     from reprovar.algorithms import PARALLEL_MIN_ELEMENTS  # noqa: F401  (loads the module)
 
     count = 0
-    for name in ("reprovar.kernels", "reprovar.distribution_kernels"):
+    for name in ("reprovar.sampler.kernels.normal", "reprovar.sampler.kernels.uniform",
+                 "reprovar.sampler.kernels.truncated_normal", "reprovar.sampler.kernels.orthogonal"):
         try:
             module = importlib.import_module(name)
         except ImportError:

@@ -16,7 +16,7 @@ N = 1 << 20  # above PARALLEL_MIN_ELEMENTS: the parallel kernel unless forbidden
 
 
 def make(seed: int) -> tuple[str, bool, int]:
-    from reprovar._jit import parallel_allowed
+    from reprovar.sampler._jit import parallel_allowed
 
     values = reprovar.random_normal_variable((N,), 0.0, 1.0, seed=seed, record=False).numpy()
     return hashlib.sha256(values.tobytes()).hexdigest(), parallel_allowed(), os.getpid()

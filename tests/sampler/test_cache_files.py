@@ -38,7 +38,7 @@ def _values(cache: Path) -> str:
 def test_a_data_file_of_another_signature_is_compiled_again_not_run(tmp_path):
     cache = tmp_path / "cache"
     expected = _values(cache)  # compiles both signatures into the cache
-    [index] = cache.rglob("distribution_kernels.fill_truncnorm_icdf-*.nbi")
+    [index] = cache.rglob("truncated_normal.fill_truncnorm_icdf-*.nbi")
     data = sorted(index.parent.glob(index.name[: -len(".nbi")] + ".*.nbc"))
     assert len(data) == 2, data
     # The state a race between two writers leaves: each entry names the other's machine code.

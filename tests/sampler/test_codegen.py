@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from reprovar._jit import target_has_feature
+from reprovar.sampler._jit import target_has_feature
 
 # Compiles the three kernel specializations without running them, then lists, per output
 # type, the vector registers (xmm, ymm, zmm) each instruction operates on.
@@ -24,8 +24,8 @@ SCRIPT = textwrap.dedent(
     r"""
     import collections, json, re
     from numba import types
-    from reprovar._jit import target_has_feature
-    from reprovar.kernels import fill_blocks
+    from reprovar.sampler._jit import target_has_feature
+    from reprovar.sampler.kernels.normal import fill_blocks
     u64 = types.uint64
     for out, param in ((types.float32, types.float32), (types.float64, types.float64), (types.uint16, types.float32)):
         fill_blocks.compile((out[::1], u64, types.int64, u64, u64, param, param, types.boolean))

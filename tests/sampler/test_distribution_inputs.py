@@ -21,8 +21,8 @@ import reprovar
 from reprovar import algorithms
 from reprovar.algorithms import PARALLEL_MIN_ELEMENTS
 from reprovar.errors import ArgumentTypeError, ArgumentValueError, ReprovarError
-from reprovar.transforms.quantile_regions import series_coefficients
-from reprovar.transforms.normal_quantile import (
+from reprovar.sampler.transforms.quantile_regions import series_coefficients
+from reprovar.sampler.transforms.normal_quantile import (
     tail_offset_f32,
     tail_offset_f64,
     upper_quantile_central_f32,

@@ -20,7 +20,7 @@ from scipy import special
 
 import reprovar
 from reprovar.algorithms import get_algorithm
-from reprovar.distributions import _step
+from reprovar.sampler.formats import next_value as _step
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 F16, BF16 = np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reprovar
-from reprovar import distribution_kernels as dk
-from reprovar import layout
+from reprovar.sampler.kernels import truncated_normal as dk, uniform as dku
+from reprovar.sampler import layout
 from reprovar.algorithms import PARALLEL_MIN_ELEMENTS, get_algorithm
-from reprovar.bits import philox4x32
+from reprovar.sampler.bits import philox4x32
 from reprovar.distributions import truncnorm_constants, uniform_constants
 from reprovar.variance_scaling import TRUNCATED_STDDEV, compute_fans, resolve
 
@@ -50,13 +50,13 @@ def make(case, n, dtype, seed=2026, start=0):
 # --- the specification, one element at a time -------------------------------------------------
 
 _elements_f32 = {
-    "uniform": numba.njit(lambda x, prm: dk._uniform_f32(x, prm)),
+    "uniform": numba.njit(lambda x, prm: dku._uniform_f32(x, prm)),
     "icdf": numba.njit(lambda x, prm: dk._truncnorm_icdf_f32(x, prm)),
     "central": numba.njit(lambda x, prm: dk._truncnorm_central_f32(x, prm)),
     "far": numba.njit(lambda x, prm: dk._truncnorm_far_f32(x, prm)),
 }
 _elements_f64 = {
-    "uniform": numba.njit(lambda a, b, prm: dk._uniform_f64(a, b, prm)),
+    "uniform": numba.njit(lambda a, b, prm: dku._uniform_f64(a, b, prm)),
     "icdf": numba.njit(lambda a, b, prm: dk._truncnorm_icdf_f64(a, b, prm)),
     "far": numba.njit(lambda a, b, prm: dk._truncnorm_far_f64(a, b, prm)),
 }

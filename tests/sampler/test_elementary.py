@@ -21,8 +21,8 @@ import numba
 import numpy as np
 import pytest
 
-from reprovar._jit import f32_from_bits
-from reprovar.transforms.elementary import (
+from reprovar.sampler._jit import f32_from_bits
+from reprovar.sampler.transforms.elementary import (
     log_f32,
     log_f64,
     log_join_f32,

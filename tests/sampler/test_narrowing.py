@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from reprovar.algorithms import DEFAULT_ALGORITHM
-from reprovar.transforms.narrowing import (
+from reprovar.sampler.transforms.narrowing import (
     float32_to_bfloat16_bits,
     float32_to_float16_bits,
     float32_to_float16_bits_portable,

@@ -24,7 +24,7 @@ import reprovar
 import reprovar.errors
 from reprovar.algorithms import DEFAULT_ALGORITHM, get_algorithm
 from reprovar.errors import ArgumentTypeError, ArgumentValueError
-from reprovar.orthogonal_kernels import orthonormal
+from reprovar.sampler.kernels.orthogonal import orthonormal
 
 ORTH = get_algorithm("philox4x32-10/orthogonal", 1)
 LAST = get_algorithm("philox4x32-10/orthogonal-last-axis", 1)
@@ -248,8 +248,8 @@ _ASM = textwrap.dedent(
     r"""
     import json, re
     import numpy as np
-    from reprovar import orthogonal_kernels as k
-    from reprovar._jit import target_has_feature
+    from reprovar.sampler.kernels import orthogonal as k
+    from reprovar.sampler._jit import target_has_feature
     for dt in (np.float32, np.float64):
         a = np.eye(5, 3, dtype=dt) + 1
         k.orthonormal(a, np.empty_like(a), np.empty(3, dt))

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reprovar.bits import philox4x32, philox4x32_lanes
+from reprovar.sampler.bits import philox4x32, philox4x32_lanes
 
 KAT_FILE = Path(__file__).parents[1] / "data" / "random123_kat_philox4x32.txt"
 

@@ -6,7 +6,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from reprovar import region
+from reprovar.sampler import region
 from reprovar.algorithms import DEFAULT_ALGORITHM
 from reprovar.errors import ArgumentValueError
 

@@ -17,10 +17,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reprovar import kernels, layout
+from reprovar.sampler import layout
+from reprovar.sampler.kernels import normal as kernels
 from reprovar.algorithms import DEFAULT_ALGORITHM, PARALLEL_MIN_ELEMENTS, registered_algorithms
-from reprovar.bits import philox4x32
-from reprovar.transforms.box_muller import normal_pair_f32, normal_pair_f64
+from reprovar.sampler.bits import philox4x32
+from reprovar.sampler.transforms.box_muller import normal_pair_f32, normal_pair_f64
 
 import frozen_digests  # tests/sampler/frozen_digests.py, the table tools/check_aarch64.sh shares
 
@@ -90,7 +91,7 @@ def test_one_thread_equals_all_threads(dtype):
 
 def test_one_numba_thread_means_the_serial_kernel(monkeypatch):
     # Dask tasks rely on this: with one thread allowed, no parallel region is ever launched.
-    from reprovar import kernels
+    from reprovar.sampler.kernels import normal as kernels
 
     all_threads = numba.get_num_threads()
     expected = make(BIG, np.dtype("float32"))

@@ -37,7 +37,7 @@ import numba
 import numpy as np
 import pytest
 
-from reprovar.transforms.box_muller import normal_pair_f32, normal_pair_f64
+from reprovar.sampler.transforms.box_muller import normal_pair_f32, normal_pair_f64
 
 # Not cached on disk: these inline reprovar's transform, and a cache keyed to this file
 # would keep testing stale code after an edit of box_muller.py or elementary.py.

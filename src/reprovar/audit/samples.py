@@ -48,7 +48,7 @@ def sample_piece(record: Any, limit: int = SAMPLE_LIMIT) -> np.ndarray:
         >>> piece.dtype, bool((piece == v.numpy().reshape(-1)[:5]).all())
         (dtype('float16'), True)
     """
-    from ..algorithms import get_algorithm
+    from ..distributions import get_algorithm
     from ..validation import resolve_dtype
 
     n = min(math.prod(record.shape), limit)

@@ -27,7 +27,7 @@ from typing import Iterator
 import numpy as np
 
 from ..ledger import digest as digests
-from ..region import make_region
+from ..sampler.region import make_region
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class VariableSpec:
 
     def implementation(self):
         """The registered algorithm (raises :class:`~reprovar.errors.UnknownAlgorithmError`)."""
-        from ..algorithms import get_algorithm
+        from ..distributions import get_algorithm
 
         return get_algorithm(self.algorithm, self.algorithm_version)
 
@@ -81,7 +81,7 @@ def spec_of_record(record) -> VariableSpec:
         >>> spec_of_record(v.record).params
         {'mean': 1.0, 'scale': 2.0}
     """
-    from ..algorithms import get_algorithm
+    from ..distributions import get_algorithm
     from ..errors import ArgumentValueError
 
     if record.recipe is not None:

@@ -285,7 +285,7 @@ def variance_scaling_variable(
         >>> bool((v.array.compute() == w.numpy()).all()), v.provenance.distribution
         (True, 'uniform')
     """
-    from ..variance_scaling import resolve_for
+    from ..distributions.variance_scaling import resolve_for
 
     shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
     resolved, params = resolve_for(shape, scale, mode, distribution, dtype)

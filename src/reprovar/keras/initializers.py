@@ -80,7 +80,7 @@ def variance_scaling_draw(
         >>> d.distribution, d.params["high"] == (3 / 5) ** 0.5
         ('uniform', True)
     """
-    from ..variance_scaling import resolve
+    from ..distributions.variance_scaling import resolve
 
     if input_axes is not None and output_axes is not None:
         shape = compute_fans(shape, input_axes, output_axes)  # a matrix with those fans
@@ -208,7 +208,7 @@ class VarianceScaling(ReprovarInitializer):
         input_axes=None,
         output_axes=None,
     ):
-        from ..variance_scaling import check_settings
+        from ..distributions.variance_scaling import check_settings
 
         # Keras' checks ("normal" is its alias of "truncated_normal"), with reprovar's messages.
         self.scale, self.mode, self.distribution = check_settings(_float(scale, "scale"), mode, distribution)

@@ -31,7 +31,7 @@ def replay_record(record: VariableRecord) -> Variable:
         >>> replay_record(led.get("v")).record.digest == v.record.digest
         True
     """
-    from ..algorithms import get_algorithm
+    from ..distributions import get_algorithm
     from ..validation import resolve_dtype
     from ..variable import Provenance, Variable
 
@@ -68,7 +68,7 @@ def made_by_recipe(record: VariableRecord):
     cannot read is a :class:`~reprovar.errors.MalformedRecordError`."""
     import numpy as np
 
-    from ..algorithms import get_algorithm
+    from ..distributions import get_algorithm
     from ..errors import ArgumentValueError, MalformedRecordError
     from ..recipes import Draw, Recipe, make
 

@@ -406,7 +406,7 @@ def _draw_of(p: _Part) -> Draw:
 
 def _to_planned(name: str, t: torch.Tensor, dtype: np.dtype, shape, numel: int, parts: list[_Part],
                 log: StorageLog | None, model_seed: int) -> Planned:
-    from ..algorithms import default_algorithm
+    from ..distributions import default_algorithm
 
     base_is_creation = not parts or parts[0].region is not None
     if base_is_creation:

@@ -1,6 +1,6 @@
 """Kernels that fill arrays with normal samples, block by block, serially or in parallel.
 
-The block layout (``layout.py``) is part of the algorithm; threads and tasks only choose
+The block layout (:mod:`..layout`) is part of the algorithm; threads and tasks only choose
 which blocks to compute, never what is in them.
 """
 
@@ -10,13 +10,12 @@ import numpy as np
 from numba import prange, types
 from numba.extending import overload
 
-from ._jit import JIT_POLICY, inline_kernel, kernel, parallel_kernel
-from .bits.philox import philox4x32_lanes
-from .layout import BLOCK_F32, BLOCK_F64, KIND_F32, KIND_F64, LANES
-from .transforms.box_muller import normal_pair_f32, normal_pair_f64
-from .transforms.narrowing import float32_to_bfloat16_bits, float32_to_float16_bits
+from .._jit import JIT_POLICY, inline_kernel, kernel, parallel_kernel
+from ..bits.philox import philox4x32_lanes
+from ..layout import BLOCK_F32, BLOCK_F64, BLOCKS_PER_TASK, KIND_F32, KIND_F64, LANES
+from ..transforms.box_muller import normal_pair_f32, normal_pair_f64
+from ..transforms.narrowing import float32_to_bfloat16_bits, float32_to_float16_bits
 
-BLOCKS_PER_TASK = 16  # one parallel task: 64 KiB of float32 output, big enough to amortize scheduling
 
 _LOW32 = np.uint64(0xFFFFFFFF)
 _SHIFT32 = np.uint64(32)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._jit import kernel, parallel_kernel
+from .._jit import kernel, parallel_kernel
 
 #: Reflectors applied to a chunk before moving on (only speed depends on it).
 PANEL = 32

@@ -37,27 +37,23 @@ __all__ = [
     "f64_from_bits",
 ]
 
+#: The sampler package: every source compiled code can be made from lies under it (kernels
+#: import only from here), and every ``.py`` file under it is part of the cache key.
 _PACKAGE_DIR = Path(__file__).resolve().parent
-#: Every source that compiled code is made from; kernels must not import from elsewhere.
-_KERNEL_SOURCES = (
-    "_jit.py", "kernels.py", "distribution_kernels.py", "orthogonal_kernels.py", "layout.py", "bits", "transforms",
-)
 
 
 def _kernel_source_stamp() -> bytes:
     digest = hashlib.sha256()
-    for entry in _KERNEL_SOURCES:
-        root = _PACKAGE_DIR / entry
-        for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
-            digest.update(path.relative_to(_PACKAGE_DIR).as_posix().encode())
-            digest.update(path.read_bytes())
+    for path in sorted(_PACKAGE_DIR.rglob("*.py")):
+        digest.update(path.relative_to(_PACKAGE_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
     return digest.digest()
 
 
 class _PackageStampMixin:
     # Numba keys a cached kernel to its own file only; ours inline code from other modules
-    # (bits/, transforms/), so an edit there would leave stale machine code in use. Key
-    # every reprovar kernel to all kernel sources instead.
+    # (bits/, transforms/, kernels/words.py), so an edit there would leave stale machine code
+    # in use. Key every reprovar kernel to every file of the sampler package instead.
     _stamp: bytes | None = None
 
     def get_source_stamp(self):

@@ -18,6 +18,9 @@ import numpy as np
 LANES = 256
 BLOCK_F32 = 4 * LANES  # elements per block computed in float32 (float32, float16, bfloat16)
 BLOCK_F64 = 2 * LANES  # elements per block computed in float64
+#: Blocks per task of the parallel kernels: 64 KiB of float32 output, enough to amortize
+#: scheduling. It chooses only which thread makes a block, never what is in it.
+BLOCKS_PER_TASK = 16
 KIND_F32 = np.uint64(1)  # counter word 3: keeps the float32 and float64 streams of a seed apart
 KIND_F64 = np.uint64(2)
 
