@@ -1,4 +1,5 @@
-"""The import arrows point one way: cli -> audit -> ledger; the recorder sits above audit.
+"""The import arrows point one way: cli -> audit -> ledger; the recorder sits above audit;
+api -> distributions -> sampler, and the sampler imports nothing of reprovar but its errors.
 
 Checked twice: statically, every ``import`` in the source tree (also those inside functions
 and under ``TYPE_CHECKING``), and at run time, by what importing a layer loads.
@@ -18,23 +19,34 @@ import reprovar
 SOURCE = Path(reprovar.__file__).resolve().parent
 
 #: Package -> the packages and modules it must never import.
+_ABOVE_DISTRIBUTIONS = (
+    "reprovar.api", "reprovar.recorder", "reprovar.ledger", "reprovar.audit", "reprovar.cli",
+    "reprovar.adapter", "reprovar.modelinit", "reprovar.recipes", "reprovar.variable",
+    "reprovar.dask", "reprovar.torch", "reprovar.keras", "reprovar.trackers", "reprovar.mlflow", "reprovar.wandb",
+    "sqlalchemy", "alembic",
+)
 FORBIDDEN = {
     "reprovar.ledger": ("reprovar.audit", "reprovar.cli", "reprovar.recorder"),
     "reprovar.audit": ("reprovar.cli", "reprovar.recorder"),
+    "reprovar.distributions": _ABOVE_DISTRIBUTIONS,
+    "reprovar.sampler": (*_ABOVE_DISTRIBUTIONS, "reprovar.distributions", "reprovar.validation", "reprovar.seeding"),
 }
 
+#: What the sampler may import besides the standard library: numpy, Numba and its own files.
+SAMPLER_ALLOWED = ("numpy", "numba", "llvmlite", "ml_dtypes", "reprovar.errors", "reprovar.sampler")
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(SOURCE.parent).with_suffix("").parts
+
+def _module_name(path: Path, root: Path = SOURCE.parent) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imported_modules(path: Path) -> set[str]:
+def imported_modules(path: Path, root: Path = SOURCE.parent) -> set[str]:
     """Every module an ``import`` statement in ``path`` may load, as absolute names.
 
     ``from X import y`` counts as importing ``X`` and ``X.y`` (``y`` may be a submodule).
     """
-    name = _module_name(path)
+    name = _module_name(path, root)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -74,6 +86,47 @@ def test_layer_never_imports_the_layers_above(package):
         if any(_within(module, above) for above in FORBIDDEN[package])
     ]
     assert violations == []
+
+
+def test_sampler_imports_only_numpy_numba_and_itself():
+    files = sorted((SOURCE / "sampler").rglob("*.py"))
+    assert len(files) > 10
+    foreign = [
+        f"{_module_name(path)} imports {module}"
+        for path in files
+        for module in sorted(imported_modules(path))
+        if module.partition(".")[0] not in sys.stdlib_module_names
+        and not any(_within(module, allowed) for allowed in SAMPLER_ALLOWED)
+        and not (module.startswith("reprovar.errors.") or module == "reprovar")  # `from .. import errors`
+    ]
+    assert foreign == []
+
+
+def test_the_layer_checks_see_a_forbidden_import(tmp_path):
+    # The checks above are not vacuous: a sampler file importing the ledger is caught
+    # (written to a copy of the package's layout, never into the source tree).
+    path = tmp_path / "reprovar" / "sampler" / "kernels" / "probe.py"
+    path.parent.mkdir(parents=True)
+    path.write_text("from ...ledger import Ledger\nimport sqlalchemy\n")
+    modules = imported_modules(path, tmp_path)
+    assert {"reprovar.ledger", "reprovar.ledger.Ledger", "sqlalchemy"} <= modules
+    assert [m for m in modules if any(_within(m, p) for p in FORBIDDEN["reprovar.sampler"])]
+
+
+def test_making_values_loads_no_database_code():
+    loaded = _loaded_after(
+        "import numpy as np\n"
+        "from reprovar.distributions import get\n"
+        "for name in ('normal', 'uniform', 'truncated_normal', 'orthogonal'):\n"
+        "    d = get(name)\n"
+        "    params = {'normal': {'mean': 0.0, 'scale': 1.0}, 'uniform': {'low': 0.0, 'high': 1.0},\n"
+        "              'truncated_normal': {'mean': 0.0, 'scale': 1.0, 'low': -2.0, 'high': 2.0},\n"
+        "              'orthogonal': {'scale': 1.0}}[name]\n"
+        "    d.default.generate((4, 4), np.dtype('float32'), seed=1, **params)\n"
+    )
+    assert "reprovar.sampler.kernels.orthogonal" in loaded and "numba" in loaded
+    assert sorted(m for m in loaded if any(_within(m, p) for p in ("sqlalchemy", "alembic", "reprovar.ledger",
+                                                                   "reprovar.recorder", "reprovar.audit"))) == []
 
 
 def _loaded_after(code: str) -> set[str]:

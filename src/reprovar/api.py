@@ -4,7 +4,7 @@ generate, record, return."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -40,25 +40,54 @@ def _check_recording(record, ledger, on_record_error) -> None:
         raise ArgumentValueError(f"on_record_error must be 'raise' or 'warn', got {on_record_error!r}")
 
 
-def _variable(distribution: str, params: dict, shape, dtype, name, seed, record, ledger, on_record_error,
-              *, resolve=None) -> Variable:
-    # The one path of every maker: every argument is checked before anything is made or
-    # recorded (recording options, shape, dtype and size, parameters, name, seed).
+class Checked(NamedTuple):
+    """A maker's arguments, checked: ``name`` and ``seed`` are ``None`` where the caller gave
+    none (the maker then names the variable and draws a seed, once nothing can fail)."""
+
+    distribution: str
+    params: dict
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    name: str | None
+    seed: int | None
+
+
+def check_arguments(distribution, params, shape, dtype, name, seed, record, ledger, on_record_error, *,
+                    resolve=None, check_size=check_size_fits) -> Checked:
+    """Every argument of a maker checked, in one order for every maker (in memory and Dask):
+    recording options, shape, dtype, size (``check_size(shape, dtype)``), the distribution's
+    parameters (or ``resolve(shape, dtype) -> (distribution, params)``, for variance scaling),
+    name, seed. Nothing is made or recorded before this returns.
+
+    Example:
+        >>> check_arguments("uniform", {"low": 0, "high": 1}, (2,), None, None, 3, False, None, "raise").params
+        {'low': 0.0, 'high': 1.0}
+    """
     _check_recording(record, ledger, on_record_error)
     shape = check_shape(shape)
     dtype = resolve_dtype(dtype)
-    check_size_fits(shape, dtype)
-    if resolve is not None:  # variance scaling: the settings resolve to a distribution
+    check_size(shape, dtype)
+    if resolve is not None:
         distribution, params = resolve(shape, dtype)
     else:
         params = get_distribution(distribution).checked(params, dtype, shape)
-    name = default_name() if name is None else check_name(name)
-    seed_source = "os" if seed is None else "user"
-    seed = fresh_seed() if seed is None else check_seed(seed)
-    algorithm = get_distribution(distribution).default
-    values = algorithm.generate(shape, dtype, seed=seed, **params)
+    name = None if name is None else check_name(name)
+    seed = None if seed is None else check_seed(seed)
+    return Checked(distribution, params, shape, dtype, name, seed)
+
+
+def _variable(distribution, params, shape, dtype, name, seed, record, ledger, on_record_error,
+              *, resolve=None) -> Variable:
+    # The one path of every in-memory maker.
+    a = check_arguments(distribution, params, shape, dtype, name, seed, record, ledger, on_record_error,
+                        resolve=resolve)
+    name = default_name() if a.name is None else a.name
+    seed_source = "os" if a.seed is None else "user"
+    seed = fresh_seed() if a.seed is None else a.seed
+    algorithm = get_distribution(a.distribution).default
+    values = algorithm.generate(a.shape, a.dtype, seed=seed, **a.params)
     provenance = Provenance(
-        algorithm.name, algorithm.version, seed=seed, distribution=distribution, seed_source=seed_source, **params
+        algorithm.name, algorithm.version, seed=seed, distribution=a.distribution, seed_source=seed_source, **a.params
     )
     variable = Variable(values, name, provenance)
     if record is not False:
@@ -78,11 +107,66 @@ def _slice(distribution: str, start, stop, params: dict, dtype, seed) -> np.ndar
     dtype = resolve_dtype(dtype)
     check_size_fits((stop - start,), dtype)
     d = get_distribution(distribution)
+    if not d.elementwise:
+        raise ArgumentValueError(
+            f"a {distribution} variable's values depend on the whole variable, so no slice of it "
+            "can be made on its own; make the whole variable"
+        )
     params = d.checked(params, dtype, (stop - start,))
     seed = check_seed(seed)
     out = np.empty(stop - start, dtype)
     d.default.fill(out, start, seed=seed, **params)
     return out
+
+
+def random_variable(
+    distribution,
+    shape,
+    dtype=None,
+    name=None,
+    seed=None,
+    *,
+    record: bool | None = None,
+    ledger: Any = None,
+    on_record_error: str = "raise",
+    **params,
+) -> Variable:
+    """Instantiate a variable of any registered distribution (:data:`reprovar.distributions.REGISTRY`).
+
+    The named makers below are this with their distribution's parameters as arguments; a
+    distribution added to the registry is made, recorded and replayed through here with no
+    other code.
+
+    Args:
+        distribution: a registered distribution's name: ``"normal"``, ``"uniform"``,
+            ``"truncated_normal"``, ``"orthogonal"``, ``"orthogonal_last_axis"``.
+        shape: tuple of non-negative ints.
+        **params: the distribution's parameters by name (``Distribution.parameters``).{args}
+
+    Example:
+        >>> import reprovar
+        >>> v = reprovar.random_variable("uniform", (2, 3), low=-1.0, high=1.0, seed=42, record=False)
+        >>> w = reprovar.random_uniform_variable((2, 3), -1.0, 1.0, seed=42, record=False)
+        >>> bool((v.numpy() == w.numpy()).all()), v.provenance.distribution
+        (True, 'uniform')
+    """
+    get_distribution(distribution)  # the name first: a bad one is the error, whatever the rest
+    return _variable(distribution, params, shape, dtype, name, seed, record, ledger, on_record_error)
+
+
+def random_slice(distribution, start, stop, dtype=None, *, seed, **params) -> np.ndarray:
+    """Elements ``[start, stop)`` of the flattened (C-order) values of a variable of an
+    elementwise registered distribution, equal bit for bit to the same slice of
+    :func:`random_variable` for any shape with at least ``stop`` elements; nothing is recorded.
+
+    Example:
+        >>> import reprovar
+        >>> whole = reprovar.random_variable("normal", (4, 1000), mean=0.0, scale=1.0, seed=3, record=False)
+        >>> piece = reprovar.random_slice("normal", 1500, 2500, mean=0.0, scale=1.0, seed=3)
+        >>> bool((piece == whole.numpy().reshape(-1)[1500:2500]).all())
+        True
+    """
+    return _slice(distribution, start, stop, params, dtype, seed)
 
 
 def random_normal_variable(
@@ -338,6 +422,6 @@ def truncated_normal_slice(start, stop, mean, scale, dtype=None, *, seed, low=No
     return _slice("truncated_normal", start, stop, params, dtype, seed)
 
 
-for _maker in (random_uniform_variable, truncated_normal_variable, variance_scaling_variable, orthogonal_variable):
+for _maker in (random_variable, random_uniform_variable, truncated_normal_variable, variance_scaling_variable, orthogonal_variable):
     _maker.__doc__ = _maker.__doc__.format(args=_RECORDING_ARGS_DOC)
 del _maker

@@ -49,3 +49,25 @@ def test_a_data_file_of_another_signature_is_compiled_again_not_run(tmp_path):
     swap.rename(second)
     assert _values(cache) == expected
     assert _values(cache) == expected  # and the entries were rewritten, not left to miss forever
+
+
+def test_the_cache_key_covers_every_file_of_the_sampler_package(tmp_path, monkeypatch):
+    # Numba keys a cached kernel to its own file; reprovar's key is every .py file under
+    # sampler/, so a new kernel module, or an edit of a shared one, makes stale code a miss.
+    import shutil
+
+    from reprovar.sampler import _jit
+
+    copy = tmp_path / "sampler"
+    shutil.copytree(Path(_jit.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(_jit, "_PACKAGE_DIR", copy)
+    stamps = [_jit._kernel_source_stamp()]
+    (copy / "kernels" / "new_distribution.py").write_text("X = 1\n")
+    stamps.append(_jit._kernel_source_stamp())
+    words = copy / "kernels" / "words.py"
+    words.write_text(words.read_text() + "\n# an edit\n")
+    stamps.append(_jit._kernel_source_stamp())
+    (copy / "transforms" / "box_muller.py").rename(copy / "transforms" / "box_muller_moved.py")
+    stamps.append(_jit._kernel_source_stamp())
+    assert len(set(stamps)) == 4
+    assert _jit._kernel_source_stamp() == stamps[-1]  # and it is a function of the files alone

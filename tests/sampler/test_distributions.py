@@ -68,10 +68,10 @@ def spec_element(case, seed, index, dtype):
     key = np.array([seed & 0xFFFFFFFF, seed >> 32], np.uint32)
     if alg is UNIFORM:
         method, prm = "uniform", uniform_constants(params["low"], params["high"], dtype)
-        kind32, kind64 = layout.KIND_UNIFORM_F32, layout.KIND_UNIFORM_F64
+        kind32, kind64 = dku.KIND_UNIFORM_F32, dku.KIND_UNIFORM_F64
     else:
         method, prm = truncnorm_constants(*(params[k] for k in ("mean", "scale", "low", "high")), dtype)
-        kind32, kind64 = layout.KIND_TRUNCNORM_F32, layout.KIND_TRUNCNORM_F64
+        kind32, kind64 = dk.KIND_TRUNCNORM_F32, dk.KIND_TRUNCNORM_F64
         if dtype != F64 and TRUNCNORM.computes_in_float64(dtype, *(params[k] for k in ("mean", "scale", "low", "high"))):
             method, prm64 = truncnorm_constants(*(params[k] for k in ("mean", "scale", "low", "high")), F64)
             prm = prm64[:-2] + tuple(np.float64(b) for b in prm[-2:])
@@ -106,9 +106,21 @@ def test_pieces_far_into_the_stream_follow_the_layout(case):
 
 
 def test_streams_of_different_algorithms_never_share_counters():
-    kinds = [layout.KIND_F32, layout.KIND_F64, layout.KIND_UNIFORM_F32, layout.KIND_UNIFORM_F64,
-             layout.KIND_TRUNCNORM_F32, layout.KIND_TRUNCNORM_F64]
-    assert len(set(int(k) for k in kinds)) == len(kinds)
+    # Every kernel file's counter kinds (its KIND_* constants), found, not listed: a new
+    # kernel file that reuses another's kind fails here.
+    import importlib
+    import pkgutil
+
+    import reprovar.sampler.kernels as package
+
+    claimed = {}
+    for module in pkgutil.iter_modules(package.__path__):
+        kernels = importlib.import_module(f"{package.__name__}.{module.name}")
+        for attr in dir(kernels):
+            if attr.startswith("KIND_"):
+                claimed.setdefault(int(getattr(kernels, attr)), []).append(f"{module.name}.{attr}")
+    assert len(claimed) >= 6 and {1, 2, 3, 4, 5, 6} <= set(claimed)
+    assert {k: v for k, v in claimed.items() if len(v) > 1} == {}
 
 
 # --- pieces and threads ------------------------------------------------------------------------

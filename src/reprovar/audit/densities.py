@@ -21,16 +21,10 @@ import math
 from typing import Any, Mapping
 
 from ..distributions import REGISTRY
-from ..distributions.laws import (  # noqa: F401  (re-exported: the audit's names for them)
-    NORMAL_DRAW_SIGMAS,
-    Law,
-    NormalLaw,
-    TruncatedNormalLaw,
-    UniformLaw,
-    normal_cdf,
-    normal_pdf,
-    normal_ppf,
-)
+from ..distributions.laws import NORMAL_DRAW_SIGMAS, Law, normal_cdf, normal_pdf, normal_ppf  # noqa: F401
+from ..distributions.normal import NormalLaw  # noqa: F401  (re-exported: the audit's names for them)
+from ..distributions.truncated_normal import TruncatedNormalLaw  # noqa: F401
+from ..distributions.uniform import UniformLaw  # noqa: F401
 from .errors import AuditError, UnknownDistributionError
 
 

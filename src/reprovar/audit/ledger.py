@@ -61,7 +61,7 @@ class Ledger(_ledger.Ledger):
             since, until: ISO 8601 strings, dates or datetimes; ``since`` inclusive,
                 ``until`` exclusive (a bare date includes that day); naive times are UTC.
             shape: a tuple or text such as ``"2x3"``.
-            distribution: ``"normal"``, ``"uniform"`` or ``"truncated_normal"`` (what
+            distribution: a name in :data:`reprovar.distributions.REGISTRY`, such as ``"uniform"`` (what
                 :func:`reprovar.variance_scaling_variable` resolved to is recorded).
             limit: at most this many records.
 

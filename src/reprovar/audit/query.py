@@ -76,8 +76,8 @@ class VariableFilter:
     ``?`` (one character); matching is case-sensitive on every backend. ``since`` is
     inclusive and ``until`` exclusive; build one with :meth:`create` to accept ISO 8601
     strings (naive times are UTC; ``until`` as a bare date includes that whole day).
-    ``distribution`` is one of :data:`reprovar.variable.DISTRIBUTION_PARAMETERS`
-    (``"normal"``, ``"uniform"``, ``"truncated_normal"``).
+    ``distribution`` is a name in :data:`reprovar.distributions.REGISTRY` (``"normal"``,
+    ``"uniform"``, ...).
 
     Example:
         >>> f = VariableFilter.create(name="dense_*", since="2026-11-29", shape="2x3")
@@ -519,12 +519,12 @@ def _check_dtype(dtype: Any) -> str:
 
 
 def _check_distribution(distribution: Any) -> str:
-    from ..variable import DISTRIBUTION_PARAMETERS
+    from ..distributions import REGISTRY
 
     if not isinstance(distribution, str):
         raise BadFilterError(f"distribution must be a str, got {type(distribution).__name__}")
-    if distribution not in DISTRIBUTION_PARAMETERS:
-        known = ", ".join(sorted(DISTRIBUTION_PARAMETERS))
+    if distribution not in REGISTRY:
+        known = ", ".join(sorted(REGISTRY))
         raise BadFilterError(f"unknown distribution {distribution!r}; known: {known}")
     return distribution
 

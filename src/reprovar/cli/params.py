@@ -11,6 +11,8 @@ from typing import Callable
 
 import click
 
+from ..distributions import REGISTRY
+
 TIME_HELP = ("ISO 8601 date or date-time (2026-11-29, 2026-11-29T16:30, ...+01:00); "
              "a time without an offset is UTC")
 
@@ -29,7 +31,7 @@ def filter_options(command: Callable) -> Callable:
     @click.option("--algorithm", metavar="NAME", help="Sampler algorithm name.")
     @click.option("--shape", metavar="SHAPE", help="Exact shape, e.g. 2x3, '(2, 3)' or () for a scalar.")
     @click.option("--distribution", metavar="NAME",
-                  help="Distribution: normal, uniform or truncated_normal.")
+                  help=f"Distribution: {', '.join(REGISTRY)}.")
     @functools.wraps(command)
     def wrapper(*args, name, seed, run, since, until, dtype, algorithm, shape, distribution, **kwargs):
         filters = dict(name=name, seed=seed, run=run, since=since, until=until, dtype=dtype,

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import algorithms
+from ..api import check_arguments
 from ..atomic_file import check_replaceable
 from ..errors import (
     ArgumentValueError,
@@ -21,14 +21,7 @@ from ..errors import (
     ReprovarError,
 )
 from ..seeding import fresh_seed
-from ..validation import (
-    ON_RECORD_ERROR,
-    check_location_scale,
-    check_name,
-    check_seed,
-    check_shape,
-    resolve_dtype,
-)
+from ..distributions import get as get_distribution
 from ..variable import Provenance, default_name
 from .graph import chunk_array, compute_digest, normalize_chunks, regular_chunks
 from .tasks import VariableSpec, spec_of_record
@@ -104,31 +97,33 @@ class DaskVariable:
         )
 
 
-def _check_record_options(record, ledger, on_record_error) -> None:
-    if record is not False:
-        from ..recorder import check_recording_options
-
-        check_recording_options(record, ledger, on_record_error)
-    elif on_record_error not in ON_RECORD_ERROR:
-        raise ArgumentValueError(f"on_record_error must be 'raise' or 'warn', got {on_record_error!r}")
-
-
-def _check_size(shape: tuple[int, ...]) -> None:
+def _check_size(shape: tuple[int, ...], dtype: np.dtype) -> None:
     # No limit from this machine's memory: the variable never exists in one place.
     if math.prod(shape) > MAX_ELEMENTS:
         raise ArgumentValueError(f"shape={shape} has {math.prod(shape)} elements; at most 2**63 - 1 are supported")
 
 
-def _create(distribution: str, algorithm, params: dict, shape, dtype, name, seed, chunks, record, ledger,
-            on_record_error) -> DaskVariable:
-    # Arguments already checked; records the variable unless recording is off.
-    seed_source = "os" if seed is None else "user"
-    seed = fresh_seed() if seed is None else check_seed(seed)
-    name = default_name() if name is None else name
-    spec = VariableSpec(algorithm.name, algorithm.version, shape, dtype.name, seed, tuple(params.items()))
+def _variable(distribution, params, shape, dtype, name, seed, chunks, record, ledger, on_record_error,
+              *, resolve=None) -> DaskVariable:
+    # The one path of every Dask maker: the in-memory makers' checks (so the same first
+    # error), then a chunked graph; recorded, with its digest computed on the cluster,
+    # unless recording is off.
+    a = check_arguments(distribution, params, shape, dtype, name, seed, record, ledger, on_record_error,
+                        resolve=resolve, check_size=_check_size)
+    d = get_distribution(a.distribution)
+    if not d.elementwise:
+        raise ArgumentValueError(
+            f"a {a.distribution} variable's values depend on the whole variable, so it cannot be "
+            "made in chunks; make it in memory (reprovar.orthogonal_variable)"
+        )
+    algorithm = d.default
+    seed_source = "os" if a.seed is None else "user"
+    seed = fresh_seed() if a.seed is None else a.seed
+    name = default_name() if a.name is None else a.name
+    spec = VariableSpec(algorithm.name, algorithm.version, a.shape, a.dtype.name, seed, tuple(a.params.items()))
     array = chunk_array(spec, normalize_chunks(chunks, spec))
     provenance = Provenance(
-        algorithm.name, algorithm.version, seed=seed, distribution=distribution, seed_source=seed_source, **params
+        algorithm.name, algorithm.version, seed=seed, distribution=a.distribution, seed_source=seed_source, **a.params
     )
     variable = DaskVariable(array, name, provenance, spec)
     if record is not False:
@@ -140,6 +135,33 @@ def _create(distribution: str, algorithm, params: dict, shape, dtype, name, seed
                 digest=compute_digest(spec),
             )
     return variable
+
+
+def random_variable(
+    distribution,
+    shape,
+    dtype=None,
+    name=None,
+    seed=None,
+    *,
+    chunks="auto",
+    record: bool | None = None,
+    ledger: Any = None,
+    on_record_error: str = "raise",
+    **params,
+) -> DaskVariable:
+    """:func:`reprovar.random_variable` as a Dask array, in any ``chunks``, for any elementwise
+    registered distribution.
+
+    Example:
+        >>> import reprovar, reprovar.dask
+        >>> v = reprovar.dask.random_variable("uniform", (5, 4), low=-1.0, high=1.0, seed=3, chunks=2, record=False)
+        >>> w = reprovar.random_uniform_variable((5, 4), -1.0, 1.0, seed=3, record=False)
+        >>> bool((v.array.compute() == w.numpy()).all())
+        True
+    """
+    get_distribution(distribution)  # the name first: a bad one is the error, whatever the rest
+    return _variable(distribution, params, shape, dtype, name, seed, chunks, record, ledger, on_record_error)
 
 
 def random_normal_variable(
@@ -171,29 +193,8 @@ def random_normal_variable(
         >>> v.record.digest == led.get("w").digest, bool((v.array.compute() == w.numpy()).all())
         (True, True)
     """
-    shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
-    mean, scale = check_location_scale(mean, scale, dtype)
-    name, seed = _name_seed(name, seed)
-    return _create(
-        "normal", algorithms.DEFAULT_ALGORITHM, {"mean": mean, "scale": scale}, shape, dtype, name, seed,
-        chunks, record, ledger, on_record_error,
-    )
-
-
-def _common(shape, dtype, record, ledger, on_record_error):
-    # The checks every constructor shares, in the in-memory order (so the same first error).
-    _check_record_options(record, ledger, on_record_error)
-    shape = check_shape(shape)
-    dtype = resolve_dtype(dtype)
-    _check_size(shape)
-    return shape, dtype
-
-
-def _name_seed(name, seed):
-    name = None if name is None else check_name(name)
-    if seed is not None:
-        check_seed(seed)
-    return name, seed
+    return _variable("normal", {"mean": mean, "scale": scale}, shape, dtype, name, seed, chunks,
+                     record, ledger, on_record_error)
 
 
 def random_uniform_variable(
@@ -218,13 +219,8 @@ def random_uniform_variable(
         >>> bool((v.array.compute() == w.numpy()).all())
         True
     """
-    from ..distributions import check_uniform
-
-    shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
-    low, high = check_uniform(low, high, dtype)
-    name, seed = _name_seed(name, seed)
-    return _create("uniform", algorithms.default_algorithm("uniform"), {"low": low, "high": high},
-                   shape, dtype, name, seed, chunks, record, ledger, on_record_error)
+    return _variable("uniform", {"low": low, "high": high}, shape, dtype, name, seed, chunks,
+                     record, ledger, on_record_error)
 
 
 def truncated_normal_variable(
@@ -251,14 +247,8 @@ def truncated_normal_variable(
         >>> bool((v.array.compute() == w.numpy()).all())
         True
     """
-    from ..distributions import check_truncated_normal
-
-    shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
-    mean, scale, low, high = check_truncated_normal(mean, scale, low, high, dtype)
-    name, seed = _name_seed(name, seed)
     params = {"mean": mean, "scale": scale, "low": low, "high": high}
-    return _create("truncated_normal", algorithms.default_algorithm("truncated_normal"), params,
-                   shape, dtype, name, seed, chunks, record, ledger, on_record_error)
+    return _variable("truncated_normal", params, shape, dtype, name, seed, chunks, record, ledger, on_record_error)
 
 
 def variance_scaling_variable(
@@ -287,11 +277,10 @@ def variance_scaling_variable(
     """
     from ..distributions.variance_scaling import resolve_for
 
-    shape, dtype = _common(shape, dtype, record, ledger, on_record_error)
-    resolved, params = resolve_for(shape, scale, mode, distribution, dtype)
-    name, seed = _name_seed(name, seed)
-    return _create(resolved, algorithms.default_algorithm(resolved), params,
-                   shape, dtype, name, seed, chunks, record, ledger, on_record_error)
+    def resolve(checked_shape, checked_dtype):
+        return resolve_for(checked_shape, scale, mode, distribution, checked_dtype)
+
+    return _variable(None, None, shape, dtype, name, seed, chunks, record, ledger, on_record_error, resolve=resolve)
 
 
 def digest(variable: DaskVariable, *, client=None) -> str:

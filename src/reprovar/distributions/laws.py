@@ -1,17 +1,15 @@
 """What a variable's values should look like: the density, distribution function, quantiles
-and moments of each elementwise distribution (a :class:`Law`), for the audit's report, plots
-and checks.
+and moments of a distribution (a :class:`Law`), for the audit's report, plots and checks. Each
+distribution's own law lives in its module (``NormalLaw`` in :mod:`.normal`, ...); what they
+share is here: the base class and the standard normal's functions.
 
 Only ``math`` and numpy: no scipy at run time. The normal quantile is Acklam's rational
 approximation (relative error below 1.2e-9) polished by one Halley step on ``math.erfc``,
 which brings it to double precision; the tests compare everything here with scipy.
 
 Example:
-    >>> law = UniformLaw("uniform", {"low": -1.0, "high": 3.0})
-    >>> law.mean, round(law.std, 6)
-    (1.0, 1.154701)
-    >>> float(law.ppf(0.25))
-    0.0
+    >>> float(normal_cdf(0.0)), round(float(normal_ppf(0.975)), 6)
+    (0.5, 1.959964)
 """
 
 from __future__ import annotations
@@ -22,17 +20,17 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-_SQRT2 = math.sqrt(2.0)
-_SQRT2PI = math.sqrt(2.0 * math.pi)
+SQRT2 = math.sqrt(2.0)
+SQRT2PI = math.sqrt(2.0 * math.pi)
 #: The normal density is drawn over mean ± this many standard deviations.
 NORMAL_DRAW_SIGMAS = 4.0
 
-_erfc_object = np.frompyfunc(math.erfc, 1, 1)
+_ERFC_OBJECT = np.frompyfunc(math.erfc, 1, 1)
 
 
 def _erfc(x: np.ndarray) -> np.ndarray:
     """math.erfc elementwise (numpy has no erfc of its own)."""
-    return np.asarray(_erfc_object(x), dtype=np.float64)
+    return np.asarray(_ERFC_OBJECT(x), dtype=np.float64)
 
 
 def normal_cdf(x: Any) -> np.ndarray:
@@ -43,7 +41,7 @@ def normal_cdf(x: Any) -> np.ndarray:
         (0.5, 6.220961)
     """
     x = np.asarray(x, dtype=np.float64)
-    return 0.5 * _erfc(-x / _SQRT2)
+    return 0.5 * _erfc(-x / SQRT2)
 
 
 def normal_pdf(x: Any) -> np.ndarray:
@@ -54,7 +52,7 @@ def normal_pdf(x: Any) -> np.ndarray:
         0.398942280401
     """
     x = np.asarray(x, dtype=np.float64)
-    return np.exp(-0.5 * x * x) / _SQRT2PI
+    return np.exp(-0.5 * x * x) / SQRT2PI
 
 
 # Acklam's rational approximation of the normal quantile: central region and tails.
@@ -96,8 +94,8 @@ def normal_ppf(p: Any) -> np.ndarray:
         # One Halley step on the lower-tail probability q: Acklam's 1e-9 to full precision.
         finite = q > 0
         xf = x[finite]
-        e = 0.5 * _erfc(-xf / _SQRT2) - q[finite]
-        u = e * _SQRT2PI * np.exp(0.5 * xf * xf)
+        e = 0.5 * _erfc(-xf / SQRT2) - q[finite]
+        u = e * SQRT2PI * np.exp(0.5 * xf * xf)
         x[finite] = xf - u / (1.0 + 0.5 * xf * u)
         x[q == 0] = -np.inf
     x = np.where(p > 0.5, -x, x)  # x was the quantile of the lower tail q = min(p, 1 - p)
@@ -113,6 +111,7 @@ class Law:
     equal bounds): it has no density to draw.
 
     Example:
+        >>> from reprovar.distributions.normal import NormalLaw
         >>> law = NormalLaw("normal", {"mean": 2.0, "scale": 0.5})
         >>> law.support(), law.draw_range()
         ((-inf, inf), (0.0, 4.0))
@@ -154,180 +153,11 @@ class Law:
 
     def describe(self) -> str:
         """``name(key=value, ...)`` with values in short form."""
-        inner = ", ".join(f"{k}={_short(v)}" for k, v in self.params.items())
+        inner = ", ".join(f"{k}={short(v)}" for k, v in self.params.items())
         return f"{self.distribution}({inner})"
 
 
-@dataclass(frozen=True)
-class NormalLaw(Law):
-    """normal(mean, scale): scale is the standard deviation.
-
-    Example:
-        >>> law = make_law("normal", {"mean": 1.0, "scale": 2.0})
-        >>> round(float(law.pdf(1.0)), 6), float(law.cdf(1.0)), float(law.ppf(0.5))
-        (0.199471, 0.5, 1.0)
-    """
-
-    keys: ClassVar[tuple[str, ...]] = ("mean", "scale")
-
-    @property
-    def mean(self) -> float:
-        return self.params["mean"]
-
-    @property
-    def std(self) -> float:
-        return self.params["scale"]
-
-    def support(self) -> tuple[float, float]:
-        return (-math.inf, math.inf)
-
-    def draw_range(self) -> tuple[float, float]:
-        m, s = self.mean, self.std
-        return (m - NORMAL_DRAW_SIGMAS * s, m + NORMAL_DRAW_SIGMAS * s)
-
-    def pdf(self, x: Any) -> np.ndarray:
-        m, s = self.mean, self.std
-        return normal_pdf((np.asarray(x, dtype=np.float64) - m) / s) / s
-
-    def cdf(self, x: Any) -> np.ndarray:
-        return normal_cdf((np.asarray(x, dtype=np.float64) - self.mean) / self.std)
-
-    def ppf(self, p: Any) -> np.ndarray:
-        return self.mean + self.std * normal_ppf(p)
-
-
-@dataclass(frozen=True)
-class UniformLaw(Law):
-    """uniform(low, high) on [low, high).
-
-    Example:
-        >>> law = make_law("uniform", {"low": 0.0, "high": 4.0})
-        >>> float(law.pdf(1.0)), float(law.cdf(1.0)), float(law.ppf(0.75))
-        (0.25, 0.25, 3.0)
-    """
-
-    keys: ClassVar[tuple[str, ...]] = ("low", "high")
-
-    @property
-    def mean(self) -> float:
-        return 0.5 * (self.params["low"] + self.params["high"])
-
-    @property
-    def std(self) -> float:
-        return (self.params["high"] - self.params["low"]) / math.sqrt(12.0)
-
-    def support(self) -> tuple[float, float]:
-        return (self.params["low"], self.params["high"])
-
-    def draw_range(self) -> tuple[float, float]:
-        return self.support()
-
-    def pdf(self, x: Any) -> np.ndarray:
-        a, b = self.support()
-        x = np.asarray(x, dtype=np.float64)
-        return np.where((x >= a) & (x <= b), 1.0 / (b - a), 0.0)
-
-    def cdf(self, x: Any) -> np.ndarray:
-        a, b = self.support()
-        return np.clip((np.asarray(x, dtype=np.float64) - a) / (b - a), 0.0, 1.0)
-
-    def ppf(self, p: Any) -> np.ndarray:
-        a, b = self.support()
-        p = np.asarray(p, dtype=np.float64)
-        return np.where((p >= 0) & (p <= 1), a + p * (b - a), np.nan)
-
-
-@dataclass(frozen=True)
-class TruncatedNormalLaw(Law):
-    """normal(mean, scale) restricted to [low, high] (either bound may be infinite).
-
-    Example:
-        >>> law = make_law("truncated_normal", {"mean": 0.0, "scale": 1.0, "low": 0.0, "high": math.inf})
-        >>> round(law.mean, 6), round(law.std, 6)   # the half-normal
-        (0.797885, 0.60281)
-    """
-
-    keys: ClassVar[tuple[str, ...]] = ("mean", "scale", "low", "high")
-
-    def _standard(self) -> tuple[float, float, float, float]:
-        # The standardized bounds (alpha, beta), the mean and the scale.
-        m, s = self.params["mean"], self.params["scale"]
-        return (self.params["low"] - m) / s, (self.params["high"] - m) / s, m, s
-
-    @staticmethod
-    def _mass(alpha: float, beta: float) -> float:
-        # Φ(β) − Φ(α), taken in the lower tail where it is precise.
-        if alpha > 0:
-            return 0.5 * (math.erfc(alpha / _SQRT2) - math.erfc(beta / _SQRT2))
-        return 0.5 * (math.erfc(-beta / _SQRT2) - math.erfc(-alpha / _SQRT2))
-
-    @staticmethod
-    def _phi(z: float) -> float:
-        return 0.0 if math.isinf(z) else math.exp(-0.5 * z * z) / _SQRT2PI
-
-    @property
-    def mean(self) -> float:
-        if self.params["scale"] == 0.0:
-            return self.params["mean"]
-        alpha, beta, m, s = self._standard()
-        z = self._mass(alpha, beta)
-        return m + s * (self._phi(alpha) - self._phi(beta)) / z
-
-    @property
-    def std(self) -> float:
-        if self.params["scale"] == 0.0 or self.params["low"] == self.params["high"]:
-            return 0.0
-        alpha, beta, m, s = self._standard()
-        z = self._mass(alpha, beta)
-        pa, pb = self._phi(alpha), self._phi(beta)
-        apa = 0.0 if math.isinf(alpha) else alpha * pa
-        bpb = 0.0 if math.isinf(beta) else beta * pb
-        variance = 1.0 + (apa - bpb) / z - ((pa - pb) / z) ** 2
-        return s * math.sqrt(max(variance, 0.0))
-
-    def support(self) -> tuple[float, float]:
-        return (self.params["low"], self.params["high"])
-
-    def draw_range(self) -> tuple[float, float]:
-        # Finite bounds as they are; an infinite side stops where a normal would stop being
-        # drawn (the same tail mass as mean ± 4 scale), counted in the truncated law itself.
-        lo, hi = self.support()
-        if self.point_mass:
-            return (self.mean, self.mean)
-        tail = float(normal_cdf(-NORMAL_DRAW_SIGMAS))
-        if math.isinf(lo):
-            lo = float(self.ppf(tail))
-        if math.isinf(hi):
-            hi = float(self.ppf(1.0 - tail))
-        return (lo, hi)
-
-    def pdf(self, x: Any) -> np.ndarray:
-        alpha, beta, m, s = self._standard()
-        x = np.asarray(x, dtype=np.float64)
-        inside = (x >= self.params["low"]) & (x <= self.params["high"])
-        return np.where(inside, normal_pdf((x - m) / s) / (s * self._mass(alpha, beta)), 0.0)
-
-    def cdf(self, x: Any) -> np.ndarray:
-        alpha, beta, m, s = self._standard()
-        z = np.clip((np.asarray(x, dtype=np.float64) - m) / s, alpha, beta)
-        if alpha > 0:  # upper tail: count from the top, where erfc is precise
-            return 1.0 - np.vectorize(self._mass)(z, beta) / self._mass(alpha, beta)
-        return np.vectorize(self._mass)(alpha, z) / self._mass(alpha, beta)
-
-    def ppf(self, p: Any) -> np.ndarray:
-        alpha, beta, m, s = self._standard()
-        p = np.asarray(p, dtype=np.float64)
-        if alpha > 0:  # mirror into the lower tail, where Φ and Φ⁻¹ keep their digits
-            lower = normal_cdf(-beta)
-            z = -normal_ppf(lower + (1.0 - p) * self._mass(alpha, beta))
-        else:
-            lower = normal_cdf(alpha)
-            z = normal_ppf(lower + p * self._mass(alpha, beta))
-        out = m + s * np.clip(z, alpha, beta)
-        return np.where((p >= 0) & (p <= 1), out, np.nan)
-
-
-def _short(value: float) -> str:
+def short(value: float) -> str:
     """A parameter as people write it: ``0``, ``0.05``, ``-inf``, ``1e-06``."""
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"

@@ -9,7 +9,9 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -17,7 +19,7 @@ from ..errors import ArgumentValueError
 from ..sampler.blocks import BlockAlgorithm, parallel
 from ..sampler.formats import dtype_name, finfo_max
 from .base import Distribution, check_real
-from .laws import NormalLaw
+from .laws import NORMAL_DRAW_SIGMAS, Law, normal_cdf, normal_pdf, normal_ppf
 
 #: Largest finite value of each compute type (float16 and bfloat16 compute in float32).
 _COMPUTE_MAX = {np.float32: float(np.finfo(np.float32).max), np.float64: float(np.finfo(np.float64).max)}
@@ -111,6 +113,44 @@ class PhiloxBoxMuller(BlockAlgorithm):
 
         return self.block_size(dtype), run
 
+
+
+@dataclass(frozen=True)
+class NormalLaw(Law):
+    """normal(mean, scale): scale is the standard deviation.
+
+    Example:
+        >>> law = NormalLaw("normal", {"mean": 1.0, "scale": 2.0})
+        >>> round(float(law.pdf(1.0)), 6), float(law.cdf(1.0)), float(law.ppf(0.5))
+        (0.199471, 0.5, 1.0)
+    """
+
+    keys: ClassVar[tuple[str, ...]] = ("mean", "scale")
+
+    @property
+    def mean(self) -> float:
+        return self.params["mean"]
+
+    @property
+    def std(self) -> float:
+        return self.params["scale"]
+
+    def support(self) -> tuple[float, float]:
+        return (-math.inf, math.inf)
+
+    def draw_range(self) -> tuple[float, float]:
+        m, s = self.mean, self.std
+        return (m - NORMAL_DRAW_SIGMAS * s, m + NORMAL_DRAW_SIGMAS * s)
+
+    def pdf(self, x: Any) -> np.ndarray:
+        m, s = self.mean, self.std
+        return normal_pdf((np.asarray(x, dtype=np.float64) - m) / s) / s
+
+    def cdf(self, x: Any) -> np.ndarray:
+        return normal_cdf((np.asarray(x, dtype=np.float64) - self.mean) / self.std)
+
+    def ppf(self, p: Any) -> np.ndarray:
+        return self.mean + self.std * normal_ppf(p)
 
 def _check(params, dtype: np.dtype, shape: tuple[int, ...]) -> dict[str, float]:
     mean, scale = check_location_scale(params["mean"], params["scale"], dtype)

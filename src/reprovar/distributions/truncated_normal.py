@@ -27,6 +27,7 @@ import decimal
 import functools
 import math
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -43,7 +44,7 @@ from ..sampler.transforms.quantile_regions import (
     series_coefficients,
 )
 from .base import Distribution, check_magnitude, check_real
-from .laws import TruncatedNormalLaw
+from .laws import NORMAL_DRAW_SIGMAS, SQRT2, SQRT2PI, Law, normal_cdf, normal_pdf, normal_ppf
 
 _CONTEXT = decimal.Context(prec=60, Emin=-999999999, Emax=999999999)
 _PI = decimal.Decimal("3.14159265358979323846264338327950288419716939937510582097494459")
@@ -261,6 +262,96 @@ class PhiloxTruncatedNormal(BlockAlgorithm):
 
         return layout.BLOCK_F64, run_wide
 
+
+
+@dataclass(frozen=True)
+class TruncatedNormalLaw(Law):
+    """normal(mean, scale) restricted to [low, high] (either bound may be infinite).
+
+    Example:
+        >>> law = TruncatedNormalLaw("truncated_normal", {"mean": 0.0, "scale": 1.0, "low": 0.0, "high": math.inf})
+        >>> round(law.mean, 6), round(law.std, 6)   # the half-normal
+        (0.797885, 0.60281)
+    """
+
+    keys: ClassVar[tuple[str, ...]] = ("mean", "scale", "low", "high")
+
+    def _standard(self) -> tuple[float, float, float, float]:
+        # The standardized bounds (alpha, beta), the mean and the scale.
+        m, s = self.params["mean"], self.params["scale"]
+        return (self.params["low"] - m) / s, (self.params["high"] - m) / s, m, s
+
+    @staticmethod
+    def _mass(alpha: float, beta: float) -> float:
+        # Φ(β) − Φ(α), taken in the lower tail where it is precise.
+        if alpha > 0:
+            return 0.5 * (math.erfc(alpha / SQRT2) - math.erfc(beta / SQRT2))
+        return 0.5 * (math.erfc(-beta / SQRT2) - math.erfc(-alpha / SQRT2))
+
+    @staticmethod
+    def _phi(z: float) -> float:
+        return 0.0 if math.isinf(z) else math.exp(-0.5 * z * z) / SQRT2PI
+
+    @property
+    def mean(self) -> float:
+        if self.params["scale"] == 0.0:
+            return self.params["mean"]
+        alpha, beta, m, s = self._standard()
+        z = self._mass(alpha, beta)
+        return m + s * (self._phi(alpha) - self._phi(beta)) / z
+
+    @property
+    def std(self) -> float:
+        if self.params["scale"] == 0.0 or self.params["low"] == self.params["high"]:
+            return 0.0
+        alpha, beta, m, s = self._standard()
+        z = self._mass(alpha, beta)
+        pa, pb = self._phi(alpha), self._phi(beta)
+        apa = 0.0 if math.isinf(alpha) else alpha * pa
+        bpb = 0.0 if math.isinf(beta) else beta * pb
+        variance = 1.0 + (apa - bpb) / z - ((pa - pb) / z) ** 2
+        return s * math.sqrt(max(variance, 0.0))
+
+    def support(self) -> tuple[float, float]:
+        return (self.params["low"], self.params["high"])
+
+    def draw_range(self) -> tuple[float, float]:
+        # Finite bounds as they are; an infinite side stops where a normal would stop being
+        # drawn (the same tail mass as mean ± 4 scale), counted in the truncated law itself.
+        lo, hi = self.support()
+        if self.point_mass:
+            return (self.mean, self.mean)
+        tail = float(normal_cdf(-NORMAL_DRAW_SIGMAS))
+        if math.isinf(lo):
+            lo = float(self.ppf(tail))
+        if math.isinf(hi):
+            hi = float(self.ppf(1.0 - tail))
+        return (lo, hi)
+
+    def pdf(self, x: Any) -> np.ndarray:
+        alpha, beta, m, s = self._standard()
+        x = np.asarray(x, dtype=np.float64)
+        inside = (x >= self.params["low"]) & (x <= self.params["high"])
+        return np.where(inside, normal_pdf((x - m) / s) / (s * self._mass(alpha, beta)), 0.0)
+
+    def cdf(self, x: Any) -> np.ndarray:
+        alpha, beta, m, s = self._standard()
+        z = np.clip((np.asarray(x, dtype=np.float64) - m) / s, alpha, beta)
+        if alpha > 0:  # upper tail: count from the top, where erfc is precise
+            return 1.0 - np.vectorize(self._mass)(z, beta) / self._mass(alpha, beta)
+        return np.vectorize(self._mass)(alpha, z) / self._mass(alpha, beta)
+
+    def ppf(self, p: Any) -> np.ndarray:
+        alpha, beta, m, s = self._standard()
+        p = np.asarray(p, dtype=np.float64)
+        if alpha > 0:  # mirror into the lower tail, where Φ and Φ⁻¹ keep their digits
+            lower = normal_cdf(-beta)
+            z = -normal_ppf(lower + (1.0 - p) * self._mass(alpha, beta))
+        else:
+            lower = normal_cdf(alpha)
+            z = normal_ppf(lower + p * self._mass(alpha, beta))
+        out = m + s * np.clip(z, alpha, beta)
+        return np.where((p >= 0) & (p <= 1), out, np.nan)
 
 def _check(params, dtype: np.dtype, shape: tuple[int, ...]) -> dict[str, float]:
     mean, scale, low, high = check_truncated_normal(

@@ -12,8 +12,10 @@ Example:
 
 from __future__ import annotations
 
+import math
 import functools
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -21,7 +23,7 @@ from ..errors import ArgumentValueError
 from ..sampler.blocks import BlockAlgorithm, parallel
 from ..sampler.formats import compute_type, dtype_name, format_bounds, next_value
 from .base import Distribution, check_magnitude, check_real
-from .laws import UniformLaw
+from .laws import Law
 
 
 def check_uniform(low, high, dtype: np.dtype) -> tuple[float, float]:
@@ -117,6 +119,47 @@ class PhiloxUniform(BlockAlgorithm):
 
         return self.block_size(dtype), run
 
+
+
+@dataclass(frozen=True)
+class UniformLaw(Law):
+    """uniform(low, high) on [low, high).
+
+    Example:
+        >>> law = UniformLaw("uniform", {"low": 0.0, "high": 4.0})
+        >>> float(law.pdf(1.0)), float(law.cdf(1.0)), float(law.ppf(0.75))
+        (0.25, 0.25, 3.0)
+    """
+
+    keys: ClassVar[tuple[str, ...]] = ("low", "high")
+
+    @property
+    def mean(self) -> float:
+        return 0.5 * (self.params["low"] + self.params["high"])
+
+    @property
+    def std(self) -> float:
+        return (self.params["high"] - self.params["low"]) / math.sqrt(12.0)
+
+    def support(self) -> tuple[float, float]:
+        return (self.params["low"], self.params["high"])
+
+    def draw_range(self) -> tuple[float, float]:
+        return self.support()
+
+    def pdf(self, x: Any) -> np.ndarray:
+        a, b = self.support()
+        x = np.asarray(x, dtype=np.float64)
+        return np.where((x >= a) & (x <= b), 1.0 / (b - a), 0.0)
+
+    def cdf(self, x: Any) -> np.ndarray:
+        a, b = self.support()
+        return np.clip((np.asarray(x, dtype=np.float64) - a) / (b - a), 0.0, 1.0)
+
+    def ppf(self, p: Any) -> np.ndarray:
+        a, b = self.support()
+        p = np.asarray(p, dtype=np.float64)
+        return np.where((p >= 0) & (p <= 1), a + p * (b - a), np.nan)
 
 def _check(params, dtype: np.dtype, shape: tuple[int, ...]) -> dict[str, float]:
     low, high = check_uniform(params["low"], params["high"], dtype)

@@ -13,22 +13,17 @@ Kept apart from the kernels so that reading it does not load Numba.
 
 from __future__ import annotations
 
-import numpy as np
-
 LANES = 256
 BLOCK_F32 = 4 * LANES  # elements per block computed in float32 (float32, float16, bfloat16)
 BLOCK_F64 = 2 * LANES  # elements per block computed in float64
 #: Blocks per task of the parallel kernels: 64 KiB of float32 output, enough to amortize
 #: scheduling. It chooses only which thread makes a block, never what is in it.
 BLOCKS_PER_TASK = 16
-KIND_F32 = np.uint64(1)  # counter word 3: keeps the float32 and float64 streams of a seed apart
-KIND_F64 = np.uint64(2)
 
-# The other distributions use the same blocks (4 * LANES elements computed in float32, 2 * LANES
-# in float64), each with counter words 3 of its own, so that no two algorithms ever read the
-# same Philox output for a seed. In a float32 block lane j's word w gives element w LANES + j;
-# in a float64 block its words 0-1 give element j and words 2-3 element LANES + j.
-KIND_UNIFORM_F32 = np.uint64(3)
-KIND_UNIFORM_F64 = np.uint64(4)
-KIND_TRUNCNORM_F32 = np.uint64(5)
-KIND_TRUNCNORM_F64 = np.uint64(6)
+# Counter word 3 is the algorithm's own "kind": no two algorithms (and not the float32 and
+# float64 streams of one) ever read the same Philox output for a seed. Each kernel file
+# claims its kinds (its ``KIND_*`` constants: normal 1-2, uniform 3-4, truncated normal 5-6;
+# a new distribution takes the next free ones), and tests/sampler/test_registry.py checks
+# that no two claim the same. The other distributions use the same blocks: in a float32
+# block lane j's word w gives element w LANES + j; in a float64 block its words 0-1 give
+# element j and words 2-3 element LANES + j.

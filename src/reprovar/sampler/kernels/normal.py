@@ -12,10 +12,15 @@ from numba.extending import overload
 
 from .._jit import JIT_POLICY, inline_kernel, kernel, parallel_kernel
 from ..bits.philox import philox4x32_lanes
-from ..layout import BLOCK_F32, BLOCK_F64, BLOCKS_PER_TASK, KIND_F32, KIND_F64, LANES
+from ..layout import BLOCK_F32, BLOCK_F64, BLOCKS_PER_TASK, LANES
 from ..transforms.box_muller import normal_pair_f32, normal_pair_f64
 from ..transforms.narrowing import float32_to_bfloat16_bits, float32_to_float16_bits
 
+
+#: Counter word 3 of this algorithm's blocks (see ..layout): keeps the float32 and float64
+#: streams of a seed apart, and apart from every other algorithm's.
+KIND_F32 = np.uint64(1)
+KIND_F64 = np.uint64(2)
 
 _LOW32 = np.uint64(0xFFFFFFFF)
 _SHIFT32 = np.uint64(32)

@@ -12,7 +12,7 @@ from numba import prange
 from numba.extending import overload
 
 from .._jit import JIT_POLICY, inline_kernel, kernel, parallel_kernel
-from ..layout import BLOCKS_PER_TASK, KIND_TRUNCNORM_F32, KIND_TRUNCNORM_F64
+from ..layout import BLOCKS_PER_TASK
 from ..transforms.normal_quantile import (
     log_f32_joined,
     log_f64_joined,
@@ -23,6 +23,10 @@ from ..transforms.normal_quantile import (
     upper_quantile_f64,
 )
 from .words import clamp, open_units_f32, open_units_f64, task_overload
+
+#: Counter word 3 of this algorithm's blocks (see ..layout).
+KIND_TRUNCNORM_F32 = np.uint64(5)
+KIND_TRUNCNORM_F64 = np.uint64(6)
 
 
 @inline_kernel

@@ -12,9 +12,13 @@ from numba import prange
 from numba.extending import overload
 
 from .._jit import JIT_POLICY, inline_kernel, kernel, parallel_kernel
-from ..layout import BLOCKS_PER_TASK, KIND_UNIFORM_F32, KIND_UNIFORM_F64
+from ..layout import BLOCKS_PER_TASK
 from ..transforms.uniform import unit_f32, unit_f64
 from .words import clamp, task_overload
+
+#: Counter word 3 of this algorithm's blocks (see ..layout).
+KIND_UNIFORM_F32 = np.uint64(3)
+KIND_UNIFORM_F64 = np.uint64(4)
 
 _TWO_F32 = np.float32(2)
 
