@@ -152,16 +152,11 @@ class NormalLaw(Law):
     def ppf(self, p: Any) -> np.ndarray:
         return self.mean + self.std * normal_ppf(p)
 
+
 def _check(params, dtype: np.dtype, shape: tuple[int, ...]) -> dict[str, float]:
     mean, scale = check_location_scale(params["mean"], params["scale"], dtype)
     return {"mean": mean, "scale": scale}
 
 
-NORMAL = Distribution(
-    name="normal",
-    parameters=("mean", "scale"),
-    check=_check,
-    default=PhiloxBoxMuller(),
-    summary="normal(mean, scale), scale the standard deviation",
-    law=NormalLaw,
-)
+NORMAL = Distribution("normal", ("mean", "scale"), _check, PhiloxBoxMuller(), law=NormalLaw,
+                      summary="normal(mean, scale), scale the standard deviation")

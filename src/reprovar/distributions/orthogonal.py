@@ -169,18 +169,10 @@ def _check(params, dtype: np.dtype, shape: tuple[int, ...]) -> dict[str, float]:
     return {"scale": check_orthogonal(params["scale"], shape, dtype)}
 
 
-ORTHOGONAL_FIRST_AXIS = Distribution(
-    name="orthogonal",
-    parameters=("scale",),
-    check=_check,
-    default=PhiloxOrthogonal("philox4x32-10/orthogonal", "orthogonal", rows_are_first_axis=True),
-    summary="a Haar orthogonal matrix of rows = shape[0] times scale (the gain), as torch reads shapes",
-)
+def _orthogonal(name: str, algorithm: str, first_axis: bool, reading: str) -> Distribution:
+    return Distribution(name, ("scale",), _check, PhiloxOrthogonal(algorithm, name, rows_are_first_axis=first_axis),
+                        summary=f"a Haar orthogonal matrix times scale (the gain), the shape read as {reading} reads it")
 
-ORTHOGONAL_LAST_AXIS = Distribution(
-    name="orthogonal_last_axis",
-    parameters=("scale",),
-    check=_check,
-    default=PhiloxOrthogonal("philox4x32-10/orthogonal-last-axis", "orthogonal_last_axis", rows_are_first_axis=False),
-    summary="a Haar orthogonal matrix of cols = shape[-1] times scale (the gain), as Keras reads shapes",
-)
+
+ORTHOGONAL_FIRST_AXIS = _orthogonal("orthogonal", "philox4x32-10/orthogonal", True, "torch")
+ORTHOGONAL_LAST_AXIS = _orthogonal("orthogonal_last_axis", "philox4x32-10/orthogonal-last-axis", False, "Keras")

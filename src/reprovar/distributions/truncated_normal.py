@@ -353,6 +353,7 @@ class TruncatedNormalLaw(Law):
         out = m + s * np.clip(z, alpha, beta)
         return np.where((p >= 0) & (p <= 1), out, np.nan)
 
+
 def _check(params, dtype: np.dtype, shape: tuple[int, ...]) -> dict[str, float]:
     mean, scale, low, high = check_truncated_normal(
         params["mean"], params["scale"], params.get("low"), params.get("high"), dtype

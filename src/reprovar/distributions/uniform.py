@@ -161,16 +161,11 @@ class UniformLaw(Law):
         p = np.asarray(p, dtype=np.float64)
         return np.where((p >= 0) & (p <= 1), a + p * (b - a), np.nan)
 
+
 def _check(params, dtype: np.dtype, shape: tuple[int, ...]) -> dict[str, float]:
     low, high = check_uniform(params["low"], params["high"], dtype)
     return {"low": low, "high": high}
 
 
-UNIFORM = Distribution(
-    name="uniform",
-    parameters=("low", "high"),
-    check=_check,
-    default=PhiloxUniform(),
-    summary="uniform on [low, high)",
-    law=UniformLaw,
-)
+UNIFORM = Distribution("uniform", ("low", "high"), _check, PhiloxUniform(), law=UniformLaw,
+                       summary="uniform on [low, high)")
