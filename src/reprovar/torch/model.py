@@ -10,9 +10,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import modelinit, trackers
+from .. import adapter, trackers
+from ..adapter import Initialized, Planned
 from ..errors import ArgumentTypeError, ArgumentValueError, UnreproducibleError
-from ..modelinit import Initialized, Planned
 from ..recipes import Fill, Recipe, Region
 from . import tensors
 from .capture import Capture
@@ -139,7 +139,7 @@ def _refuse(action: str, problems: list[str]) -> None:
 
 def _captured_init(module: nn.Module, planned: list[Planned], *, seed: int, source: str, recording: bool,
                    ledger: Any, what: str) -> Initialized:
-    result = modelinit.initialize(
+    result = adapter.initialize(
         planned, lambda values, in_place: _write_all(planned, values, in_place),
         seed=seed, seed_source=source, storage=_storage, recording=recording, ledger=ledger, what=what,
     )
@@ -211,11 +211,11 @@ def build(
     """
     if not callable(factory):
         raise ArgumentTypeError(f"factory must be a callable returning a torch.nn.Module, got {type(factory).__name__}")
-    prefix = modelinit.check_prefix(prefix)
+    prefix = adapter.check_prefix(prefix)
     _check_on_unreproducible(on_unreproducible)
-    recording = modelinit.recording_on(record, ledger)
+    recording = adapter.recording_on(record, ledger)
     log = trackers.tracker_logging(log_to_trackers)
-    model_seed, source = modelinit.model_seed_and_source(seed)
+    model_seed, source = adapter.model_seed_and_source(seed)
     capture = Capture()
     with capture:
         module = factory()
@@ -321,8 +321,8 @@ def init_module(
         True
     """
     module = _check_module(module)
-    prefix = modelinit.check_prefix(prefix)
-    on_unknown = modelinit.check_on_unknown(on_unknown)
+    prefix = adapter.check_prefix(prefix)
+    on_unknown = adapter.check_on_unknown(on_unknown)
     _check_on_unreproducible(on_unreproducible)
     if init is None or not (callable(init) or init in INIT_CHOICES):
         got = "nothing" if init is None else repr(init)
@@ -332,9 +332,9 @@ def init_module(
             f"got {got}; to follow the init code a model runs when it is built, use "
             "reprovar.torch.build(lambda: Model(...))"
         )
-    recording = modelinit.recording_on(record, ledger)
+    recording = adapter.recording_on(record, ledger)
     log = trackers.tracker_logging(log_to_trackers)
-    model_seed, source = modelinit.model_seed_and_source(seed)
+    model_seed, source = adapter.model_seed_and_source(seed)
     if init == "reset_parameters":
         planned = _defaults_planned(module, _plan(module, prefix, on_unknown, "init_module"), prefix)
     else:
@@ -398,18 +398,18 @@ def restore_module(
     from ..errors import ShapeMismatchError
 
     module = _check_module(module)
-    prefix = modelinit.check_prefix(prefix)
-    on_unknown = modelinit.check_on_unknown(on_unknown)
+    prefix = adapter.check_prefix(prefix)
+    on_unknown = adapter.check_on_unknown(on_unknown)
     run, ids, source = trackers.restore_selection(run, mlflow_run, wandb_run, ledger)
     entries = [(n, t) for n, t in state_entries(module, prefix) if t.numel()]
-    found, missing = modelinit.lookup([n for n, _ in entries], run=run, ledger=ledger, ids=ids)
+    found, missing = adapter.lookup([n for n, _ in entries], run=run, ledger=ledger, ids=ids)
     if ids is not None:
-        modelinit.check_one_version(list(found), run=run, ids=ids, ledger=ledger, action="restore_module",
+        adapter.check_one_version(list(found), run=run, ids=ids, ledger=ledger, action="restore_module",
                                     source=source)
     params = {join(prefix, n) for n, _ in plain_module(module).named_parameters(remove_duplicate=False)}
     missing_params = [n for n in missing if n in params]
     if missing_params and on_unknown == "raise":
-        modelinit.records_to_restore([(n, ()) for n in missing_params], run=run, ledger=ledger,
+        adapter.records_to_restore([(n, ()) for n in missing_params], run=run, ledger=ledger,
                                      action="restore_module", noun="parameter", ids=ids,
                                      source=source)  # raises, naming them
     if missing_params and on_unknown == "warn":
@@ -434,7 +434,7 @@ def restore_module(
         raise ShapeMismatchError(
             f"restore_module: entries differ from the records ({'; '.join(bad[:10])}); nothing was changed"
         )
-    values = {name: modelinit.replay_values(found[name]) for name, _ in entries if name in found}
+    values = {name: adapter.replay_values(found[name]) for name, _ in entries if name in found}
     targets = [Planned(name, tuple(t.shape), np.dtype("float32"), target=t) for name, t in entries if name in found]
     _write_all(targets, values)
     return {name: found[name] for name, _ in entries if name in found}
