@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
@@ -114,6 +115,24 @@ class Initialized(dict):
 
     def __repr__(self) -> str:
         return f"Initialized(seed={self.seed}, {dict.__repr__(self)})"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One entry of a model that :func:`restore` may bring back: its ledger name, the shape the
+    model holds, the framework's own object (handed back to the adapter's callables), and
+    whether a missing record is the caller's concern (``required``: a parameter) or is left
+    as it is without a word (a buffer that may have been set by other means).
+
+    Example:
+        >>> Stored("0.weight", (2, 3)).required
+        True
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    target: Any = field(default=None, compare=False)
+    required: bool = True
 
 
 def check_on_unknown(on_unknown: object) -> str:
@@ -443,31 +462,114 @@ def records_to_restore(
     a missing name raises :class:`~reprovar.errors.UnknownVariableError`, a recorded shape
     that differs :class:`~reprovar.errors.ShapeMismatchError`, each listing what is wrong.
     ``ids`` (see :func:`lookup`) and ``source`` (what the records were made by, for the
-    message) come with a tracker run.
+    message) come with a tracker run. :func:`restore` runs the same checks, then makes the
+    values.
     """
+    return _checked_records([Stored(name, tuple(shape)) for name, shape in wanted], (run, ids, source), ledger,
+                            action, noun)
+
+
+#: What :func:`reprovar.trackers.restore_selection` returns: (run, ids, source).
+Selection = tuple[int | None, tuple[int, int | None] | None, str | None]
+
+
+def _checked_records(entries: Sequence[Stored], selection: Selection, ledger: Ledger | str | os.PathLike | None,
+                     action: str, noun: str, on_missing: str = "raise",
+                     check_dtype: Callable[[Any, str], str | None] | None = None) -> dict[str, VariableRecord]:
+    # The records of ``entries`` found (see :func:`restore`), every check run before any
+    # value is made: versions (with a tracker run), missing records, shapes and dtypes.
     from .errors import ShapeMismatchError, UnknownVariableError
 
-    found, missing = lookup([name for name, _ in wanted], run=run, ledger=ledger, ids=ids)
+    run, ids, source = selection
+    found, missing = lookup([e.name for e in entries], run=run, ledger=ledger, ids=ids)
     if ids is not None:
-        check_one_version([name for name, _ in wanted if name in found], run=run, ids=ids, ledger=ledger,
+        check_one_version([e.name for e in entries if e.name in found], run=run, ids=ids, ledger=ledger,
                           action=action, source=source)
-    if missing:
+    required = {e.name for e in entries if e.required}
+    missing = [name for name in missing if name in required]
+    if missing and on_missing == "raise":
         where = f" by {source}" if source else f" by run {run}" if run is not None else ""
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
         raise UnknownVariableError(
             f"{action}: {len(missing)} {noun}(s) have no record{where}: "
             f"{', '.join(repr(n) for n in missing[:10])}{more}; nothing was changed"
         )
-    bad = [
-        f"{name}: recorded {found[name].shape}, model has {shape}"
-        for name, shape in wanted
-        if tuple(found[name].shape) != tuple(shape)
-    ]
+    if missing and on_missing == "warn":
+        warnings.warn(f"{action}: {len(missing)} {noun}(s) have no record and were left "
+                      f"as they are: {', '.join(missing[:10])}", UserWarning, stacklevel=4)
+    bad = []
+    for e in entries:
+        r = found.get(e.name)
+        if r is None:
+            continue
+        if tuple(r.shape) != tuple(e.shape):
+            bad.append(f"{e.name}: recorded {tuple(r.shape)}, model has {tuple(e.shape)}")
+        elif check_dtype is not None:
+            why = check_dtype(e.target, r.dtype)
+            if why is not None:
+                bad.append(f"{e.name}: {why}")
     if bad:
+        differ = "shapes" if check_dtype is None else "entries"
         raise ShapeMismatchError(
-            f"{action}: shapes differ from the records ({'; '.join(bad[:10])}); nothing was changed"
+            f"{action}: {differ} differ from the records ({'; '.join(bad[:10])}); nothing was changed"
         )
     return found
+
+
+def restore(
+    entries: Sequence[Stored],
+    write: Callable[[dict[str, np.ndarray]], None],
+    *,
+    ledger: Ledger | str | os.PathLike | None,
+    action: str,
+    noun: str,
+    selection: Selection = (None, None, None),
+    on_missing: str = "raise",
+    check_dtype: Callable[[Any, str], str | None] | None = None,
+) -> dict[str, VariableRecord]:
+    """Bring back a model's entries from the ledger: what every adapter's ``restore`` does
+    once it has listed its model's entries in its own vocabulary.
+
+    Every entry's record is looked up (see :func:`lookup`): the latest version, or with
+    ``selection``, what :func:`reprovar.trackers.restore_selection` returned, the latest one
+    a run made, or the one a tracker run owns (then each name must have one version there).
+    Everything is checked before any value is made:
+
+    * a ``required`` entry with no record raises
+      :class:`~reprovar.errors.UnknownVariableError` (``on_missing="raise"``), or is left as
+      it is, with a warning (``"warn"``) or without (``"skip"``); an entry not required with
+      no record is left as it is;
+    * a recorded shape that differs from ``entry.shape``, or a dtype ``check_dtype`` objects
+      to, raises :class:`~reprovar.errors.ShapeMismatchError` listing them.
+
+    Then the values of every entry found are made again from its record alone and checked
+    against its digest (:class:`~reprovar.errors.DigestMismatchError`), and only then handed
+    to the adapter, once: ``write(values_by_name)`` writes them into the framework's storage
+    (and may reset what the ledger does not hold, such as plain constants); it is not to fail
+    on input, since everything was checked. ``check_dtype(entry.target, recorded_dtype)``
+    returns None when the target holds the recorded dtype, else what differs, as it is
+    listed in the error (``"recorded float32, model has float64"``); without it only shapes
+    are compared. ``action`` (the public call's name) and ``noun`` (``"parameter"``,
+    ``"weight"``) word the messages.
+
+    Returns:
+        A dict from name to the record each entry was restored from, in the order of ``entries``.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.db")
+        >>> planned = [Planned("w", (2,), np.dtype("float32"), Draw("uniform", {"low": 0.0, "high": 1.0}))]
+        >>> made, got = {}, {}
+        >>> _ = initialize(planned, lambda values, _: made.update(values), seed=7, storage=None,
+        ...                recording=True, ledger=path, what="example: the model")
+        >>> records = restore([Stored("w", (2,))], got.update, ledger=path, action="example", noun="weight")
+        >>> sorted(records), bool((got["w"] == made["w"]).all())
+        (['w'], True)
+    """
+    found = _checked_records(entries, selection, ledger, action, noun, on_missing, check_dtype)
+    names = [e.name for e in entries if e.name in found]
+    write({name: replay_values(found[name]) for name in names})
+    return {name: found[name] for name in names}
 
 
 def check_one_version(

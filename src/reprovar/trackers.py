@@ -278,8 +278,8 @@ def tracker_selection(*, mlflow_run: Any = None, wandb_run: Any = None, ledger: 
 
 def restore_selection(run: Any, mlflow_run: Any, wandb_run: Any, ledger: Any
                       ) -> tuple[int | None, tuple[int, int | None] | None, str | None]:
-    """What an adapter's ``restore`` reads: (run, ids, source) for
-    :func:`reprovar.adapter.records_to_restore`: ``run`` alone, or the reprovar run linked
+    """What an adapter's ``restore`` reads: (run, ids, source), the ``selection`` of
+    :func:`reprovar.adapter.restore`: ``run`` alone, or the reprovar run linked
     to the tracker run given and the ids of the rows that tracker run owns (at most one of
     ``run``, ``mlflow_run`` and ``wandb_run``). A tracker run linked to several reprovar runs
     raises :class:`~reprovar.errors.ArgumentValueError` naming them.

@@ -363,14 +363,9 @@ def restore(
         True
     """
     on_unknown = adapter.check_on_unknown(on_unknown)
-    run, ids, source = trackers.restore_selection(run, mlflow_run, wandb_run, ledger)
+    selection = trackers.restore_selection(run, mlflow_run, wandb_run, ledger)
     entries = _plan(model, on_unknown, "restore")
-    names = [e.name for e in entries if e.recorded]
-    found = adapter.records_to_restore(
-        [(e.name, e.shape) for e in entries if e.recorded], run=run, ledger=ledger, action="restore",
-        noun="weight", ids=ids, source=source,
+    return adapter.restore(
+        [adapter.Stored(e.name, e.shape) for e in entries if e.recorded], lambda values: _assign(entries, values),
+        ledger=ledger, action="restore", noun="weight", selection=selection,
     )
-    values = {name: adapter.replay_values(found[name]) for name in names}
-    _assign(entries, values)
-    return {name: found[name] for name in names}
-

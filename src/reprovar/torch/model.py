@@ -110,7 +110,8 @@ def _storage(p: Planned) -> np.ndarray | None:
     return None if view is None else view.reshape(p.shape)
 
 
-def _write_all(planned: list[Planned], values: dict[str, np.ndarray], in_place: frozenset = frozenset()) -> None:
+def _write_all(planned: list[Planned] | list[adapter.Stored], values: dict[str, np.ndarray],
+               in_place: frozenset = frozenset()) -> None:
     # Nothing here can fail on input: every check ran before the first tensor is written.
     with torch.no_grad():
         for p in planned:
@@ -395,49 +396,26 @@ def restore_module(
         >>> all(torch.equal(initial[k], v) for k, v in net.state_dict().items())
         True
     """
-    from ..errors import ShapeMismatchError
-
     module = _check_module(module)
     prefix = adapter.check_prefix(prefix)
     on_unknown = adapter.check_on_unknown(on_unknown)
-    run, ids, source = trackers.restore_selection(run, mlflow_run, wandb_run, ledger)
-    entries = [(n, t) for n, t in state_entries(module, prefix) if t.numel()]
-    found, missing = adapter.lookup([n for n, _ in entries], run=run, ledger=ledger, ids=ids)
-    if ids is not None:
-        adapter.check_one_version(list(found), run=run, ids=ids, ledger=ledger, action="restore_module",
-                                    source=source)
+    selection = trackers.restore_selection(run, mlflow_run, wandb_run, ledger)
     params = {join(prefix, n) for n, _ in plain_module(module).named_parameters(remove_duplicate=False)}
-    missing_params = [n for n in missing if n in params]
-    if missing_params and on_unknown == "raise":
-        adapter.records_to_restore([(n, ()) for n in missing_params], run=run, ledger=ledger,
-                                     action="restore_module", noun="parameter", ids=ids,
-                                     source=source)  # raises, naming them
-    if missing_params and on_unknown == "warn":
-        warnings.warn(f"restore_module: {len(missing_params)} parameter(s) have no record and were left "
-                      f"as they are: {', '.join(missing_params[:10])}", UserWarning, stacklevel=2)
-    bad = []
-    for name, t in entries:
-        r = found.get(name)
-        if r is None:
-            continue
-        if tuple(r.shape) != tuple(t.shape):
-            bad.append(f"{name}: recorded {tuple(r.shape)}, model has {tuple(t.shape)}")
-        else:
-            try:
-                dtype = numpy_dtype(t)
-            except Problem as e:
-                bad.append(f"{name}: {e}")
-                continue
-            if dtype.name != r.dtype:
-                bad.append(f"{name}: recorded {r.dtype}, model has {dtype.name}")
-    if bad:
-        raise ShapeMismatchError(
-            f"restore_module: entries differ from the records ({'; '.join(bad[:10])}); nothing was changed"
-        )
-    values = {name: adapter.replay_values(found[name]) for name, _ in entries if name in found}
-    targets = [Planned(name, tuple(t.shape), np.dtype("float32"), target=t) for name, t in entries if name in found]
-    _write_all(targets, values)
-    return {name: found[name] for name, _ in entries if name in found}
+    entries = [adapter.Stored(n, tuple(t.shape), t, required=n in params)
+               for n, t in state_entries(module, prefix) if t.numel()]
+    return adapter.restore(
+        entries, lambda values: _write_all(entries, values), ledger=ledger, action="restore_module",
+        noun="parameter", selection=selection, on_missing=on_unknown, check_dtype=_dtype_differs,
+    )
+
+
+def _dtype_differs(t: torch.Tensor, recorded: str) -> str | None:
+    # What restore lists when a tensor cannot hold its record's values as they were made.
+    try:
+        dtype = numpy_dtype(t)
+    except Problem as e:
+        return str(e)
+    return None if dtype.name == recorded else f"recorded {recorded}, model has {dtype.name}"
 
 
 def replay(
