@@ -2,8 +2,8 @@
 
     python bench/bench_trackers.py
 
-A model of 1,000 parameters, (8,) float32 each, is made once (``reprovar.modelinit``); each
-round records it in one transaction (``modelinit.record_all``) into a fresh SQLite ledger,
+A model of 1,000 parameters, (8,) float32 each, is made once (``reprovar.adapter``); each
+round records it in one transaction (``adapter.record_all``) into a fresh SQLite ledger,
 so every round also writes the run row, as the first model of a training script does. In
 the "linked" rounds an MLflow run is active (a real MLflow, tracking store in a temporary
 SQLite file): the run row's transaction reads ``mlflow.active_run()`` and writes the sealed
@@ -31,22 +31,22 @@ import timeit
 import numpy as np
 
 import reprovar
-from reprovar import modelinit
+from reprovar import adapter
+from reprovar.adapter import Draw, Planned
 from reprovar.ledger import ledger as ledger_module
 from reprovar.ledger.links import LinkWriter, insert_links
-from reprovar.modelinit import Draw, Planned
 
 
 def model(n: int) -> list:
     draw = Draw("normal", {"mean": 0.0, "scale": 0.02})
     planned = [Planned(f"layer{i}/kernel", (8,), np.dtype("float32"), draw) for i in range(n)]
-    return modelinit.generate(planned, seed=2024)
+    return adapter.generate(planned, seed=2024)
 
 
 def timed_record(made, led) -> tuple[float, float]:
     """(wall seconds, this thread's CPU seconds) of recording ``made`` in one transaction."""
     wall, cpu = time.perf_counter(), time.thread_time()
-    modelinit.record_all(made, ledger=led, what="bench")
+    adapter.record_all(made, ledger=led, what="bench")
     return time.perf_counter() - wall, time.thread_time() - cpu
 
 

@@ -94,7 +94,7 @@ def link_run(
         reprovar.errors.ArgumentValueError: link_run: no MLflow or W&B run is active in this process; start one, or pass mlflow_run= or wandb_run=
     """
     from .ledger.links import active_tracker_runs
-    from .modelinit import check_run
+    from .adapter import check_run
     from .recorder import get_ledger
 
     run = check_run(run)
@@ -278,8 +278,8 @@ def tracker_selection(*, mlflow_run: Any = None, wandb_run: Any = None, ledger: 
 
 def restore_selection(run: Any, mlflow_run: Any, wandb_run: Any, ledger: Any
                       ) -> tuple[int | None, tuple[int, int | None] | None, str | None]:
-    """What an adapter's ``restore`` reads: (run, ids, source) for
-    :func:`reprovar.modelinit.records_to_restore`: ``run`` alone, or the reprovar run linked
+    """What an adapter's ``restore`` reads: (run, ids, source), the ``selection`` of
+    :func:`reprovar.adapter.restore`: ``run`` alone, or the reprovar run linked
     to the tracker run given and the ids of the rows that tracker run owns (at most one of
     ``run``, ``mlflow_run`` and ``wandb_run``). A tracker run linked to several reprovar runs
     raises :class:`~reprovar.errors.ArgumentValueError` naming them.
@@ -289,7 +289,7 @@ def restore_selection(run: Any, mlflow_run: Any, wandb_run: Any, ledger: Any
         (3, None, None)
     """
     from .ledger.links import TRACKER_NAMES
-    from .modelinit import check_run
+    from .adapter import check_run
 
     run = check_run(run)
     if mlflow_run is None and wandb_run is None:
@@ -311,7 +311,7 @@ def records_to_log(
 ) -> tuple[Ledger, list[VariableRecord], int | None, int | None]:
     """(ledger, records, reprovar run id, model seed) for ``log_variables``: those of an
     adapter's ``initialize`` result, of run ``reprovar_run``, or of this process's run."""
-    from .modelinit import check_run
+    from .adapter import check_run
     from .recorder import get_ledger
 
     led = get_ledger(ledger)

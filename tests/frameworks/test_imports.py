@@ -13,8 +13,11 @@ def loaded_after(code: str) -> set[str]:
 
 
 def test_reprovar_alone_loads_no_framework():
-    loaded = loaded_after("import reprovar, reprovar.seeding, reprovar.modelinit\nreprovar.random_normal_variable((2,), 0.0, 1.0, record=False)")
-    assert "reprovar.modelinit" in loaded
+    loaded = loaded_after(
+        "import reprovar, reprovar.seeding, reprovar.adapter, reprovar.modelinit\n"
+        "reprovar.random_normal_variable((2,), 0.0, 1.0, record=False)"
+    )
+    assert {"reprovar.adapter", "reprovar.modelinit"} <= loaded
     assert not {"torch", "keras"} & loaded
 
 

@@ -110,7 +110,7 @@ def replay(name, version, row_id, output, zarr_path, chunks, scheduler, connect_
 
 def _recorded_by_linked_run(ledger, name: str, mlflow_run, wandb_run) -> int:
     from ..errors import UnknownVariableError
-    from ..modelinit import check_one_version, lookup
+    from ..adapter import check_one_version, lookup
     from ..trackers import restore_selection
 
     run, ids, source = restore_selection(None, mlflow_run, wandb_run, ledger)

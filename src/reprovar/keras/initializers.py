@@ -34,9 +34,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from .. import modelinit
+from .. import adapter
 from ..errors import ArgumentTypeError
-from ..modelinit import Draw
+from ..recipes import Draw
 from ..seeding import fresh_seed
 from ..validation import check_seed, resolve_dtype
 
@@ -119,8 +119,8 @@ class ReprovarInitializer(keras.initializers.Initializer):
         # Keras' cast rounds the same way; not every backend takes ml_dtypes arrays.
         made = "float32" if name == "bfloat16" else name
         values = np.empty(shape, resolve_dtype(made))
-        modelinit.check_draw(draw, values.dtype, shape)
-        modelinit.fill(values, draw, self.seed)
+        adapter.check_draw(draw, values.dtype, shape)
+        adapter.fill(values, draw, self.seed)
         return keras.ops.cast(keras.ops.convert_to_tensor(values), name)
 
     def get_config(self) -> dict:

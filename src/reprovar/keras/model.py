@@ -10,10 +10,10 @@ from typing import Any
 import keras
 import numpy as np
 
-from .. import modelinit, trackers
+from .. import adapter, trackers
+from ..adapter import Initialized, Planned
 from ..errors import ArgumentTypeError, ArgumentValueError
-from ..modelinit import Draw, Initialized, Planned
-from ..recipes import Fill, Recipe, Region
+from ..recipes import Draw, Fill, Recipe, Region
 from ..validation import SUPPORTED_DTYPES, resolve_dtype
 from . import initializers as ours
 from .initializers import _float, orthogonal_draw, variance_scaling_draw
@@ -312,12 +312,12 @@ def initialize(
         >>> sorted(records), records.seed
         (['m/out/kernel'], 1)
     """
-    on_unknown = modelinit.check_on_unknown(on_unknown)
-    recording = modelinit.recording_on(record, ledger)
+    on_unknown = adapter.check_on_unknown(on_unknown)
+    recording = adapter.recording_on(record, ledger)
     log = trackers.tracker_logging(log_to_trackers)
     entries = _plan(model, on_unknown, "initialize")
     planned = _planned(entries)
-    initialized = modelinit.initialize(
+    initialized = adapter.initialize(
         planned,
         lambda values, in_place: _assign(entries, values, in_place),
         seed=seed,
@@ -362,15 +362,10 @@ def restore(
         >>> all(np.array_equal(a, b) for a, b in zip(initial, model.get_weights()))
         True
     """
-    on_unknown = modelinit.check_on_unknown(on_unknown)
-    run, ids, source = trackers.restore_selection(run, mlflow_run, wandb_run, ledger)
+    on_unknown = adapter.check_on_unknown(on_unknown)
+    selection = trackers.restore_selection(run, mlflow_run, wandb_run, ledger)
     entries = _plan(model, on_unknown, "restore")
-    names = [e.name for e in entries if e.recorded]
-    found = modelinit.records_to_restore(
-        [(e.name, e.shape) for e in entries if e.recorded], run=run, ledger=ledger, action="restore",
-        noun="weight", ids=ids, source=source,
+    return adapter.restore(
+        [adapter.Stored(e.name, e.shape) for e in entries if e.recorded], lambda values: _assign(entries, values),
+        ledger=ledger, action="restore", noun="weight", selection=selection,
     )
-    values = {name: modelinit.replay_values(found[name]) for name in names}
-    _assign(entries, values)
-    return {name: found[name] for name in names}
-

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import modelinit
+from .. import adapter
 from ..errors import ArgumentTypeError, ArgumentValueError
 from ..recipes import Draw, Fill, Recipe, Region, make_into
 from ..validation import check_name
@@ -255,11 +255,11 @@ def fill_(tensor: torch.Tensor, draw: Draw | None, *, recipe: Recipe | None = No
         True
     """
     dtype = tensors.check_tensor(tensor)
-    planned = modelinit.Planned(name or "tensor", tuple(tensor.shape), dtype, draw, recipe=recipe)
-    modelinit.check_planned(planned)
-    recording = modelinit.recording_on(record, ledger)
+    planned = adapter.Planned(name or "tensor", tuple(tensor.shape), dtype, draw, recipe=recipe)
+    adapter.check_planned(planned)
+    recording = adapter.recording_on(record, ledger)
     name = default_name() if name is None else check_name(name)
-    model_seed, source = modelinit.model_seed_and_source(seed)
+    model_seed, source = adapter.model_seed_and_source(seed)
     view = tensors.host_view(tensor)
     if view is not None:
         values = view.reshape(tuple(tensor.shape))
@@ -272,8 +272,8 @@ def fill_(tensor: torch.Tensor, draw: Draw | None, *, recipe: Recipe | None = No
     if recording:
         from ..ledger.digest import digest
 
-        made = modelinit.Made(modelinit.Planned(name, tuple(tensor.shape), dtype, draw, recipe=recipe), model_seed, source, values, digest(values))
-        modelinit.record_all([made], ledger=ledger, what=f"tensor {name!r} was filled (seed {model_seed})")
+        made = adapter.Made(adapter.Planned(name, tuple(tensor.shape), dtype, draw, recipe=recipe), model_seed, source, values, digest(values))
+        adapter.record_all([made], ledger=ledger, what=f"tensor {name!r} was filled (seed {model_seed})")
     return tensor
 
 

@@ -10,9 +10,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import modelinit, trackers
+from .. import adapter, trackers
+from ..adapter import Initialized, Planned
 from ..errors import ArgumentTypeError, ArgumentValueError, UnreproducibleError
-from ..modelinit import Initialized, Planned
 from ..recipes import Fill, Recipe, Region
 from . import tensors
 from .capture import Capture
@@ -110,7 +110,8 @@ def _storage(p: Planned) -> np.ndarray | None:
     return None if view is None else view.reshape(p.shape)
 
 
-def _write_all(planned: list[Planned], values: dict[str, np.ndarray], in_place: frozenset = frozenset()) -> None:
+def _write_all(planned: list[Planned] | list[adapter.Stored], values: dict[str, np.ndarray],
+               in_place: frozenset = frozenset()) -> None:
     # Nothing here can fail on input: every check ran before the first tensor is written.
     with torch.no_grad():
         for p in planned:
@@ -139,7 +140,7 @@ def _refuse(action: str, problems: list[str]) -> None:
 
 def _captured_init(module: nn.Module, planned: list[Planned], *, seed: int, source: str, recording: bool,
                    ledger: Any, what: str) -> Initialized:
-    result = modelinit.initialize(
+    result = adapter.initialize(
         planned, lambda values, in_place: _write_all(planned, values, in_place),
         seed=seed, seed_source=source, storage=_storage, recording=recording, ledger=ledger, what=what,
     )
@@ -211,11 +212,11 @@ def build(
     """
     if not callable(factory):
         raise ArgumentTypeError(f"factory must be a callable returning a torch.nn.Module, got {type(factory).__name__}")
-    prefix = modelinit.check_prefix(prefix)
+    prefix = adapter.check_prefix(prefix)
     _check_on_unreproducible(on_unreproducible)
-    recording = modelinit.recording_on(record, ledger)
+    recording = adapter.recording_on(record, ledger)
     log = trackers.tracker_logging(log_to_trackers)
-    model_seed, source = modelinit.model_seed_and_source(seed)
+    model_seed, source = adapter.model_seed_and_source(seed)
     capture = Capture()
     with capture:
         module = factory()
@@ -321,8 +322,8 @@ def init_module(
         True
     """
     module = _check_module(module)
-    prefix = modelinit.check_prefix(prefix)
-    on_unknown = modelinit.check_on_unknown(on_unknown)
+    prefix = adapter.check_prefix(prefix)
+    on_unknown = adapter.check_on_unknown(on_unknown)
     _check_on_unreproducible(on_unreproducible)
     if init is None or not (callable(init) or init in INIT_CHOICES):
         got = "nothing" if init is None else repr(init)
@@ -332,9 +333,9 @@ def init_module(
             f"got {got}; to follow the init code a model runs when it is built, use "
             "reprovar.torch.build(lambda: Model(...))"
         )
-    recording = modelinit.recording_on(record, ledger)
+    recording = adapter.recording_on(record, ledger)
     log = trackers.tracker_logging(log_to_trackers)
-    model_seed, source = modelinit.model_seed_and_source(seed)
+    model_seed, source = adapter.model_seed_and_source(seed)
     if init == "reset_parameters":
         planned = _defaults_planned(module, _plan(module, prefix, on_unknown, "init_module"), prefix)
     else:
@@ -395,49 +396,26 @@ def restore_module(
         >>> all(torch.equal(initial[k], v) for k, v in net.state_dict().items())
         True
     """
-    from ..errors import ShapeMismatchError
-
     module = _check_module(module)
-    prefix = modelinit.check_prefix(prefix)
-    on_unknown = modelinit.check_on_unknown(on_unknown)
-    run, ids, source = trackers.restore_selection(run, mlflow_run, wandb_run, ledger)
-    entries = [(n, t) for n, t in state_entries(module, prefix) if t.numel()]
-    found, missing = modelinit.lookup([n for n, _ in entries], run=run, ledger=ledger, ids=ids)
-    if ids is not None:
-        modelinit.check_one_version(list(found), run=run, ids=ids, ledger=ledger, action="restore_module",
-                                    source=source)
+    prefix = adapter.check_prefix(prefix)
+    on_unknown = adapter.check_on_unknown(on_unknown)
+    selection = trackers.restore_selection(run, mlflow_run, wandb_run, ledger)
     params = {join(prefix, n) for n, _ in plain_module(module).named_parameters(remove_duplicate=False)}
-    missing_params = [n for n in missing if n in params]
-    if missing_params and on_unknown == "raise":
-        modelinit.records_to_restore([(n, ()) for n in missing_params], run=run, ledger=ledger,
-                                     action="restore_module", noun="parameter", ids=ids,
-                                     source=source)  # raises, naming them
-    if missing_params and on_unknown == "warn":
-        warnings.warn(f"restore_module: {len(missing_params)} parameter(s) have no record and were left "
-                      f"as they are: {', '.join(missing_params[:10])}", UserWarning, stacklevel=2)
-    bad = []
-    for name, t in entries:
-        r = found.get(name)
-        if r is None:
-            continue
-        if tuple(r.shape) != tuple(t.shape):
-            bad.append(f"{name}: recorded {tuple(r.shape)}, model has {tuple(t.shape)}")
-        else:
-            try:
-                dtype = numpy_dtype(t)
-            except Problem as e:
-                bad.append(f"{name}: {e}")
-                continue
-            if dtype.name != r.dtype:
-                bad.append(f"{name}: recorded {r.dtype}, model has {dtype.name}")
-    if bad:
-        raise ShapeMismatchError(
-            f"restore_module: entries differ from the records ({'; '.join(bad[:10])}); nothing was changed"
-        )
-    values = {name: modelinit.replay_values(found[name]) for name, _ in entries if name in found}
-    targets = [Planned(name, tuple(t.shape), np.dtype("float32"), target=t) for name, t in entries if name in found]
-    _write_all(targets, values)
-    return {name: found[name] for name, _ in entries if name in found}
+    entries = [adapter.Stored(n, tuple(t.shape), t, required=n in params)
+               for n, t in state_entries(module, prefix) if t.numel()]
+    return adapter.restore(
+        entries, lambda values: _write_all(entries, values), ledger=ledger, action="restore_module",
+        noun="parameter", selection=selection, on_missing=on_unknown, check_dtype=_dtype_differs,
+    )
+
+
+def _dtype_differs(t: torch.Tensor, recorded: str) -> str | None:
+    # What restore lists when a tensor cannot hold its record's values as they were made.
+    try:
+        dtype = numpy_dtype(t)
+    except Problem as e:
+        return str(e)
+    return None if dtype.name == recorded else f"recorded {recorded}, model has {dtype.name}"
 
 
 def replay(

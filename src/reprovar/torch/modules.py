@@ -2,7 +2,7 @@
 
 A rule applies to a module that is an instance of its class and has not replaced that class's
 ``reset_parameters`` (a subclass that overrides it initializes differently, so it is treated
-as unknown). It maps the module's parameters to a random :class:`~reprovar.modelinit.Draw`
+as unknown). It maps the module's parameters to a random :class:`~reprovar.recipes.Draw`
 (with the same formula PyTorch's own ``reset_parameters`` uses) or to a constant:
 
 =====================================  =====================================================
@@ -40,7 +40,7 @@ import torch
 from torch import nn
 
 from ..errors import ArgumentValueError
-from ..modelinit import Draw
+from ..recipes import Draw
 from .init import calculate_fans, kaiming_uniform_draw, normal_draw, uniform_draw, xavier_normal_draw, xavier_uniform_draw
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..modelinit import Planned
+from ..adapter import Planned
 from ..recipes import Draw, Fill, PartDraw, Recipe, Region
 from ..seeding import derive_seed
 from . import tensors
