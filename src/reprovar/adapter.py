@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from . import algorithms
+from .distributions import get as get_distribution
 from .errors import ArgumentTypeError, ArgumentValueError, RecordingError, ReprovarError
 from .recipes import Draw, Recipe, constant_row_draw, make_into
 from .seeding import fresh_seed, name_key
@@ -174,13 +174,13 @@ def model_seed_and_source(seed: object) -> tuple[int, str]:
 
 
 def algorithm_for(distribution: str):
-    """The algorithm new variables of ``distribution`` are made with."""
-    return algorithms.default_algorithm(distribution)
+    """The algorithm new variables of ``distribution`` are made with (from the registry)."""
+    return get_distribution(distribution).default
 
 
 def check_draw(draw: Draw, dtype: np.dtype, shape: tuple[int, ...] | None = None) -> None:
-    """The draw's parameters are valid for ``dtype`` (and an orthogonal draw's ``shape``),
-    with the checks (and messages) of the public ``*_variable`` functions.
+    """The draw's parameters are valid for ``dtype`` (and ``shape``, which an orthogonal
+    draw needs), with the checks (and messages) of the public makers: the registry's.
 
     Example:
         >>> check_draw(Draw("uniform", {"low": 1.0, "high": 0.0}), np.dtype("float32"))
@@ -188,24 +188,12 @@ def check_draw(draw: Draw, dtype: np.dtype, shape: tuple[int, ...] | None = None
         ...
         reprovar.errors.ArgumentValueError: low must be < high (values lie in [low, high)), got low=1.0, high=0.0
     """
-    from .distributions import ORTHOGONAL, check_orthogonal, check_truncated_normal, check_uniform
-    from .validation import check_location_scale
-
     if dtype.kind not in "fV":  # integer and boolean entries are constants, made by recipes only
         raise ArgumentValueError(f"a {dtype.name} value cannot be drawn from {draw.distribution}")
-    p = draw.params
-    if draw.distribution == "normal":
-        check_location_scale(p["mean"], p["scale"], dtype)
-    elif draw.distribution == "uniform":
-        check_uniform(p["low"], p["high"], dtype)
-    elif draw.distribution == "truncated_normal":
-        check_truncated_normal(p["mean"], p["scale"], p["low"], p["high"], dtype)
-    elif draw.distribution in ORTHOGONAL:
-        if shape is None:
-            raise ArgumentValueError(f"an {draw.distribution} draw needs the variable's shape")
-        check_orthogonal(p["scale"], shape, dtype)
-    else:
-        algorithm_for(draw.distribution)  # raises, naming the distributions there are
+    d = get_distribution(draw.distribution)  # raises, naming the distributions there are
+    if shape is None and not d.elementwise:
+        raise ArgumentValueError(f"an {draw.distribution} draw needs the variable's shape")
+    d.checked(draw.params, dtype, () if shape is None else tuple(shape))
 
 
 def check_planned(p: Planned) -> None:

@@ -66,9 +66,16 @@ def test_the_generic_maker_equals_the_named_makers():
         assert a.numpy().tobytes() == b.numpy().tobytes()
 
 
-def test_a_whole_matrix_distribution_has_no_slices():
+def test_a_whole_matrix_distribution_has_no_slices_and_no_chunks(tmp_path):
     with pytest.raises(ArgumentValueError, match="orthogonal variable's values depend on the whole variable"):
         reprovar.random_slice("orthogonal", 0, 4, scale=1.0, seed=1)
+    pytest.importorskip("dask")
+    import reprovar.dask
+
+    path = tmp_path / "none.db"
+    with pytest.raises(ArgumentValueError, match="cannot be made in chunks"):
+        reprovar.dask.random_variable("orthogonal", (4, 4), scale=1.0, seed=1, ledger=str(path))
+    assert not path.exists()  # refused before anything was recorded
 
 
 def test_huge_ints_are_value_errors_for_every_distribution():
