@@ -39,9 +39,10 @@ _LEDGER_NAMES = (
 )
 
 
-#: Modules reached as attributes (``reprovar.mlflow.log_variables``); imported on first use,
-#: and none of them imports its tracker until called.
-_LAZY_MODULES = ("mlflow", "wandb", "trackers")
+#: Modules reached as attributes (``reprovar.mlflow.log_variables``,
+#: ``reprovar.variance_scaling.resolve``); imported on first use, and none of the trackers'
+#: imports its tracker until called.
+_LAZY_MODULES = ("mlflow", "wandb", "trackers", "algorithms", "region", "variance_scaling")
 
 
 def __getattr__(name: str):
