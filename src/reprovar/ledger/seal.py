@@ -40,14 +40,14 @@ from json.encoder import encode_basestring_ascii as _encode_ascii
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Mapping
 
+from .. import config
+from ..config import MIN_KEY_BYTES
 from ..errors import ArgumentTypeError, ArgumentValueError, LedgerError
 
 #: Environment variable holding the seal key (text, at least :data:`MIN_KEY_BYTES` bytes).
-KEY_ENV = "REPROVAR_LEDGER_KEY"
+KEY_ENV = config.LEDGER_KEY
 #: Environment variable naming a file that holds the seal key (used when KEY_ENV is unset).
-KEY_FILE_ENV = "REPROVAR_LEDGER_KEY_FILE"
-#: Shortest key accepted: a guessable key would make keyed seals forgeable.
-MIN_KEY_BYTES = 16
+KEY_FILE_ENV = config.LEDGER_KEY_FILE
 
 #: The first bytes of every canonical text: names the canonical form, so it can never be
 #: mistaken for another one.
@@ -117,14 +117,11 @@ def key_from_environment() -> SealKey | None:
         >>> key_from_environment() is None
         True
     """
-    text = os.environ.get(KEY_ENV)
-    if text:
-        try:
-            return SealKey.from_text(text)
-        except ArgumentValueError as e:
-            raise ArgumentValueError(f"{KEY_ENV}: {e}") from None
-    path = os.environ.get(KEY_FILE_ENV)
-    if path:
+    secret = config.ledger_key()
+    if secret is not None:
+        return SealKey(secret)
+    path = config.ledger_key_file()
+    if path is not None:
         return read_key_file(path, KEY_FILE_ENV)
     return None
 

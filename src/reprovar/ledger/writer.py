@@ -83,7 +83,7 @@ VARIABLE_COLUMNS = (
 )
 
 
-class _StaleConnection(Exception):
+class _StaleConnection(LedgerError):
     """The connection was found dead before the transaction wrote anything."""
 
     def __init__(self, error: BaseException):
