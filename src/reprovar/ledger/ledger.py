@@ -5,10 +5,8 @@ from __future__ import annotations
 import difflib
 import math
 import os
-import random
 import sys
 import threading
-import time
 import weakref
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -36,11 +34,12 @@ from .dberrors import is_retryable, translate
 from .engine import WRITE, check_sqlite_location, create_ledger_engine
 from .models import MAX_NAME_LENGTH, runs_table, variables_table
 from .records import MalformedRow, RunRecord, VariableRecord
+from .retry import WRITE_RETRY_S, retry
 from .runinfo import collect_run_info
 from .schema import current_revision, ensure_schema
 from .seal import SealKey, resolve_key
 from .urls import default_target, display, to_url
-from .writer import WRITE_RETRY_S, BatchWriter, VariableWriter
+from .writer import BatchWriter, VariableWriter
 
 if TYPE_CHECKING:
     from .vouch import Vouched
@@ -239,29 +238,29 @@ class Ledger:
             raise translate(e, self.location, "read") from e
 
     def _write(self, action: str, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one write transaction, retrying when a concurrent writer wins a race.
+        """Run ``work`` in one write transaction, retrying (:func:`.retry.retry`) when a
+        concurrent writer wins a race.
 
         The unique (name, version) constraint is what guarantees versions; retries only turn
         a lost race into a fresh attempt with the new maximum.
         """
-        deadline = time.monotonic() + WRITE_RETRY_S
-        delay = 0.001
-        while True:
+        def attempt() -> T:
             if self._writer is None or self._writer.closed or self._writer.invalidated:
                 self._writer = self._engine.connect().execution_options(**WRITE)
             connection = self._writer
             try:
                 with connection.begin():
                     return work(connection)
-            except SQLAlchemyError as e:
-                if connection.invalidated:
+            except SQLAlchemyError:
+                if connection.invalidated:  # lost: the next attempt (or call) reconnects
                     connection.close()
                     self._writer = None
-                if is_retryable(e) and time.monotonic() < deadline:
-                    time.sleep(delay * random.uniform(0.5, 1.5))
-                    delay = min(delay * 2, 0.05)
-                    continue
-                raise translate(e, self.location, action) from e
+                raise
+
+        try:
+            return retry(attempt, transient=is_retryable, errors=SQLAlchemyError, budget_s=WRITE_RETRY_S)
+        except SQLAlchemyError as e:
+            raise translate(e, self.location, action) from e
 
     # --- recording --------------------------------------------------------------------
 

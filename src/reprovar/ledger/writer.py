@@ -30,8 +30,6 @@ row than sealing and inserting each row as it is recorded (docs/performance.md).
 
 from __future__ import annotations
 
-import random
-import time
 import zlib
 from datetime import datetime, timezone
 from operator import itemgetter
@@ -43,16 +41,13 @@ from sqlalchemy.sql.compiler import Compiled
 
 from ..errors import LedgerError
 from .coltypes import uint64_to_db
-from .dberrors import is_retryable_dbapi, is_statement_retryable_dbapi
 from .engine import SQLITE_BUSY_TIMEOUT_MS
 from .models import variables_table
+from .retry import RETRY_FIRST_S, RETRY_MAX_S, WRITE_RETRY_S, is_statement_transient, is_transient, retry
 from .seal import SealKey, compute_seal
 
-#: How long a writer keeps retrying after losing races (duplicate version, deadlock, busy).
-WRITE_RETRY_S = 120.0
-#: Backoff bounds between retries, in seconds.
-RETRY_FIRST_S = 0.0002
-RETRY_MAX_S = 0.01
+__all__ = ["BatchWriter", "VariableWriter", "RETRY_FIRST_S", "RETRY_MAX_S", "WRITE_RETRY_S",
+           "SQLITE_ROWS_PER_WRITE", "VARIABLE_COLUMNS"]
 #: Rows a SQLite batch keeps before writing them (and at commit): bounds the memory a long
 #: transaction holds besides SQLite's own.
 SQLITE_ROWS_PER_WRITE = 256
@@ -195,30 +190,29 @@ class VariableWriter:
         """Insert ``values`` (all of :data:`VARIABLE_COLUMNS` but ``version`` and the seals,
         which it sets); return (id, version).
 
-        Retries lost races for up to :data:`WRITE_RETRY_S`; any other DBAPI error propagates
-        after the transaction is rolled back.
+        Retries lost races (:func:`.retry.retry`, for up to :data:`WRITE_RETRY_S`); any
+        other DBAPI error propagates after the transaction is rolled back.
         """
-        deadline = time.monotonic() + WRITE_RETRY_S
-        delay = RETRY_FIRST_S
         reconnected = False
-        while True:
+
+        def attempt() -> tuple[int, int]:
+            nonlocal reconnected
             try:
                 return self._insert_once(values)
             except _StaleConnection as stale:
                 # The server dropped the idle connection (restart, idle timeout) before this
-                # transaction wrote anything: safe to retry once on a fresh one.
+                # transaction wrote anything: safe to try once more on a fresh one.
                 if reconnected:
                     raise stale.error from None
                 reconnected = True
-                continue
-            except self._engine.dialect.loaded_dbapi.Error as e:
-                if is_retryable_dbapi(e) and time.monotonic() < deadline:
-                    # Full jitter, short ceiling: a write transaction lasts well under a
-                    # millisecond, so waiting long only leaves the lock idle.
-                    time.sleep(random.uniform(0, delay))
-                    delay = min(delay * 2, RETRY_MAX_S)
-                    continue
-                raise
+            try:
+                return self._insert_once(values)
+            except _StaleConnection as stale:
+                raise stale.error from None
+
+        # WRITE_RETRY_S read at each call: tests shorten it.
+        return retry(attempt, transient=is_transient, errors=self._engine.dialect.loaded_dbapi.Error,
+                     budget_s=WRITE_RETRY_S)
 
     def _insert_once(self, values: dict[str, Any]) -> tuple[int, int]:
         connection = self._connection
@@ -399,24 +393,21 @@ class BatchWriter(VariableWriter):
         if self._sqlite:
             return self._defer_row_sqlite(values)
         cursor = self._connection.cursor()
-        deadline = time.monotonic() + WRITE_RETRY_S
-        delay = RETRY_FIRST_S
+
+        def attempt() -> tuple[int, int]:
+            cursor.execute("SAVEPOINT reprovar_row")
+            version = self._next_version_of(cursor, values)
+            row_id = self._insert_row(cursor, values, version)
+            cursor.execute("RELEASE SAVEPOINT reprovar_row")
+            return row_id, version
+
+        def undo_row(_error: BaseException) -> None:
+            # A single-row writer took this version first: only this row is undone.
+            cursor.execute("ROLLBACK TO SAVEPOINT reprovar_row")
+
         try:
-            while True:
-                cursor.execute("SAVEPOINT reprovar_row")
-                try:
-                    version = self._next_version_of(cursor, values)
-                    row_id = self._insert_row(cursor, values, version)
-                except self._engine.dialect.loaded_dbapi.Error as e:
-                    if not is_statement_retryable_dbapi(e) or time.monotonic() >= deadline:
-                        raise
-                    # A single-row writer took this version first: only this row is undone.
-                    cursor.execute("ROLLBACK TO SAVEPOINT reprovar_row")
-                    time.sleep(random.uniform(0, delay))
-                    delay = min(delay * 2, RETRY_MAX_S)
-                    continue
-                cursor.execute("RELEASE SAVEPOINT reprovar_row")
-                return row_id, version
+            return retry(attempt, transient=is_statement_transient, budget_s=WRITE_RETRY_S,
+                         errors=self._engine.dialect.loaded_dbapi.Error, before_retry=undo_row)
         finally:
             cursor.close()
 
@@ -534,14 +525,5 @@ class BatchWriter(VariableWriter):
             self.close()
 
     def _retrying(self, action) -> None:
-        deadline = time.monotonic() + WRITE_RETRY_S
-        delay = RETRY_FIRST_S
-        while True:
-            try:
-                action()
-                return
-            except self._engine.dialect.loaded_dbapi.Error as e:
-                if not is_retryable_dbapi(e) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(random.uniform(0, delay))
-                delay = min(delay * 2, RETRY_MAX_S)
+        retry(action, transient=is_transient, errors=self._engine.dialect.loaded_dbapi.Error,
+              budget_s=WRITE_RETRY_S)
