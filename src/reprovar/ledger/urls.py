@@ -9,7 +9,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from .. import config
-from ..config import DEFAULT_LEDGER_FILE
+from ..config import DEFAULT_LEDGER_FILE  # noqa: F401  (its old import path)
 from ..errors import ArgumentTypeError, LedgerOpenError
 
 #: Environment variable naming the default ledger (a path or any SQLAlchemy URL).
