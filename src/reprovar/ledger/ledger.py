@@ -30,7 +30,7 @@ from . import digest as digests
 from . import links as _links
 from .dberrors import is_retryable, translate
 from .engine import WRITE, check_sqlite_location, create_ledger_engine
-from .models import MAX_NAME_LENGTH, runs_table, variables_table
+from .models import MAX_NAME_LENGTH, PARAMETER_COLUMNS, runs_table, variables_table
 from .records import MalformedRow, RunRecord, VariableRecord
 from .retry import WRITE_RETRY_S, retry
 from .runinfo import collect_run_info
@@ -668,13 +668,10 @@ def _check_int(value: Any, param: str) -> None:
         raise ArgumentValueError(f"{param} must be in [0, 2**63 - 1], got {value}")
 
 
-_PARAMETER_COLUMNS = ("mean", "scale", "low", "high")
-
-
 def _parameter_columns(params: dict[str, float]) -> dict[str, float | None]:
     # Every parameter column, NULL where the distribution has no such parameter and where a
     # bound is infinite (MariaDB's DOUBLE holds no infinity; NULL bounds read back as inf).
-    columns = dict.fromkeys(_PARAMETER_COLUMNS)
+    columns = dict.fromkeys(PARAMETER_COLUMNS)
     for key, value in params.items():
         columns[key] = float(value) if math.isfinite(value) else None
     return columns

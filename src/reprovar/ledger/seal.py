@@ -43,6 +43,7 @@ from typing import Any, Callable, Literal, Mapping
 from .. import config
 from ..config import MIN_KEY_BYTES
 from ..errors import ArgumentTypeError, ArgumentValueError, LedgerError
+from .models import PARAMETER_COLUMNS
 
 #: Environment variable holding the seal key (text, at least :data:`MIN_KEY_BYTES` bytes).
 KEY_ENV = config.LEDGER_KEY
@@ -65,8 +66,10 @@ _KEYED_SCHEMES = (KEYED, KEYED_2)
 #: merely unchecked without the key.
 _KEYED_FORM = re.compile("(?:" + re.escape(KEYED) + "|" + re.escape(KEYED_2) + r")[0-9a-f]{16}:[0-9a-f]{64}")
 
-#: The parameter columns of a variable row, sealed whatever the distribution (NULL included).
-PARAM_COLUMNS = ("mean", "scale", "low", "high")
+#: The parameter columns the seal forms ``rs1`` and ``rs2`` cover, whatever the distribution
+#: (NULL included): the first four of the table's, frozen with the forms. A parameter column
+#: added after them needs a new seal form (see :mod:`reprovar.ledger.models`).
+PARAM_COLUMNS = PARAMETER_COLUMNS[:4]
 #: Every column a seal covers besides the parameters and the previous seal.
 SEALED_COLUMNS = ("name", "version", "shape", "dtype", "distribution", "seed", "seed_source",
                   "algorithm", "algorithm_version", "digest", "nbytes", "created", "run_id")

@@ -42,7 +42,7 @@ from sqlalchemy.sql.compiler import Compiled
 from ..errors import LedgerError
 from .coltypes import uint64_to_db
 from .engine import SQLITE_BUSY_TIMEOUT_MS
-from .models import variables_table
+from .models import PARAMETER_COLUMNS, variables_table
 from .retry import RETRY_FIRST_S, RETRY_MAX_S, WRITE_RETRY_S, is_statement_transient, is_transient, retry
 from .seal import SealKey, compute_seal
 
@@ -61,10 +61,7 @@ VARIABLE_COLUMNS = (
     "shape",
     "dtype",
     "distribution",
-    "mean",
-    "scale",
-    "low",
-    "high",
+    *PARAMETER_COLUMNS,
     "seed",
     "seed_source",
     "algorithm",
@@ -168,7 +165,7 @@ class VariableWriter:
             self._insert_with_id.override("created", _sqlite_utc_text)
             # The rows a batch writes come from Ledger.record: parameters are floats or None
             # already, seeds ints; the column types' own conversions, less the checks.
-            for column in ("mean", "scale", "low", "high"):
+            for column in PARAMETER_COLUMNS:
                 self._insert_with_id.override(column, None)
             self._insert_with_id.override("seed", uint64_to_db)
             self._largest_id_sql = select(func.max(t.c.id)).compile(dialect=dialect).string
