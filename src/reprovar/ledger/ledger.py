@@ -266,9 +266,10 @@ class Ledger:
         if self._cannot_write is not None:
             raise RecordingError(self._cannot_write)
         provenance = variable.provenance
+        shape = variable.shape
         values: dict[str, Any] = {
             "name": name,
-            "shape": _shape_text(variable.shape),
+            "shape": _shape_text(shape),
             "dtype": dtype_name(variable.dtype),
             "distribution": provenance.distribution,
             **_parameter_columns(provenance.params),
@@ -295,7 +296,7 @@ class Ledger:
                 row_id, version = self._variables.insert(values)
             except self._engine.dialect.loaded_dbapi.Error as e:
                 raise translate(e, self.location, "record a variable in") from e
-        values["shape"] = tuple(variable.shape)
+        values["shape"] = tuple(shape)
         values["id"] = row_id
         return VariableRecord._from_values(values)
 

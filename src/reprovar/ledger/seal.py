@@ -75,6 +75,7 @@ SEALED_COLUMNS = ("name", "version", "shape", "dtype", "distribution", "seed", "
                   "algorithm", "algorithm_version", "digest", "nbytes", "created", "run_id")
 
 _UINT64 = 1 << 64
+_sha256 = hashlib.sha256
 
 
 @dataclass(frozen=True)
@@ -377,7 +378,15 @@ def compute_seal(row: Mapping[str, Any], previous_seal: str | None, key: SealKey
     second form (``rs2:``) for a row with a recipe."""
     if row.get("recipe") is not None:
         return seal_text(canonical(row, previous_seal), key, UNKEYED_2, KEYED_2)
-    return seal_text(canonical(row, previous_seal), key, UNKEYED, KEYED)
+    # canonical() and seal_text() of the first form, in fewer calls: this runs for every
+    # recorded variable.
+    try:
+        text = _canonical_fast(row, previous_seal)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        text = canonical_fields(row, previous_seal)
+    if key is None:
+        return UNKEYED + _sha256(text).hexdigest()
+    return seal_text(text, key, UNKEYED, KEYED)
 
 
 def seal_text(text: bytes, key: SealKey | None, unkeyed: str, keyed: str) -> str:

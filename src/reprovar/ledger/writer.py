@@ -157,6 +157,11 @@ class VariableWriter:
             # writes the same "YYYY-MM-DD HH:MM:SS.ffffff" text (read back by the same type)
             # in one C call, a visible share of recording a small variable.
             self._insert.override("created", _sqlite_utc_text)
+            # The rows come from Ledger.record: parameters are floats or None already, seeds
+            # ints; the column types' own conversions, less the checks (and two call layers).
+            for column in PARAMETER_COLUMNS:
+                self._insert.override(column, None)
+            self._insert.override("seed", uint64_to_db)
             # Batches write rows whose ids they assigned (see the module doc).
             self._insert_with_id = _Statement(
                 insert(t).compile(dialect=dialect, column_keys=["id", *VARIABLE_COLUMNS]),
@@ -182,6 +187,7 @@ class VariableWriter:
             {"name": t.c.name.type},
         )
         self._connection = None  # a pool-proxied DBAPI connection
+        self._sqlite_connection = None  # SQLite: its sqlite3 connection, looked up once
 
     def insert(self, values: dict[str, Any]) -> tuple[int, int]:
         """Insert ``values`` (all of :data:`VARIABLE_COLUMNS` but ``version`` and the seals,
@@ -190,12 +196,13 @@ class VariableWriter:
         Retries lost races (:func:`.retry.retry`, for up to :data:`WRITE_RETRY_S`); any
         other DBAPI error propagates after the transaction is rolled back.
         """
+        once = self._insert_once_sqlite if self._sqlite else self._insert_once
         reconnected = False
 
         def attempt() -> tuple[int, int]:
             nonlocal reconnected
             try:
-                return self._insert_once(values)
+                return once(values)
             except _StaleConnection as stale:
                 # The server dropped the idle connection (restart, idle timeout) before this
                 # transaction wrote anything: safe to try once more on a fresh one.
@@ -203,7 +210,7 @@ class VariableWriter:
                     raise stale.error from None
                 reconnected = True
             try:
-                return self._insert_once(values)
+                return once(values)
             except _StaleConnection as stale:
                 raise stale.error from None
 
@@ -215,13 +222,6 @@ class VariableWriter:
         connection = self._connection
         if connection is None:
             connection = self._connection = self._engine.raw_connection()
-            if self._sqlite:
-                # SQLite's own busy handler sleeps 1, 2, 5 ... 100 ms between attempts;
-                # with many writers the lock then sits idle most of the time. Fail fast
-                # instead and retry with the short jittered backoff in insert().
-                connection.driver_connection.execute("PRAGMA busy_timeout = 0")
-        if self._sqlite:
-            return self._insert_once_sqlite(connection, values)
         cursor = None
         wrote = False
         try:
@@ -242,19 +242,32 @@ class VariableWriter:
                 except Exception:
                     pass
 
-    def _insert_once_sqlite(self, connection, values: dict[str, Any]) -> tuple[int, int]:
+    def _connect_sqlite(self):
+        connection = self._connection = self._engine.raw_connection()
+        sqlite = self._sqlite_connection = connection.driver_connection
+        # SQLite's own busy handler sleeps 1, 2, 5 ... 100 ms between attempts; with many
+        # writers the lock then sits idle most of the time. Fail fast instead and retry with
+        # the short jittered backoff of .retry.
+        sqlite.execute("PRAGMA busy_timeout = 0")
+        return sqlite
+
+    def _insert_once_sqlite(self, values: dict[str, Any]) -> tuple[int, int]:
         # The same transaction on the sqlite3 connection itself: its implicit cursors cost
         # less than a DBAPI cursor per statement, a measurable share of a small record.
-        sqlite = connection.driver_connection
+        sqlite = self._sqlite_connection
+        if sqlite is None:
+            sqlite = self._connect_sqlite()
         wrote = False
+        execute = sqlite.execute
         try:
-            sqlite.execute("BEGIN IMMEDIATE")
-            row_id, version = self._write_row_sqlite(sqlite, values)
+            execute("BEGIN IMMEDIATE")
+            version = self._chain(values, execute(self._latest.sql, (values["name"],)).fetchone())
+            row_id = execute(self._insert.sql, self._insert.params(values)).lastrowid
             wrote = True
-            sqlite.execute("COMMIT")
+            execute("COMMIT")
             return row_id, version
         except BaseException as e:
-            if self._rollback(connection, e) and not wrote:
+            if self._rollback(self._connection, e) and not wrote:
                 raise _StaleConnection(e) from e
             raise
 
@@ -268,12 +281,9 @@ class VariableWriter:
         return version
 
     # --- one row, inside a transaction the caller owns ---------------------------------
-    # Every variable row, alone or in a batch, is written by these (the version rule and
-    # the insert in one place).
-
-    def _write_row_sqlite(self, sqlite, values: dict[str, Any]) -> tuple[int, int]:
-        version = self._chain(values, sqlite.execute(self._latest.sql, (values["name"],)).fetchone())
-        return sqlite.execute(self._insert.sql, self._insert.params(values)).lastrowid, version
+    # Every variable row, alone or in a batch, takes its version and seals from _chain
+    # (the version rule in one place); on SQLite a single row's statements are written out
+    # in _insert_once_sqlite, where each call saved shows.
 
     def _next_version_of(self, cursor, values: dict[str, Any]) -> int:
         """The next version of the name; sets it and the seals in ``values``."""
@@ -308,7 +318,7 @@ class VariableWriter:
                 connection.invalidate(error)
             except Exception:
                 pass
-            self._connection = None
+            self._connection = self._sqlite_connection = None
         return lost
 
     def close(self) -> None:
@@ -318,11 +328,11 @@ class VariableWriter:
                 self._connection.close()
             except Exception:
                 pass
-            self._connection = None
+            self._connection = self._sqlite_connection = None
 
     def forget(self) -> None:
         """Drop the connection without touching it (after fork it belongs to the parent)."""
-        self._connection = None
+        self._connection = self._sqlite_connection = None
 
 
 #: Key of the PostgreSQL advisory lock that batches take turns on.
@@ -342,7 +352,7 @@ class BatchWriter(VariableWriter):
             super().__init__(engine)
         else:  # reuse the compiled statements
             self.__dict__.update(like.__dict__)
-            self._connection = None
+            self._connection = self._sqlite_connection = None
         self._lock_name: str | None = None
         # SQLite: rows recorded but not yet written, each (values, latest, record); the
         # newest of them for each name, as (version, values); the next id.
@@ -475,7 +485,7 @@ class BatchWriter(VariableWriter):
     def abandon(self):
         """Drop the connection and the rows held without touching either (in a forked child
         they are the parent's); return the connection."""
-        connection, self._connection = self._connection, None
+        connection, self._connection, self._sqlite_connection = self._connection, None, None
         self._pending, self._names, self._next_id = [], {}, None
         return connection
 
