@@ -331,7 +331,7 @@ def record_checked_variable(
     per-variable hot path a second check. ``digest``: the variable's digest where it was
     computed elsewhere (on a cluster); by default it is computed from ``variable.numpy()``.
     """
-    if record is not True and (record is False or not recording_enabled()):  # will_record()
+    if not (record is True or (record is None and recording_enabled())):  # will_record(), inlined
         return None
     try:
         return get_ledger(ledger).record(variable, digest=digest)
