@@ -7,9 +7,18 @@
 1. Digest throughput (GB/s) of a 10^8-element float32 array: the tree hash on one thread and
    on the pool, and plain one-shot XXH3-128 and SHA-256 for scale.
 2. What recording adds to a (2, 3) variable: median of ``random_normal_variable`` with
-   recording on minus with it off, interleaved in blocks so both see the same machine load.
+   recording on minus with it off, interleaved in blocks so both see the same machine load;
+   and, interleaved with them, the floor: the same row's transaction written by hand on the
+   sqlite3 driver (``BEGIN IMMEDIATE``; the name's latest version; ``INSERT``; ``COMMIT``)
+   into a ledger file of its own (the same table and indexes, WAL, ``synchronous=NORMAL``),
+   with no digest, seal or record made, measured two ways: alone in its own blocks (the bare
+   transaction), and as what it adds to ``random_normal_variable(..., record=False)`` when
+   each variable is followed by it (the same subtraction as recording's: the transaction
+   also leaves the caches colder for the next variable). Printed as ``recording alone /
+   sqlite3 floor`` (what it adds) and ``recording alone / bare sqlite3 transaction``.
 3. What recording adds per (2, 3) variable inside ``reprovar.transaction()`` with 1,000
-   variables per transaction: median per variable against unrecorded ones, interleaved rounds.
+   variables per transaction: whole blocks against unrecorded ones, interleaved rounds;
+   printed against section 2 as ``in a transaction / alone``.
 4. 10^8 float32 elements: throughput of generation + digest + ledger write over generation
    alone (the target is >= 0.8).
 5. Why the writer executes on the DBAPI connection (ledger/writer.py): a one-row transaction
@@ -66,20 +75,66 @@ def digest_speed(n: int, repeat: int) -> dict[str, float]:
     return {label: gb / _best(fn, repeat) for label, fn in rows}
 
 
-def small_overhead(ledger, blocks: int, per_block: int) -> tuple[float, float]:
-    """Median microseconds of a (2, 3) variable with recording off and on."""
+def sqlite_floor(directory: str):
+    """A function that writes one variable row the cheapest way SQLite allows, and closes.
+
+    The row is a (2, 3) variable's, copied from a ledger made in ``directory`` (so the same
+    table, indexes and WAL mode); each call is one transaction on the sqlite3 driver with
+    the ledger's ``synchronous=NORMAL``: ``BEGIN IMMEDIATE``, the name's latest version (the
+    writer's query), ``INSERT`` of the next version, ``COMMIT``."""
+    import sqlite3
+
+    path = os.path.join(directory, "floor.db")
+    with reprovar.Ledger(path) as floor_ledger:
+        reprovar.random_normal_variable((2, 3), 0.0, 1.0, name="floor", seed=1, ledger=floor_ledger)
+    raw = sqlite3.connect(path, isolation_level=None)
+    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    raw.execute("PRAGMA synchronous = NORMAL")
+    cursor = raw.execute("SELECT * FROM reprovar_variables WHERE name = 'floor'")
+    columns = [d[0] for d in cursor.description if d[0] != "id"]
+    row = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
+    values = [row[c] for c in columns]
+    version = columns.index("version")
+    latest = ("SELECT version, seal FROM reprovar_variables WHERE name = ? "
+              "ORDER BY version DESC LIMIT 1 OFFSET 0")
+    insert = (f"INSERT INTO reprovar_variables ({', '.join(columns)}) "
+              f"VALUES ({', '.join('?' * len(columns))})")
+
+    def write_row():
+        raw.execute("BEGIN IMMEDIATE")
+        values[version] = raw.execute(latest, ("floor",)).fetchone()[0] + 1
+        raw.execute(insert, values)
+        raw.execute("COMMIT")
+
+    return write_row, raw.close
+
+
+def small_overhead(ledger, blocks: int, per_block: int, floor=None
+                   ) -> tuple[float, float, float | None, float | None]:
+    """Median microseconds of a (2, 3) variable with recording off and on, of ``floor`` (one
+    row written on the driver) alone, and of an unrecorded variable followed by ``floor``;
+    all interleaved in blocks."""
     def create(record):
         return lambda: reprovar.random_normal_variable((2, 3), 0.0, 1.0, name="small", seed=1,
                                                        record=record, ledger=ledger)
 
     on, off = create(None), create(False)
-    for fn in (on, off):
+
+    def off_then_floor():
+        off()
+        floor()
+
+    runs = [("off", off), ("on", on)]
+    if floor is not None:
+        runs += [("floor", floor), ("off+floor", off_then_floor)]
+    for _, fn in runs:
         fn()
-    samples = {"on": [], "off": []}
-    for _ in range(blocks):  # interleaved blocks: both see the same background load
-        for key, fn in (("off", off), ("on", on)):
+    samples = {key: [] for key, _ in runs}
+    for _ in range(blocks):  # interleaved blocks: all see the same background load
+        for key, fn in runs:
             samples[key].extend(_timed(fn) for _ in range(per_block))
-    return tuple(statistics.median(samples[k]) * 1e6 for k in ("off", "on"))
+    m = {key: statistics.median(times) * 1e6 for key, times in samples.items()}
+    return m["off"], m["on"], m.get("floor"), m.get("off+floor")
 
 
 def batch_overhead(ledger, count: int, rounds: int) -> tuple[float, float, float, float]:
@@ -169,13 +224,20 @@ def print_text(n, repeat, rounds, digest, small, batch, large, paths) -> None:
         print(f"digest of {n:.0e} float32 ({n * 4 / 1e6:.0f} MB), best of {repeat}:")
         for label, gbs in digest.items():
             print(f"  {label:<22} {gbs:6.2f} GB/s")
-    m_off, m_on = small
+    m_off, m_on, floor, m_floor = small
     print(f"(2, 3) float32 variable, median: recording off {m_off:.1f} us, "
           f"on {m_on:.1f} us -> recording adds {m_on - m_off:.1f} us")
+    if floor is not None:
+        print(f"the same row by hand on the sqlite3 driver (4 statements, same table, WAL), median: "
+              f"bare transaction {floor:.1f} us; after each unrecorded variable {m_floor:.1f} us "
+              f"-> it adds {m_floor - m_off:.1f} us")
+        print(f"recording alone / sqlite3 floor: {(m_on - m_off) / (m_floor - m_off):.2f}x")
+        print(f"recording alone / bare sqlite3 transaction: {(m_on - m_off) / floor:.2f}x")
     b_off, b_on, md_off, md_on = batch
     print(f"1000 (2, 3) float32 variables in one transaction, whole blocks incl. commit, best of {rounds}: "
           f"recording off {b_off:.1f} us, in the transaction {b_on:.1f} us per variable -> recording adds "
           f"{b_on - b_off:.1f} us per variable (medians: {md_off:.1f}, {md_on:.1f} -> {md_on - md_off:.1f} us)")
+    print(f"recording in a transaction / alone: {(b_on - b_off) / (m_on - m_off):.2f}x")
     if large:
         g, r = large
         print(f"{n:.0e} float32: generation {n / g / 1e6:.0f} M/s, with digest + record {n / r / 1e6:.0f} M/s "
@@ -191,12 +253,20 @@ def print_markdown(n, repeat, rounds, digest, small, batch, large, paths, where:
         print(table(["digest of " + count(n) + " float32", "GB/s", "vs sha256"],
                     [[label, f"{gbs:.2f}", ratio(gbs, sha)] for label, gbs in digest.items()], right={1, 2}))
         print()
-    m_off, m_on = small
+    m_off, m_on, floor, m_floor = small
     b_off, b_on = batch[:2]
-    rows = [["one (2, 3) variable (median)", f"{m_off:.1f}", f"{m_on:.1f}", f"{m_on - m_off:.1f}"],
+    rows = [["one (2, 3) variable (median)", f"{m_off:.1f}", f"{m_on:.1f}", f"{m_on - m_off:.1f}", "1.00x"],
             ["in a transaction of 1,000 (best of %d blocks, commit included)" % rounds,
-             f"{b_off:.1f}", f"{b_on:.1f}", f"{b_on - b_off:.1f}"]]
-    print(table(["µs per variable", "unrecorded", "recorded", "recording adds"], rows, right={1, 2, 3}))
+             f"{b_off:.1f}", f"{b_on:.1f}", f"{b_on - b_off:.1f}", ratio(b_on - b_off, m_on - m_off)]]
+    print(table(["µs per variable", "unrecorded", "recorded", "recording adds", "vs alone"], rows,
+                right={1, 2, 3, 4}))
+    if floor is not None:
+        print()
+        print(table(["one variable row, SQLite (median)", "µs", "vs the floor"],
+                    [["recording adds", f"{m_on - m_off:.1f}", ratio(m_on - m_off, m_floor - m_off)],
+                     ["the same row on the sqlite3 driver (4 statements) adds", f"{m_floor - m_off:.1f}", "1.0x"],
+                     ["that transaction alone, in a loop", f"{floor:.1f}", ratio(floor, m_floor - m_off)]],
+                    right={1, 2}))
     if large:
         g, r = large
         print()
@@ -229,7 +299,11 @@ def main() -> None:
             print(f"ledger: {ledger.location}; {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
         rounds = 3 if args.quick else 15
         digest = None if args.small_only else digest_speed(n, repeat)
-        small = small_overhead(ledger, blocks=4 if args.quick else 10, per_block=500)
+        sqlite = ledger.engine.dialect.name == "sqlite"
+        floor, close_floor = sqlite_floor(tmp) if sqlite else (None, None)
+        small = small_overhead(ledger, blocks=4 if args.quick else 10, per_block=500, floor=floor)
+        if close_floor is not None:
+            close_floor()
         batch = batch_overhead(ledger, count=1000, rounds=rounds)
         large = None if args.small_only else large_ratio(ledger, n, repeat)
         paths = execute_paths()

@@ -1,7 +1,17 @@
 """The exception hierarchy: every error reprovar raises derives from :class:`ReprovarError`.
 
 Argument errors also derive from the matching built-in (``TypeError`` or ``ValueError``)
-so that callers who catch the built-ins keep working.
+so that callers who catch the built-ins keep working. Every class is defined here, once:
+:mod:`reprovar.audit.errors` re-exports the audit layer's classes, which are the same
+objects, so ``except reprovar.errors.MissingExtraError`` catches a missing ``matplotlib``
+(``reprovar[report]``) as well as a missing ``distributed`` (``reprovar[dask]``).
+
+Example:
+    >>> import reprovar.audit.errors
+    >>> reprovar.audit.errors.MissingExtraError is MissingExtraError
+    True
+    >>> issubclass(ReadOnlyViolationError, ReprovarError)
+    True
 """
 
 from __future__ import annotations
@@ -32,7 +42,8 @@ class OutputExistsError(ReprovarError, FileExistsError):
 
 
 class MissingExtraError(ReprovarError, ImportError):
-    """A feature needs an optional dependency that is not installed; the message names the extra."""
+    """A feature needs an optional dependency that is not installed (``reprovar[report]``,
+    ``reprovar[dask]``, ``reprovar[zarr]``, ...); the message names the extra."""
 
 
 class UnreproducibleError(ReprovarError, ValueError):
@@ -96,6 +107,46 @@ class DigestMismatchError(LedgerError):
 
 class RecordingWarning(UserWarning):
     """A variable was kept without being recorded, because the caller chose ``on_record_error="warn"``."""
+
+
+# --- audit -------------------------------------------------------------------------------
+# Unknown names and run ids are the ledger's own UnknownVariableError and UnknownRunError.
+
+
+class AuditError(ReprovarError):
+    """Root of the audit layer's errors (queries, verification, export, read-only SQL)."""
+
+
+class BadFilterError(AuditError, ValueError):
+    """A query filter is malformed: a time that is not ISO 8601, a bad shape, a negative seed."""
+
+
+class ExportError(AuditError):
+    """An export could not be written: unknown format, existing file without ``force``, I/O error."""
+
+
+class SQLQueryError(AuditError):
+    """A read-only SQL statement failed: syntax, unknown table, more than one statement."""
+
+
+class ReadOnlyViolationError(SQLQueryError):
+    """A SQL statement was refused as not read-only: by reprovar's statement check (writes,
+    server commands, file and admin functions, other databases' tables) or by the read-only
+    connection."""
+
+
+class PrivilegedAccountError(SQLQueryError):
+    """Read-only SQL was asked of an account that can reach outside the database (a
+    PostgreSQL superuser or server-file role, a MariaDB/MySQL account with FILE, SUPER, ...);
+    the message names the account and the read-only account to use instead."""
+
+
+class ReportError(AuditError):
+    """A report or plot could not be made: bad output format, existing file without ``force``."""
+
+
+class UnknownDistributionError(AuditError, LookupError):
+    """A record names a distribution this reprovar has no density for."""
 
 
 # --- experiment trackers ------------------------------------------------------------------

@@ -33,8 +33,9 @@ from .errors import (
 )
 from .ledger import ledger as _ledger
 from .ledger.records import VariableRecord
-from .ledger.urls import DEFAULT_LEDGER_FILE, LEDGER_ENV, to_url
-from .validation import ON_RECORD_ERROR, environment_switch
+from . import config
+from .ledger.urls import default_target, to_url
+from .validation import ON_RECORD_ERROR
 
 if TYPE_CHECKING:
     from .variable import Variable
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 AnyLedger = _ledger.Ledger
 
 #: Environment switch: ``0``/``false``/``no``/``off`` turns recording off by default.
-RECORD_ENV = "REPROVAR_RECORD"
+RECORD_ENV = config.RECORD
 
 
 _process_setting: bool | None = None
@@ -79,7 +80,7 @@ def recording_enabled() -> bool:
         return scoped
     if _process_setting is not None:
         return _process_setting
-    return environment_switch(RECORD_ENV, unset=True)
+    return config.record_by_default()
 
 
 def enable_recording() -> None:
@@ -176,7 +177,7 @@ def get_ledger(ledger: Ledger | str | os.PathLike | URL | None) -> Ledger:
             return scoped
         if _selected is not None:
             return _selected
-        ledger = os.environ.get(LEDGER_ENV) or DEFAULT_LEDGER_FILE
+        ledger = default_target()
     # Cheap key first (this runs for every variable): the text as given, made absolute for
     # paths. Parsing a URL costs more than recording a small variable.
     if isinstance(ledger, URL):
@@ -330,7 +331,7 @@ def record_checked_variable(
     per-variable hot path a second check. ``digest``: the variable's digest where it was
     computed elsewhere (on a cluster); by default it is computed from ``variable.numpy()``.
     """
-    if not will_record(record):
+    if not (record is True or (record is None and recording_enabled())):  # will_record(), inlined
         return None
     try:
         return get_ledger(ledger).record(variable, digest=digest)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .errors import ArgumentTypeError, ArgumentValueError, TrackerError, UnknownTrackerRunError
-from .validation import environment_switch
+from .config import log_to_trackers
 
 if TYPE_CHECKING:
     from .ledger import Ledger, VariableRecord
@@ -457,7 +457,7 @@ def tracker_logging(log: object) -> bool:
         False
     """
     if log is None:
-        return environment_switch(LOG_ENV, unset=False)
+        return log_to_trackers()
     if not isinstance(log, bool):
         raise ArgumentTypeError(f"log_to_trackers must be True, False or None, got {type(log).__name__}")
     if log and not _active():

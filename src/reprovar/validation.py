@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from .config import environment_switch  # noqa: F401  (its home is reprovar.config)
 from .distributions.normal import (  # noqa: F401  (documented here before they moved)
     MAX_STANDARD_NORMAL,
     check_location_scale,
@@ -234,33 +235,3 @@ def check_name_characters(name: str) -> None:
             f"name must be valid Unicode text; it holds a lone surrogate {name[e.start]!r} "
             f"at index {e.start}: {name[:40]!r}"
         ) from None
-
-
-_SWITCH_ON = {"1", "true", "yes", "on"}
-_SWITCH_OFF = {"0", "false", "no", "off"}
-
-
-def environment_switch(name: str, *, unset: bool) -> bool:
-    """The on/off environment variable ``name`` (``1``/``0``, ``true``/``false``, ``yes``/``no``,
-    ``on``/``off``, any case); ``unset`` when it is unset or empty. Anything else is an
-    :class:`~reprovar.errors.ArgumentValueError` naming the variable and the accepted values.
-
-    Example:
-        >>> import os
-        >>> os.environ["REPROVAR_EXAMPLE_SWITCH"] = "Off"
-        >>> environment_switch("REPROVAR_EXAMPLE_SWITCH", unset=True)
-        False
-        >>> del os.environ["REPROVAR_EXAMPLE_SWITCH"]
-        >>> environment_switch("REPROVAR_EXAMPLE_SWITCH", unset=True)
-        True
-    """
-    value = os.environ.get(name, "").strip().lower()
-    if not value:
-        return unset
-    if value in _SWITCH_ON:
-        return True
-    if value in _SWITCH_OFF:
-        return False
-    raise ArgumentValueError(
-        f"{name}={os.environ[name]!r} is not understood; accepted: 1/0, true/false, yes/no, on/off"
-    )

@@ -73,7 +73,7 @@ def make_law(distribution: str, params: Mapping[str, float]) -> Law:
         >>> make_law("cauchy", {})
         Traceback (most recent call last):
         ...
-        reprovar.audit.errors.UnknownDistributionError: no density for distribution 'cauchy'; known: normal, truncated_normal, uniform
+        reprovar.errors.UnknownDistributionError: no density for distribution 'cauchy'; known: normal, truncated_normal, uniform
     """
     known_laws = {name: d.law for name, d in REGISTRY.items() if d.law is not None}
     try:

@@ -108,7 +108,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[TextIO], None], *, fo
         >>> atomic_write(p, lambda f: f.write("again"))
         Traceback (most recent call last):
         ...
-        reprovar.audit.errors.ExportError: ... already exists; use --force (force=True) to overwrite it
+        reprovar.errors.ExportError: ... already exists; use --force (force=True) to overwrite it
     """
     try:
         write_atomically(path, write, force=force, text=True)

@@ -3,7 +3,7 @@
 matplotlib (``pip install 'reprovar[report]'``) draws them without pyplot, so no global
 figure state or GUI backend is involved: PNG through the Agg canvas, SVG through
 matplotlib's SVG backend. Without matplotlib every entry point raises
-:class:`~reprovar.audit.errors.MissingExtraError` naming the extra.
+:class:`~reprovar.errors.MissingExtraError` naming the extra.
 
 Speed: creating a matplotlib figure costs far more than drawing one, so a report draws all
 its histograms on **one** reused figure (:class:`Thumbnails`), only updating the data of

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import ArgumentTypeError, ArgumentValueError, MalformedRecordError, UnknownRunError
-from ..ledger.models import runs_table, variables_table
+from ..ledger.models import PARAMETER_COLUMNS, runs_table, variables_table
 from ..ledger.records import MalformedRow, RunRecord, VariableRecord
 from .errors import BadFilterError
 from .patterns import LIKE_ESCAPE, POSTGRESQL_LIKE_ESCAPE, glob_matcher, glob_to_like, is_pattern
@@ -387,7 +387,7 @@ def seal_of(ledger: Ledger, name: str, version: int) -> str | None:
 
 
 #: Distribution parameters, compared as the distribution has them (see :func:`changes`).
-PARAMETER_FIELDS = ("mean", "scale", "low", "high")
+PARAMETER_FIELDS = PARAMETER_COLUMNS
 #: Fields compared between consecutive versions by :func:`changes`.
 COMPARED_FIELDS = ("seed", "seed_source", "shape", "dtype", "distribution", *PARAMETER_FIELDS, "algorithm",
                    "algorithm_version", "recipe", "digest", "run_id")

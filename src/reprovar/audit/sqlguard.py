@@ -37,7 +37,7 @@ Example:
     >>> check_query("SELECT pg_read_file('/etc/passwd')", "postgresql", tables=set())
     Traceback (most recent call last):
     ...
-    reprovar.audit.errors.ReadOnlyViolationError: refused: reprovar sql runs only read-only queries; function pg_read_file() is not on its list of allowed functions
+    reprovar.errors.ReadOnlyViolationError: refused: reprovar sql runs only read-only queries; function pg_read_file() is not on its list of allowed functions
 """
 
 from __future__ import annotations
@@ -219,7 +219,7 @@ def parse_query(statement: str, backend: str) -> ParsedQuery:
         >>> parse_query("SELECT 1 /*!, @@datadir */", "mariadb")
         Traceback (most recent call last):
         ...
-        reprovar.audit.errors.ReadOnlyViolationError: refused: reprovar sql runs only read-only queries; MariaDB/MySQL execute comments written /*! ... */ or /*M! ... */ as SQL, which the check would not see; remove the comment
+        reprovar.errors.ReadOnlyViolationError: refused: reprovar sql runs only read-only queries; MariaDB/MySQL execute comments written /*! ... */ or /*M! ... */ as SQL, which the check would not see; remove the comment
     """
     from sqlglot.dialects.dialect import Dialect
     from sqlglot.errors import SqlglotError

@@ -8,6 +8,7 @@ import decimal
 import shlex
 from typing import Any
 
+from ..ledger.models import PARAMETER_COLUMNS
 from ..ledger.records import RunRecord, VariableRecord, format_params
 
 #: Columns of a variable in a table; --json and --csv carry every field. A table shows a
@@ -15,9 +16,9 @@ from ..ledger.records import RunRecord, VariableRecord, format_params
 #: mean and scale columns of a distribution that has none.
 VARIABLE_COLUMNS = ("id", "name", "version", "shape", "dtype", "distribution", "params", "seed", "run_id",
                     "created")
-#: The parameter columns of a ledger row: --json and --csv keep them (null or empty where
-#: the distribution has no such parameter, and for an infinite bound) beside ``params``.
-PARAMETER_COLUMNS = ("mean", "scale", "low", "high")
+# The parameter columns of a ledger row (PARAMETER_COLUMNS): --json and --csv keep them (null
+# or empty where the distribution has no such parameter, and for an infinite bound) beside
+# ``params``.
 #: Columns of a run in a table; --json and --csv carry every field.
 RUN_COLUMNS = ("id", "started", "host", "user", "pid", "variables", "git_commit", "command")
 

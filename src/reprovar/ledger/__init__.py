@@ -1,10 +1,13 @@
 """The reproducibility ledger: every variable recorded, any variable made again.
 
-* :mod:`.models`, :mod:`.coltypes`: the schema (typed SQLAlchemy 2.0 models);
+* :mod:`.models`, :mod:`.coltypes`: the schema (typed SQLAlchemy 2.0 models; what a
+  distribution with a new parameter needs, see :mod:`.models`);
 * :mod:`.schema`: Alembic versioning (create, upgrade, refuse newer);
-* :mod:`.engine`, :mod:`.urls`, :mod:`.dberrors`: locations, per-backend engines, errors;
+* :mod:`.engine`, :mod:`.urls`, :mod:`.dberrors`: locations (the environment's in
+  :mod:`reprovar.config`), per-backend engines, errors;
 * :mod:`.ledger`: :class:`Ledger` (open, record, read single rows); :mod:`.writer`: the
-  variable-row write path;
+  variable-row write path; :mod:`.transaction`: many rows in one transaction;
+  :mod:`.retry`: the writers' one retry policy;
 * :mod:`.digest`: digests of variable bytes; :mod:`.replay`: making variables again.
 
 This package never imports :mod:`reprovar.audit`, which builds on it: the public

@@ -1,23 +1,20 @@
-"""Database errors seen through reprovar: which ones a writer retries, and clear messages for the rest."""
+"""Database errors seen through reprovar: clear messages, and (from :mod:`.retry`, where the
+policy lives) which ones a writer retries."""
 
 from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..errors import LedgerError, LedgerOpenError, NotALedgerError
+from .retry import is_statement_transient as is_statement_retryable_dbapi
+from .retry import is_transient as is_retryable_dbapi
 
-# PostgreSQL SQLSTATEs and MariaDB error numbers that mean "another writer got there first".
-_PG_RETRY = {"23505", "40001", "40P01", "55P03"}  # unique, serialization, deadlock, lock
-_MYSQL_RETRY = {1062, 1205, 1213}  # duplicate key, lock wait timeout, deadlock
-_SQLITE_RETRY = ("database is locked", "database table is locked", "UNIQUE constraint failed")
-# The subset that undoes only the failed statement, not the whole transaction: a writer in
-# a longer transaction can roll back to a savepoint and try again.
-_PG_STATEMENT_RETRY = {"23505"}  # unique
-_MYSQL_STATEMENT_RETRY = {1062, 1205}  # duplicate key, lock wait timeout
+__all__ = ["first_line", "is_retryable", "is_retryable_dbapi", "is_statement_retryable_dbapi", "translate"]
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """True for losing a race with another writer (duplicate version, deadlock, busy lock).
+    """True for a SQLAlchemy error that means losing a race with another writer (duplicate
+    version, deadlock, busy lock; see :mod:`.retry`), unless its connection was lost.
 
     Example:
         >>> is_retryable(ValueError())
@@ -26,30 +23,6 @@ def is_retryable(exc: BaseException) -> bool:
     if not isinstance(exc, DBAPIError) or exc.connection_invalidated:
         return False
     return is_retryable_dbapi(exc.orig)
-
-
-def is_retryable_dbapi(orig: BaseException) -> bool:
-    """:func:`is_retryable` for an exception raised by the driver itself."""
-    args = getattr(orig, "args", ())
-    if args and isinstance(args[0], int):  # PyMySQL: (errno, message); it also sets sqlstate
-        return args[0] in _MYSQL_RETRY
-    sqlstate = getattr(orig, "sqlstate", None)
-    if sqlstate is not None:  # psycopg
-        return sqlstate in _PG_RETRY
-    return any(text in str(orig) for text in _SQLITE_RETRY)
-
-
-def is_statement_retryable_dbapi(orig: BaseException) -> bool:
-    """True for a lost race that undid only the failed statement (PostgreSQL, MariaDB).
-
-    Example:
-        >>> is_statement_retryable_dbapi(ValueError("deadlock"))
-        False
-    """
-    args = getattr(orig, "args", ())
-    if args and isinstance(args[0], int):
-        return args[0] in _MYSQL_STATEMENT_RETRY
-    return getattr(orig, "sqlstate", None) in _PG_STATEMENT_RETRY
 
 
 def first_line(exc: BaseException) -> str:
@@ -100,7 +73,7 @@ def translate(exc: BaseException, where: str, action: str) -> LedgerError:
 def _lock_wait_s(action: str) -> float:
     # Opening waits SQLite's busy timeout once; writes retry for the writer's whole budget.
     from .engine import SQLITE_BUSY_TIMEOUT_MS
-    from .writer import WRITE_RETRY_S
+    from .writer import WRITE_RETRY_S  # read there: tests shorten the writers' budget
 
     return SQLITE_BUSY_TIMEOUT_MS / 1000 if action == "open" else WRITE_RETRY_S
 

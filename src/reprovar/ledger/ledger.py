@@ -5,13 +5,9 @@ from __future__ import annotations
 import difflib
 import math
 import os
-import random
 import sys
 import threading
-import time
-import weakref
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
@@ -34,13 +30,16 @@ from . import digest as digests
 from . import links as _links
 from .dberrors import is_retryable, translate
 from .engine import WRITE, check_sqlite_location, create_ledger_engine
-from .models import MAX_NAME_LENGTH, runs_table, variables_table
+from .models import MAX_NAME_LENGTH, PARAMETER_COLUMNS, runs_table, variables_table
 from .records import MalformedRow, RunRecord, VariableRecord
+from .retry import WRITE_RETRY_S, retry
 from .runinfo import collect_run_info
 from .schema import current_revision, ensure_schema
 from .seal import SealKey, resolve_key
 from .urls import default_target, display, to_url
-from .writer import WRITE_RETRY_S, BatchWriter, VariableWriter
+from .transaction import _Batch, _batches, _inherited_connections, open_batch, record_in  # noqa: F401
+from .transaction import transaction as ledger_transaction
+from .writer import BatchWriter, VariableWriter  # noqa: F401  (BatchWriter: its old import path)
 
 if TYPE_CHECKING:
     from .vouch import Vouched
@@ -49,32 +48,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _INSERT_RUN = insert(runs_table)
-
-
-class _Batch:
-    """An open :meth:`Ledger.transaction`: its writer, and the variables recorded in it."""
-
-    __slots__ = ("ledger", "writer", "thread", "pid", "variables", "failed")
-
-    def __init__(self, ledger: Ledger, writer: BatchWriter):
-        self.ledger = ledger
-        self.writer = writer
-        self.thread = threading.get_ident()
-        self.pid = os.getpid()
-        self.variables: list[weakref.ref] = []
-        self.failed = False  # an inner block raised: the whole transaction rolls back
-
-    def forget_records(self) -> None:
-        # The rows are gone: no variable may keep pointing at one.
-        for ref in self.variables:
-            variable = ref()
-            if variable is not None:
-                variable.record = None
-        self.variables.clear()
-
-
-#: The open batches of this thread / async task, innermost last (normally none or one).
-_batches: ContextVar[tuple[_Batch, ...]] = ContextVar("reprovar_batches", default=())
 
 
 class Ledger:
@@ -239,29 +212,29 @@ class Ledger:
             raise translate(e, self.location, "read") from e
 
     def _write(self, action: str, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one write transaction, retrying when a concurrent writer wins a race.
+        """Run ``work`` in one write transaction, retrying (:func:`.retry.retry`) when a
+        concurrent writer wins a race.
 
         The unique (name, version) constraint is what guarantees versions; retries only turn
         a lost race into a fresh attempt with the new maximum.
         """
-        deadline = time.monotonic() + WRITE_RETRY_S
-        delay = 0.001
-        while True:
+        def attempt() -> T:
             if self._writer is None or self._writer.closed or self._writer.invalidated:
                 self._writer = self._engine.connect().execution_options(**WRITE)
             connection = self._writer
             try:
                 with connection.begin():
                     return work(connection)
-            except SQLAlchemyError as e:
-                if connection.invalidated:
+            except SQLAlchemyError:
+                if connection.invalidated:  # lost: the next attempt (or call) reconnects
                     connection.close()
                     self._writer = None
-                if is_retryable(e) and time.monotonic() < deadline:
-                    time.sleep(delay * random.uniform(0.5, 1.5))
-                    delay = min(delay * 2, 0.05)
-                    continue
-                raise translate(e, self.location, action) from e
+                raise
+
+        try:
+            return retry(attempt, transient=is_retryable, errors=SQLAlchemyError, budget_s=WRITE_RETRY_S)
+        except SQLAlchemyError as e:
+            raise translate(e, self.location, action) from e
 
     # --- recording --------------------------------------------------------------------
 
@@ -293,9 +266,10 @@ class Ledger:
         if self._cannot_write is not None:
             raise RecordingError(self._cannot_write)
         provenance = variable.provenance
+        shape = variable.shape
         values: dict[str, Any] = {
             "name": name,
-            "shape": _shape_text(variable.shape),
+            "shape": _shape_text(shape),
             "dtype": dtype_name(variable.dtype),
             "distribution": provenance.distribution,
             **_parameter_columns(provenance.params),
@@ -307,32 +281,22 @@ class Ledger:
             "nbytes": int(variable.nbytes),
             "recipe": provenance.recipe,
         }
-        batch = self._open_batch()
+        batch = open_batch(self)
         if batch is not None:
             values["run_id"] = self._run_id
             values["created"] = datetime.now(timezone.utc)
+            return record_in(batch, values, variable)
+        with self._lock:
+            self._ensure_run()
+            values["run_id"] = self._run_id
+            values["created"] = datetime.now(timezone.utc)
+            if self._variables is None:
+                self._variables = VariableWriter(self._engine, self._key)
             try:
-                row_id, version = batch.writer.insert(values)
+                row_id, version = self._variables.insert(values)
             except self._engine.dialect.loaded_dbapi.Error as e:
-                batch.failed = True
                 raise translate(e, self.location, "record a variable in") from e
-            # The writer may keep ``values`` until it writes the row: the record gets a copy.
-            record = VariableRecord._from_values({**values, "shape": tuple(variable.shape), "id": row_id})
-            batch.writer.track(record)
-            batch.variables.append(weakref.ref(variable))
-            return record
-        else:
-            with self._lock:
-                self._ensure_run()
-                values["run_id"] = self._run_id
-                values["created"] = datetime.now(timezone.utc)
-                if self._variables is None:
-                    self._variables = VariableWriter(self._engine, self._key)
-                try:
-                    row_id, version = self._variables.insert(values)
-                except self._engine.dialect.loaded_dbapi.Error as e:
-                    raise translate(e, self.location, "record a variable in") from e
-        values["shape"] = tuple(variable.shape)
+        values["shape"] = tuple(shape)
         values["id"] = row_id
         return VariableRecord._from_values(values)
 
@@ -414,13 +378,9 @@ class Ledger:
 
     def _open_batch(self) -> _Batch | None:
         """This thread's (task's) open transaction on this ledger, if any."""
-        for batch in _batches.get():
-            if batch.ledger is self and batch.thread == threading.get_ident() and batch.pid == self._pid:
-                return batch
-        return None
+        return open_batch(self)
 
-    @contextmanager
-    def transaction(self) -> Iterator[Ledger]:
+    def transaction(self) -> AbstractContextManager[Ledger]:
         """Record every variable this thread (or async task) records in this ledger inside the
         block in one database transaction: committed when the block ends, all rolled back if
         it raises.
@@ -451,76 +411,7 @@ class Ledger:
             >>> a.record.version, b.record.version, len(led.latest())
             (1, 2, 1)
         """
-        self._check_pid()
-        if self._cannot_write is not None:
-            raise RecordingError(self._cannot_write)
-        outer = self._open_batch()
-        if outer is not None:
-            try:
-                yield self
-            except BaseException:
-                outer.failed = True
-                raise
-            return
-        with self._lock:
-            self._ensure_run()  # before the batch holds a write lock the run row would need
-            # Tracker runs started after this run did: linked inside the block's transaction.
-            new_links = []
-            if "mlflow" in sys.modules or "wandb" in sys.modules:
-                new_links = [r for r in _active_tracker_runs() if (r.tracker, r.run_id) not in self._linked]
-            if self._batch_statements is None:
-                self._batch_statements = VariableWriter(self._engine, self._key)
-            batch = _Batch(self, BatchWriter(self._engine, like=self._batch_statements))
-        try:
-            batch.writer.begin()
-            if new_links:
-                _links.link_writer_for(self._engine).insert(batch.writer._connection, self._run_id, new_links, self._key)
-        except self._engine.dialect.loaded_dbapi.Error as e:
-            batch.writer.rollback()
-            raise translate(e, self.location, "begin a transaction in") from e
-        with self._batches_lock:
-            self._batches_open += 1
-        token = _batches.set(_batches.get() + (batch,))
-        try:
-            yield self
-        except BaseException:
-            _batches.reset(token)
-            if not self._leave_forked(batch):
-                batch.writer.rollback()
-                batch.forget_records()
-            raise
-        _batches.reset(token)
-        if self._leave_forked(batch):
-            return
-        if batch.failed:
-            batch.writer.rollback()
-            batch.forget_records()
-            raise RecordingError(
-                f"transaction on ledger {self.location} rolled back: an inner transaction "
-                "block or a record inside it failed"
-            )
-        try:
-            batch.writer.commit()
-        except self._engine.dialect.loaded_dbapi.Error as e:
-            batch.forget_records()
-            raise translate(e, self.location, "commit a transaction in") from e
-        except BaseException:
-            batch.forget_records()
-            raise
-        batch.variables.clear()
-        self._linked.update((r.tracker, r.run_id) for r in new_links)
-
-    def _leave_forked(self, batch: _Batch) -> bool:
-        """End ``batch``'s block for this ledger's count; True in a forked child, whose copy
-        of the block must neither commit nor roll back its parent's transaction."""
-        if batch.pid == os.getpid():
-            with self._batches_lock:
-                self._batches_open -= 1
-            return False
-        # The connection is the parent's: kept referenced for the life of this process, as
-        # closing it here could end the parent's session (a server connection) or its lock.
-        _inherited_connections.append(batch.writer.abandon())
-        return True
+        return ledger_transaction(self)
 
     @property
     def run_id(self) -> int | None:
@@ -725,8 +616,6 @@ class Ledger:
 
 _received: dict[tuple[type, str], Ledger] = {}
 _received_lock = threading.Lock()
-#: Connections a forked child inherited inside an open transaction: never used, never closed.
-_inherited_connections: list[Any] = []
 
 
 def _after_fork_in_child() -> None:
@@ -780,13 +669,10 @@ def _check_int(value: Any, param: str) -> None:
         raise ArgumentValueError(f"{param} must be in [0, 2**63 - 1], got {value}")
 
 
-_PARAMETER_COLUMNS = ("mean", "scale", "low", "high")
-
-
 def _parameter_columns(params: dict[str, float]) -> dict[str, float | None]:
     # Every parameter column, NULL where the distribution has no such parameter and where a
     # bound is infinite (MariaDB's DOUBLE holds no infinity; NULL bounds read back as inf).
-    columns = dict.fromkeys(_PARAMETER_COLUMNS)
+    columns = dict.fromkeys(PARAMETER_COLUMNS)
     for key, value in params.items():
         columns[key] = float(value) if math.isfinite(value) else None
     return columns

@@ -7,6 +7,21 @@ create it (a test checks that both agree on every backend). They are Core tables
 models: the ledger reads and writes rows with Core statements (the hot write path with
 statements compiled once, see :mod:`.writer`), and not importing ``sqlalchemy.orm`` keeps
 start-up short.
+
+A distribution with a new parameter (say ``df``) needs, besides its algorithm:
+
+1. its name appended to :data:`PARAMETER_COLUMNS` (the table gets the column from it) and
+   to the distribution's entry in :data:`reprovar.variable.DISTRIBUTION_PARAMETERS`;
+2. a new Alembic revision in ``migrations/versions`` that adds the nullable column (never
+   edit a released revision: each historical schema is a frozen test database);
+3. a new seal form in :mod:`.seal`: the forms ``rs1``/``rs2`` seal exactly the first four
+   parameter columns and are frozen (revision 0004's migration carries a copy of the first),
+   so a row that has the new parameter gets a new prefix and canonical text listing it,
+   and every older form stays as it is, so old rows keep verifying;
+4. a field of that name in :class:`.records.VariableRecord` (the checks of a read row in
+   :mod:`.records`, the writer's column list in :mod:`.writer`, ``changes`` in
+   :mod:`reprovar.audit.query` and the CLI's columns follow :data:`PARAMETER_COLUMNS`), and
+   a density for the distribution in :mod:`reprovar.audit.densities`.
 """
 
 from __future__ import annotations
@@ -79,6 +94,11 @@ runs_table = Table(
     **MYSQL_TABLE_ARGS,
 )
 
+#: The parameter columns of a variable row, in table order: the union of every
+#: distribution's parameters (:data:`reprovar.variable.DISTRIBUTION_PARAMETERS`). The table,
+#: the writer, records, seals, queries and the CLI all take them from here.
+PARAMETER_COLUMNS = ("mean", "scale", "low", "high")
+
 #: A created variable: everything needed to make it again, and a digest to prove it.
 variables_table = Table(
     "reprovar_variables",
@@ -92,10 +112,7 @@ variables_table = Table(
     Column("distribution", String(32), nullable=False),
     # The distribution's own parameters (reprovar.variable.DISTRIBUTION_PARAMETERS); a column
     # it does not have is NULL, and so is an infinite bound (revision 0003).
-    Column("mean", Double),
-    Column("scale", Double),
-    Column("low", Double),
-    Column("high", Double),
+    *(Column(name, Double) for name in PARAMETER_COLUMNS),
     Column("seed", UInt64, nullable=False),
     # "user" (given by the caller) or "os" (seed=None); NULL: recorded before revision 0002.
     Column("seed_source", String(8)),

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import MalformedRecordError
+from .models import PARAMETER_COLUMNS
 from .redaction import redact_argv
 
 _UINT64 = 1 << 64
@@ -218,7 +219,7 @@ def _problem(values: dict[str, Any]) -> str:
         return f"shape {shape!r} is not a list of sizes"
     if "created" in values and not isinstance(values["created"], datetime):
         return f"created {values['created']!r} is not a time"
-    for key in ("mean", "scale", "low", "high"):
+    for key in PARAMETER_COLUMNS:
         value = values.get(key)
         if value is not None and not isinstance(value, float) and not _is_int(value):
             return f"{key} {value!r} is not a number"

@@ -8,12 +8,12 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from .. import config
+from ..config import DEFAULT_LEDGER_FILE  # noqa: F401  (its old import path)
 from ..errors import ArgumentTypeError, LedgerOpenError
 
 #: Environment variable naming the default ledger (a path or any SQLAlchemy URL).
-LEDGER_ENV = "REPROVAR_LEDGER"
-#: The default ledger: a SQLite file in the working directory.
-DEFAULT_LEDGER_FILE = "reprovar.db"
+LEDGER_ENV = config.LEDGER
 
 #: The drivers reprovar supports, with the pip extra that installs each.
 SUPPORTED_DRIVERS = {
@@ -41,7 +41,8 @@ def driver_hint(url: URL) -> str:
 
 
 def default_target() -> str:
-    """The ledger used when none is given: ``$REPROVAR_LEDGER``, else ``./reprovar.db``.
+    """The ledger used when none is given: ``$REPROVAR_LEDGER``, else ``./reprovar.db``
+    (:func:`reprovar.config.ledger_location`).
 
     Example:
         >>> import os
@@ -50,7 +51,7 @@ def default_target() -> str:
         >>> default_target().endswith("reprovar.db")
         True
     """
-    return os.environ.get(LEDGER_ENV) or os.path.abspath(DEFAULT_LEDGER_FILE)
+    return config.ledger_location()
 
 
 def to_url(target: str | os.PathLike | URL) -> URL:

@@ -30,8 +30,6 @@ row than sealing and inserting each row as it is recorded (docs/performance.md).
 
 from __future__ import annotations
 
-import random
-import time
 import zlib
 from datetime import datetime, timezone
 from operator import itemgetter
@@ -43,16 +41,13 @@ from sqlalchemy.sql.compiler import Compiled
 
 from ..errors import LedgerError
 from .coltypes import uint64_to_db
-from .dberrors import is_retryable_dbapi, is_statement_retryable_dbapi
 from .engine import SQLITE_BUSY_TIMEOUT_MS
-from .models import variables_table
+from .models import PARAMETER_COLUMNS, variables_table
+from .retry import RETRY_FIRST_S, RETRY_MAX_S, WRITE_RETRY_S, is_statement_transient, is_transient, retry
 from .seal import SealKey, compute_seal
 
-#: How long a writer keeps retrying after losing races (duplicate version, deadlock, busy).
-WRITE_RETRY_S = 120.0
-#: Backoff bounds between retries, in seconds.
-RETRY_FIRST_S = 0.0002
-RETRY_MAX_S = 0.01
+__all__ = ["BatchWriter", "VariableWriter", "RETRY_FIRST_S", "RETRY_MAX_S", "WRITE_RETRY_S",
+           "SQLITE_ROWS_PER_WRITE", "VARIABLE_COLUMNS"]
 #: Rows a SQLite batch keeps before writing them (and at commit): bounds the memory a long
 #: transaction holds besides SQLite's own.
 SQLITE_ROWS_PER_WRITE = 256
@@ -66,10 +61,7 @@ VARIABLE_COLUMNS = (
     "shape",
     "dtype",
     "distribution",
-    "mean",
-    "scale",
-    "low",
-    "high",
+    *PARAMETER_COLUMNS,
     "seed",
     "seed_source",
     "algorithm",
@@ -83,7 +75,7 @@ VARIABLE_COLUMNS = (
 )
 
 
-class _StaleConnection(Exception):
+class _StaleConnection(LedgerError):
     """The connection was found dead before the transaction wrote anything."""
 
     def __init__(self, error: BaseException):
@@ -165,6 +157,11 @@ class VariableWriter:
             # writes the same "YYYY-MM-DD HH:MM:SS.ffffff" text (read back by the same type)
             # in one C call, a visible share of recording a small variable.
             self._insert.override("created", _sqlite_utc_text)
+            # The rows come from Ledger.record: parameters are floats or None already, seeds
+            # ints; the column types' own conversions, less the checks (and two call layers).
+            for column in PARAMETER_COLUMNS:
+                self._insert.override(column, None)
+            self._insert.override("seed", uint64_to_db)
             # Batches write rows whose ids they assigned (see the module doc).
             self._insert_with_id = _Statement(
                 insert(t).compile(dialect=dialect, column_keys=["id", *VARIABLE_COLUMNS]),
@@ -173,7 +170,7 @@ class VariableWriter:
             self._insert_with_id.override("created", _sqlite_utc_text)
             # The rows a batch writes come from Ledger.record: parameters are floats or None
             # already, seeds ints; the column types' own conversions, less the checks.
-            for column in ("mean", "scale", "low", "high"):
+            for column in PARAMETER_COLUMNS:
                 self._insert_with_id.override(column, None)
             self._insert_with_id.override("seed", uint64_to_db)
             self._largest_id_sql = select(func.max(t.c.id)).compile(dialect=dialect).string
@@ -190,47 +187,41 @@ class VariableWriter:
             {"name": t.c.name.type},
         )
         self._connection = None  # a pool-proxied DBAPI connection
+        self._sqlite_connection = None  # SQLite: its sqlite3 connection, looked up once
 
     def insert(self, values: dict[str, Any]) -> tuple[int, int]:
         """Insert ``values`` (all of :data:`VARIABLE_COLUMNS` but ``version`` and the seals,
         which it sets); return (id, version).
 
-        Retries lost races for up to :data:`WRITE_RETRY_S`; any other DBAPI error propagates
-        after the transaction is rolled back.
+        Retries lost races (:func:`.retry.retry`, for up to :data:`WRITE_RETRY_S`); any
+        other DBAPI error propagates after the transaction is rolled back.
         """
-        deadline = time.monotonic() + WRITE_RETRY_S
-        delay = RETRY_FIRST_S
+        once = self._insert_once_sqlite if self._sqlite else self._insert_once
         reconnected = False
-        while True:
+
+        def attempt() -> tuple[int, int]:
+            nonlocal reconnected
             try:
-                return self._insert_once(values)
+                return once(values)
             except _StaleConnection as stale:
                 # The server dropped the idle connection (restart, idle timeout) before this
-                # transaction wrote anything: safe to retry once on a fresh one.
+                # transaction wrote anything: safe to try once more on a fresh one.
                 if reconnected:
                     raise stale.error from None
                 reconnected = True
-                continue
-            except self._engine.dialect.loaded_dbapi.Error as e:
-                if is_retryable_dbapi(e) and time.monotonic() < deadline:
-                    # Full jitter, short ceiling: a write transaction lasts well under a
-                    # millisecond, so waiting long only leaves the lock idle.
-                    time.sleep(random.uniform(0, delay))
-                    delay = min(delay * 2, RETRY_MAX_S)
-                    continue
-                raise
+            try:
+                return once(values)
+            except _StaleConnection as stale:
+                raise stale.error from None
+
+        # WRITE_RETRY_S read at each call: tests shorten it.
+        return retry(attempt, transient=is_transient, errors=self._engine.dialect.loaded_dbapi.Error,
+                     budget_s=WRITE_RETRY_S)
 
     def _insert_once(self, values: dict[str, Any]) -> tuple[int, int]:
         connection = self._connection
         if connection is None:
             connection = self._connection = self._engine.raw_connection()
-            if self._sqlite:
-                # SQLite's own busy handler sleeps 1, 2, 5 ... 100 ms between attempts;
-                # with many writers the lock then sits idle most of the time. Fail fast
-                # instead and retry with the short jittered backoff in insert().
-                connection.driver_connection.execute("PRAGMA busy_timeout = 0")
-        if self._sqlite:
-            return self._insert_once_sqlite(connection, values)
         cursor = None
         wrote = False
         try:
@@ -251,19 +242,32 @@ class VariableWriter:
                 except Exception:
                     pass
 
-    def _insert_once_sqlite(self, connection, values: dict[str, Any]) -> tuple[int, int]:
+    def _connect_sqlite(self):
+        connection = self._connection = self._engine.raw_connection()
+        sqlite = self._sqlite_connection = connection.driver_connection
+        # SQLite's own busy handler sleeps 1, 2, 5 ... 100 ms between attempts; with many
+        # writers the lock then sits idle most of the time. Fail fast instead and retry with
+        # the short jittered backoff of .retry.
+        sqlite.execute("PRAGMA busy_timeout = 0")
+        return sqlite
+
+    def _insert_once_sqlite(self, values: dict[str, Any]) -> tuple[int, int]:
         # The same transaction on the sqlite3 connection itself: its implicit cursors cost
         # less than a DBAPI cursor per statement, a measurable share of a small record.
-        sqlite = connection.driver_connection
+        sqlite = self._sqlite_connection
+        if sqlite is None:
+            sqlite = self._connect_sqlite()
         wrote = False
+        execute = sqlite.execute
         try:
-            sqlite.execute("BEGIN IMMEDIATE")
-            row_id, version = self._write_row_sqlite(sqlite, values)
+            execute("BEGIN IMMEDIATE")
+            version = self._chain(values, execute(self._latest.sql, (values["name"],)).fetchone())
+            row_id = execute(self._insert.sql, self._insert.params(values)).lastrowid
             wrote = True
-            sqlite.execute("COMMIT")
+            execute("COMMIT")
             return row_id, version
         except BaseException as e:
-            if self._rollback(connection, e) and not wrote:
+            if self._rollback(self._connection, e) and not wrote:
                 raise _StaleConnection(e) from e
             raise
 
@@ -277,12 +281,9 @@ class VariableWriter:
         return version
 
     # --- one row, inside a transaction the caller owns ---------------------------------
-    # Every variable row, alone or in a batch, is written by these (the version rule and
-    # the insert in one place).
-
-    def _write_row_sqlite(self, sqlite, values: dict[str, Any]) -> tuple[int, int]:
-        version = self._chain(values, sqlite.execute(self._latest.sql, (values["name"],)).fetchone())
-        return sqlite.execute(self._insert.sql, self._insert.params(values)).lastrowid, version
+    # Every variable row, alone or in a batch, takes its version and seals from _chain
+    # (the version rule in one place); on SQLite a single row's statements are written out
+    # in _insert_once_sqlite, where each call saved shows.
 
     def _next_version_of(self, cursor, values: dict[str, Any]) -> int:
         """The next version of the name; sets it and the seals in ``values``."""
@@ -317,7 +318,7 @@ class VariableWriter:
                 connection.invalidate(error)
             except Exception:
                 pass
-            self._connection = None
+            self._connection = self._sqlite_connection = None
         return lost
 
     def close(self) -> None:
@@ -327,11 +328,11 @@ class VariableWriter:
                 self._connection.close()
             except Exception:
                 pass
-            self._connection = None
+            self._connection = self._sqlite_connection = None
 
     def forget(self) -> None:
         """Drop the connection without touching it (after fork it belongs to the parent)."""
-        self._connection = None
+        self._connection = self._sqlite_connection = None
 
 
 #: Key of the PostgreSQL advisory lock that batches take turns on.
@@ -351,7 +352,7 @@ class BatchWriter(VariableWriter):
             super().__init__(engine)
         else:  # reuse the compiled statements
             self.__dict__.update(like.__dict__)
-            self._connection = None
+            self._connection = self._sqlite_connection = None
         self._lock_name: str | None = None
         # SQLite: rows recorded but not yet written, each (values, latest, record); the
         # newest of them for each name, as (version, values); the next id.
@@ -399,24 +400,21 @@ class BatchWriter(VariableWriter):
         if self._sqlite:
             return self._defer_row_sqlite(values)
         cursor = self._connection.cursor()
-        deadline = time.monotonic() + WRITE_RETRY_S
-        delay = RETRY_FIRST_S
+
+        def attempt() -> tuple[int, int]:
+            cursor.execute("SAVEPOINT reprovar_row")
+            version = self._next_version_of(cursor, values)
+            row_id = self._insert_row(cursor, values, version)
+            cursor.execute("RELEASE SAVEPOINT reprovar_row")
+            return row_id, version
+
+        def undo_row(_error: BaseException) -> None:
+            # A single-row writer took this version first: only this row is undone.
+            cursor.execute("ROLLBACK TO SAVEPOINT reprovar_row")
+
         try:
-            while True:
-                cursor.execute("SAVEPOINT reprovar_row")
-                try:
-                    version = self._next_version_of(cursor, values)
-                    row_id = self._insert_row(cursor, values, version)
-                except self._engine.dialect.loaded_dbapi.Error as e:
-                    if not is_statement_retryable_dbapi(e) or time.monotonic() >= deadline:
-                        raise
-                    # A single-row writer took this version first: only this row is undone.
-                    cursor.execute("ROLLBACK TO SAVEPOINT reprovar_row")
-                    time.sleep(random.uniform(0, delay))
-                    delay = min(delay * 2, RETRY_MAX_S)
-                    continue
-                cursor.execute("RELEASE SAVEPOINT reprovar_row")
-                return row_id, version
+            return retry(attempt, transient=is_statement_transient, budget_s=WRITE_RETRY_S,
+                         errors=self._engine.dialect.loaded_dbapi.Error, before_retry=undo_row)
         finally:
             cursor.close()
 
@@ -487,7 +485,7 @@ class BatchWriter(VariableWriter):
     def abandon(self):
         """Drop the connection and the rows held without touching either (in a forked child
         they are the parent's); return the connection."""
-        connection, self._connection = self._connection, None
+        connection, self._connection, self._sqlite_connection = self._connection, None, None
         self._pending, self._names, self._next_id = [], {}, None
         return connection
 
@@ -534,14 +532,5 @@ class BatchWriter(VariableWriter):
             self.close()
 
     def _retrying(self, action) -> None:
-        deadline = time.monotonic() + WRITE_RETRY_S
-        delay = RETRY_FIRST_S
-        while True:
-            try:
-                action()
-                return
-            except self._engine.dialect.loaded_dbapi.Error as e:
-                if not is_retryable_dbapi(e) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(random.uniform(0, delay))
-                delay = min(delay * 2, RETRY_MAX_S)
+        retry(action, transient=is_transient, errors=self._engine.dialect.loaded_dbapi.Error,
+              budget_s=WRITE_RETRY_S)
