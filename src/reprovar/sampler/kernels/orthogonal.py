@@ -22,7 +22,8 @@ the next one's ``w`` at once; the rows four at a time, each column's sum still t
 order), and the chunks run on all threads. Forming ``Q``, a panel's reflectors are applied to
 all its columns from the panel's first on: ``H_k`` leaves a column ``j < k`` as it is at that
 point (+0 in its rows from ``k`` on, and ``+0 - s * (+0) = +0``). The kernels work on copies
-whose rows are a little longer than ``n`` (:func:`leading_dimension`): only addresses change.
+whose rows are a little longer than ``n`` (:func:`leading_dimension`) and read a panel's
+reflectors from a copy that holds each in consecutive addresses: only addresses change.
 Any panel width, chunk width or thread count gives the same bits as the plain column-by-column
 order (the tests check that). Every multiply and add is its own IEEE operation: the package
 policy keeps fused multiply-add out (see ``_jit.py``), and reductions run in the order written
@@ -74,17 +75,18 @@ def _reflector(a, k, tau, diag):
 
 @kernel
 def _dot_rows(v, kv, t, j0, acc, i0, i1):
-    # acc[j] = acc[j] + v[i, kv] * t[i, j0 + j] for i = i0 .. i1-1 in that order.
+    # acc[j] = acc[j] + v[kv, i] * t[i, j0 + j] for i = i0 .. i1-1 in that order
+    # (v: reflectors as rows, see _pack).
     width = acc.size
     i = i0
     while i + 4 <= i1:
-        v0, v1, v2, v3 = v[i, kv], v[i + 1, kv], v[i + 2, kv], v[i + 3, kv]
+        v0, v1, v2, v3 = v[kv, i], v[kv, i + 1], v[kv, i + 2], v[kv, i + 3]
         r0, r1, r2, r3 = t[i, j0:j0 + width], t[i + 1, j0:j0 + width], t[i + 2, j0:j0 + width], t[i + 3, j0:j0 + width]
         for j in range(width):
             acc[j] = (((acc[j] + v0 * r0[j]) + v1 * r1[j]) + v2 * r2[j]) + v3 * r3[j]
         i += 4
     while i < i1:
-        vi = v[i, kv]
+        vi = v[kv, i]
         r = t[i, j0:j0 + width]
         for j in range(width):
             acc[j] = acc[j] + vi * r[j]
@@ -93,11 +95,11 @@ def _dot_rows(v, kv, t, j0, acc, i0, i1):
 
 @kernel
 def _update_rows(v, k, tk, t, j0, acc, i0, i1):
-    # t[i, j0 + j] = t[i, j0 + j] - (tk * v[i, k]) * acc[j] for i = i0 .. i1-1.
+    # t[i, j0 + j] = t[i, j0 + j] - (tk * v[k, i]) * acc[j] for i = i0 .. i1-1.
     width = acc.size
     i = i0
     while i + 4 <= i1:
-        s0, s1, s2, s3 = tk * v[i, k], tk * v[i + 1, k], tk * v[i + 2, k], tk * v[i + 3, k]
+        s0, s1, s2, s3 = tk * v[k, i], tk * v[k, i + 1], tk * v[k, i + 2], tk * v[k, i + 3]
         r0, r1, r2, r3 = t[i, j0:j0 + width], t[i + 1, j0:j0 + width], t[i + 2, j0:j0 + width], t[i + 3, j0:j0 + width]
         for j in range(width):
             w = acc[j]
@@ -107,7 +109,7 @@ def _update_rows(v, k, tk, t, j0, acc, i0, i1):
             r3[j] = r3[j] - s3 * w
         i += 4
     while i < i1:
-        s = tk * v[i, k]
+        s = tk * v[k, i]
         r = t[i, j0:j0 + width]
         for j in range(width):
             r[j] = r[j] - s * acc[j]
@@ -117,12 +119,12 @@ def _update_rows(v, k, tk, t, j0, acc, i0, i1):
 @kernel
 def _update_dot_rows(v, k, tk, kn, t, j0, acc, nxt, i0, i1):
     # _update_rows, and each updated row at once into the next reflector's sum:
-    # nxt[j] = nxt[j] + v[i, kn] * (the new t[i, j0 + j]), in row order.
+    # nxt[j] = nxt[j] + v[kn, i] * (the new t[i, j0 + j]), in row order.
     width = acc.size
     i = i0
     while i + 4 <= i1:
-        s0, s1, s2, s3 = tk * v[i, k], tk * v[i + 1, k], tk * v[i + 2, k], tk * v[i + 3, k]
-        u0, u1, u2, u3 = v[i, kn], v[i + 1, kn], v[i + 2, kn], v[i + 3, kn]
+        s0, s1, s2, s3 = tk * v[k, i], tk * v[k, i + 1], tk * v[k, i + 2], tk * v[k, i + 3]
+        u0, u1, u2, u3 = v[kn, i], v[kn, i + 1], v[kn, i + 2], v[kn, i + 3]
         r0, r1, r2, r3 = t[i, j0:j0 + width], t[i + 1, j0:j0 + width], t[i + 2, j0:j0 + width], t[i + 3, j0:j0 + width]
         for j in range(width):
             w = acc[j]
@@ -137,8 +139,8 @@ def _update_dot_rows(v, k, tk, kn, t, j0, acc, nxt, i0, i1):
             nxt[j] = (((nxt[j] + u0 * x0) + u1 * x1) + u2 * x2) + u3 * x3
         i += 4
     while i < i1:
-        s = tk * v[i, k]
-        u = v[i, kn]
+        s = tk * v[k, i]
+        u = v[kn, i]
         r = t[i, j0:j0 + width]
         for j in range(width):
             x = r[j] - s * acc[j]
@@ -148,18 +150,19 @@ def _update_dot_rows(v, k, tk, kn, t, j0, acc, nxt, i0, i1):
 
 
 @kernel
-def _apply_run(v, tau, t, j0, j1, w, wn, first, stop, step):
+def _apply_run(v, base, tau, t, j0, j1, w, wn, first, stop, step):
     # Apply reflectors first, first+step, ... (stop excluded) in that order to rows k.. of
-    # columns [j0, j1) of t. One pass over the rows per reflector: each row, once updated by
-    # reflector k, is added into the next reflector's w at once. Every value gets the same
-    # operations in the same order as with one reflector at a time.
+    # columns [j0, j1) of t; reflector k is row k - base of v (see _pack). One pass over the
+    # rows per reflector: each row, once updated by reflector k, is added into the next
+    # reflector's w at once. Every value gets the same operations in the same order as with
+    # one reflector at a time.
     m = t.shape[0]
     width = j1 - j0
     acc = w[:width]
     nxt = wn[:width]
     k = first
     acc[:] = t[k, j0:j1]
-    _dot_rows(v, k, t, j0, acc, k + 1, m)
+    _dot_rows(v, k - base, t, j0, acc, k + 1, m)
     while k != stop:
         kn = k + step
         tk = tau[k]
@@ -167,23 +170,31 @@ def _apply_run(v, tau, t, j0, j1, w, wn, first, stop, step):
         for j in range(width):
             row[j] = row[j] - tk * acc[j]
         if kn == stop:
-            _update_rows(v, k, tk, t, j0, acc, k + 1, m)
+            _update_rows(v, k - base, tk, t, j0, acc, k + 1, m)
         elif step > 0:  # reflector k+1 starts at row k+1, once H_k has updated it
             row = t[kn, j0:j1]
-            s = tk * v[kn, k]
+            s = tk * v[k - base, kn]
             for j in range(width):
                 x = row[j] - s * acc[j]
                 row[j] = x
                 nxt[j] = x
-            _update_dot_rows(v, k, tk, kn, t, j0, acc, nxt, kn + 1, m)
+            _update_dot_rows(v, k - base, tk, kn - base, t, j0, acc, nxt, kn + 1, m)
         else:  # reflector k-1 starts at row k-1 (H_k leaves it as it is), then row k
             nxt[:] = t[kn, j0:j1]
-            u = v[k, kn]
+            u = v[kn - base, k]
             for j in range(width):
                 nxt[j] = nxt[j] + u * row[j]
-            _update_dot_rows(v, k, tk, kn, t, j0, acc, nxt, k + 1, m)
+            _update_dot_rows(v, k - base, tk, kn - base, t, j0, acc, nxt, k + 1, m)
         acc, nxt = nxt, acc
         k = kn
+
+
+@kernel
+def _pack(a, k, v, row):
+    # Reflector k (column k of a below the diagonal) into row `row` of v: the kernels read a
+    # reflector along its rows, and v holds it in consecutive addresses.
+    for i in range(k + 1, a.shape[0]):
+        v[row, i] = a[i, k]
 
 
 @kernel
@@ -199,18 +210,20 @@ def _split(cols, chunk, parts):
 def _factor(a, n, tau, diag, panel, chunk, parts):
     # a: m x ld (ld >= n); its first n columns are the matrix.
     w = np.empty(max(panel, 1), a.dtype)
+    v = np.empty((max(panel, 1), a.shape[0]), a.dtype)
     for k0 in range(0, n, panel):
         k1 = min(k0 + panel, n)
         for k in range(k0, k1):  # the panel itself, column by column
             _reflector(a, k, tau, diag)
+            _pack(a, k, v, k - k0)
             if k + 1 < k1:
-                _apply_run(a, tau, a, k + 1, k1, w, w, k, k + 1, 1)
+                _apply_run(v, k0, tau, a, k + 1, k1, w, w, k, k + 1, 1)
         width = _split(n - k1, chunk, parts)
         n_chunks = (n - k1 + width - 1) // width
         for c in prange(n_chunks):  # the rest, chunk by chunk: reflectors k0 .. k1-1 in order
             j0 = k1 + c * width
             j1 = min(j0 + width, n)
-            _apply_run(a, tau, a, j0, j1, np.empty(width, a.dtype), np.empty(width, a.dtype), k0, k1, 1)
+            _apply_run(v, k0, tau, a, j0, j1, np.empty(width, a.dtype), np.empty(width, a.dtype), k0, k1, 1)
 
 
 def _form_q(a, n, tau, q, panel, chunk, parts):
@@ -220,16 +233,19 @@ def _form_q(a, n, tau, q, panel, chunk, parts):
         q[j, j] = 1
     if n == 0:
         return
+    v = np.empty((panel, a.shape[0]), a.dtype)
     k0 = ((n - 1) // panel) * panel
     while k0 >= 0:
         k1 = min(k0 + panel, n)
+        for k in range(k0, k1):
+            _pack(a, k, v, k - k0)
         width = _split(n - k0, chunk, parts)
         n_chunks = (n - k0 + width - 1) // width
         for c in prange(n_chunks):  # reflectors k1-1 .. k0, on the columns from k0 on
             # (H_k leaves a column j < k exactly as it is here: +0 in its rows from k on)
             j0 = k0 + c * width
             j1 = min(j0 + width, n)
-            _apply_run(a, tau, q, j0, j1, np.empty(width, a.dtype), np.empty(width, a.dtype), k1 - 1, k0 - 1, -1)
+            _apply_run(v, k0, tau, q, j0, j1, np.empty(width, a.dtype), np.empty(width, a.dtype), k1 - 1, k0 - 1, -1)
         k0 -= panel
 
 
