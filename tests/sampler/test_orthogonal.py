@@ -198,6 +198,16 @@ def test_orthonormal_q_is_the_q_of_orthonormal_and_leaves_its_input(dtype):
     assert a.tobytes() == kept.tobytes()
 
 
+def test_serial_and_parallel_kernels_have_cache_entries_of_their_own():
+    # Numba files cached code by function name and line, not by flags: one function built
+    # twice would load one build's machine code for both (the parallel QR then ran on one thread).
+    from reprovar.sampler.kernels import orthogonal as k
+
+    kernels = (k._factor_serial, k._factor_parallel, k._form_q_serial, k._form_q_parallel)
+    assert len({f._cache._cache_file._index_name for f in kernels}) == len(kernels)
+    assert [f.targetoptions.get("parallel", False) for f in kernels] == [False, True, False, True]
+
+
 def test_thread_count_does_not_change_the_bits():
     shape = (640, 400)  # more than PARALLEL_MIN_ELEMENTS: the parallel kernel runs
     before = numba.get_num_threads()

@@ -32,6 +32,8 @@ policy keeps fused multiply-add out (see ``_jit.py``), and reductions run in the
 
 from __future__ import annotations
 
+import types
+
 import numba
 import numpy as np
 from numba import prange
@@ -249,8 +251,20 @@ def _form_q(a, n, tau, q, panel, chunk, parts):
         k0 -= panel
 
 
-_factor_serial, _factor_parallel = kernel(_factor), parallel_kernel(_factor)
-_form_q_serial, _form_q_parallel = kernel(_form_q), parallel_kernel(_form_q)
+def _named(fn, name: str):
+    # fn under another name. Numba files cached machine code by a function's name and first
+    # line, not by its flags: a serial and a parallel build of one function would load each
+    # other's code (the parallel kernels ran on one thread, the serial ones in a forked child
+    # could start threads).
+    copy = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = name
+    return copy
+
+
+_factor_serial = kernel(_named(_factor, "_factor_serial"))
+_factor_parallel = parallel_kernel(_named(_factor, "_factor_parallel"))
+_form_q_serial = kernel(_named(_form_q, "_form_q_serial"))
+_form_q_parallel = parallel_kernel(_named(_form_q, "_form_q_parallel"))
 
 
 def leading_dimension(n: int, itemsize: int) -> int:
