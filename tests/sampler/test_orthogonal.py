@@ -24,7 +24,7 @@ import reprovar
 import reprovar.errors
 from reprovar.algorithms import DEFAULT_ALGORITHM, get_algorithm
 from reprovar.errors import ArgumentTypeError, ArgumentValueError
-from reprovar.sampler.kernels.orthogonal import orthonormal
+from reprovar.sampler.kernels.orthogonal import orthonormal, orthonormal_q
 
 ORTH = get_algorithm("philox4x32-10/orthogonal", 1)
 LAST = get_algorithm("philox4x32-10/orthogonal-last-axis", 1)
@@ -182,8 +182,30 @@ def _factored(a, **schedule):
 def test_schedule_does_not_change_the_bits(dtype):
     a = DEFAULT_ALGORITHM.generate((97, 61), dtype, seed=4, mean=0.0, scale=1.0)
     plain = _factored(a, panel=1, chunk=1)  # column by column: the order the module doc states
-    for schedule in (dict(), dict(panel=7, chunk=5), dict(panel=64, chunk=3), dict(parallel=True, panel=5, chunk=2)):
+    for schedule in (dict(), dict(panel=7, chunk=5), dict(panel=64, chunk=3), dict(parallel=True, panel=5, chunk=2),
+                     dict(parallel=True), dict(panel=3, chunk=1000), dict(parallel=True, panel=16, chunk=17)):
         assert _factored(a, **schedule) == plain, schedule
+
+
+@pytest.mark.parametrize("dtype", [F32, F64], ids=str)
+def test_orthonormal_q_is_the_q_of_orthonormal_and_leaves_its_input(dtype):
+    a = DEFAULT_ALGORITHM.generate((70, 45), dtype, seed=8, mean=0.0, scale=1.0)
+    q, d = np.empty_like(a), np.empty(45, dtype)
+    orthonormal(a.copy(), q, d)
+    kept, d2 = a.copy(), np.empty(45, dtype)
+    q2 = orthonormal_q(a, d2, parallel=True)
+    assert q2.shape == q.shape and q2.tobytes() == q.tobytes() and d2.tobytes() == d.tobytes()
+    assert a.tobytes() == kept.tobytes()
+
+
+def test_serial_and_parallel_kernels_have_cache_entries_of_their_own():
+    # Numba files cached code by function name and line, not by flags: one function built
+    # twice would load one build's machine code for both (the parallel QR then ran on one thread).
+    from reprovar.sampler.kernels import orthogonal as k
+
+    kernels = (k._factor_serial, k._factor_parallel, k._form_q_serial, k._form_q_parallel)
+    assert len({f._cache._cache_file._index_name for f in kernels}) == len(kernels)
+    assert [f.targetoptions.get("parallel", False) for f in kernels] == [False, True, False, True]
 
 
 def test_thread_count_does_not_change_the_bits():
@@ -241,7 +263,8 @@ def test_seven_threads_and_the_generic_cpu_target_give_the_same_bits(tmp_path):
     assert _digests_in(generic) == _digests_here()
 
 
-# The kernels compiled (never run) for targets that have FMA: an AVX2 one and two AVX-512 ones.
+# The kernels compiled (not run: this host may lack the target's instructions) for targets
+# that have FMA: an AVX2 one and two AVX-512 ones.
 # Whatever this host is, the code made for each of them must hold no fused multiply-add, in
 # the LLVM IR (no fma/fmuladd intrinsics, no contraction flags) nor in the machine code.
 _ASM = textwrap.dedent(
@@ -249,14 +272,19 @@ _ASM = textwrap.dedent(
     import json, re
     import numpy as np
     from reprovar.sampler.kernels import orthogonal as k
+    from numba import types
     from reprovar.sampler._jit import target_has_feature
-    for dt in (np.float32, np.float64):
-        a = np.eye(5, 3, dtype=dt) + 1
-        k.orthonormal(a, np.empty_like(a), np.empty(3, dt))
-        a = np.eye(5, 3, dtype=dt) + 1
-        k.orthonormal(a, np.empty_like(a), np.empty(3, dt), parallel=True)
+    # compiled only: code made for a target this host lacks must not run here
+    i64 = types.int64
+    for dt in (types.float32, types.float64):
+        mat, vec = types.Array(dt, 2, "C"), types.Array(dt, 1, "C")
+        for f in (k._factor_serial, k._factor_parallel):
+            f.compile((mat, i64, vec, vec, i64, i64, i64))
+        for f in (k._form_q_serial, k._form_q_parallel):
+            f.compile((mat, i64, vec, mat, i64, i64, i64))
     found = {"fma_feature": target_has_feature("fma"), "ir": [], "asm": [], "functions": 0}
-    for f in (k._reflector, k._apply, k._factor_serial, k._factor_parallel, k._form_q_serial, k._form_q_parallel):
+    for f in (k._reflector, k._apply_run, k._dot_rows, k._update_rows, k._update_dot_rows,
+              k._factor_serial, k._factor_parallel, k._form_q_serial, k._form_q_parallel):
         for sig, ir in f.inspect_llvm().items():
             found["functions"] += 1
             found["ir"] += re.findall(r"llvm\.fma\.|llvm\.fmuladd\.|\bf(?:mul|add|sub)\s+(?:[a-z]+\s+)*(?:contract|fast)\b", ir)
@@ -270,7 +298,7 @@ _ASM = textwrap.dedent(
         for i in range(x.size):
             y[i] = y[i] + a * x[i]
 
-    axpy(np.float32(2), np.ones(64, np.float32), np.ones(64, np.float32))
+    axpy.compile((types.float32, types.Array(types.float32, 1, "C"), types.Array(types.float32, 1, "C")))
     asm = "".join(axpy.inspect_asm().values())
     found["control"] = re.findall(r"^\s+(v?f(?:n?m(?:add|sub)|maddsub|msubadd)\w*)", asm, re.M)
     print(json.dumps(found))
@@ -293,7 +321,7 @@ def test_no_fused_multiply_add_on_targets_that_have_it(target, tmp_path):
     assert proc.returncode == 0, proc.stderr
     found = json.loads(proc.stdout.strip().splitlines()[-1])
     assert found["fma_feature"], f"{target} was compiled without FMA: the check would prove nothing"
-    assert found["functions"] >= 6, found
+    assert found["functions"] >= 9, found
     assert found["control"], f"{target}: the search missed the FMA of a fastmath kernel: {found}"
     assert found["ir"] == [] and found["asm"] == [], f"{target}: fused multiply-add in the kernels: {found}"
 

@@ -141,17 +141,20 @@ class PhiloxOrthogonal:
         a = NORMAL.default.generate((m, n), compute, seed=seed, mean=0.0, scale=1.0)
         from ..sampler.kernels import orthogonal as orthogonal_kernels  # loads Numba: deferred, as for the other kernels
 
-        q = np.empty((m, n), compute)
         diag = np.empty(n, compute)
-        orthogonal_kernels.orthonormal(a, q, diag, parallel=parallel(a))
-        # sign(R_kk) (+1 for 0) times the gain: exact signs, then one rounding per value.
+        q = orthogonal_kernels.orthonormal_q(a, diag, parallel=parallel(a))
+        # sign(R_kk) (+1 for 0) times the gain: exact signs, then one rounding per value,
+        # written straight into out (transposed when rows < cols) where out is of that dtype.
         factors = np.where(diag < 0, -compute.type(scale), compute.type(scale)).astype(compute)
-        q *= factors
-        matrix = q if rows >= cols else q.T
+        target = out.reshape(rows, cols)
         if out.dtype == compute:
-            out.reshape(rows, cols)[...] = matrix
+            if rows >= cols:
+                np.multiply(q, factors, out=target)
+            else:
+                np.multiply(q.T, factors[:, None], out=target)
         else:
-            out.reshape(rows, cols)[...] = matrix.astype(out.dtype)
+            q = q * factors
+            target[...] = (q if rows >= cols else q.T).astype(out.dtype)
 
     def fill(self, out: np.ndarray, start: int, *, seed: int, scale: float) -> None:
         """Refused: an orthogonal matrix's values depend on the whole matrix (see :meth:`generate`)."""
