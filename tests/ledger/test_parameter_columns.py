@@ -39,6 +39,6 @@ def test_no_module_spells_the_tuple_out_again():
                     isinstance(e, ast.Constant) for e in node.elts):
                 if tuple(e.value for e in node.elts) == PARAMETER_COLUMNS:
                     spelled.append(f"{path.relative_to(src)}:{node.lineno}")
-    # The one distribution with all four parameters lists them as its own (variable.py), and
-    # its density names its keys (densities.py): what a distribution takes, not the columns.
-    assert sorted(p.split(":")[0] for p in spelled) == ["audit/densities.py", "variable.py"], spelled
+    # The one distribution with all four parameters lists them as its own, and its law names
+    # its keys, both in its module: what a distribution takes, not the columns.
+    assert sorted(p.split(":")[0] for p in spelled) == ["distributions/truncated_normal.py"] * 2, spelled

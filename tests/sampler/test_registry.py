@@ -70,11 +70,11 @@ def test_a_whole_matrix_distribution_has_no_slices_and_no_chunks(tmp_path):
     with pytest.raises(ArgumentValueError, match="orthogonal variable's values depend on the whole variable"):
         reprovar.random_slice("orthogonal", 0, 4, scale=1.0, seed=1)
     pytest.importorskip("dask")
-    import reprovar.dask
+    from reprovar import dask as reprovar_dask
 
     path = tmp_path / "none.db"
     with pytest.raises(ArgumentValueError, match="cannot be made in chunks"):
-        reprovar.dask.random_variable("orthogonal", (4, 4), scale=1.0, seed=1, ledger=str(path))
+        reprovar_dask.random_variable("orthogonal", (4, 4), scale=1.0, seed=1, ledger=str(path))
     assert not path.exists()  # refused before anything was recorded
 
 
