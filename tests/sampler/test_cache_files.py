@@ -71,3 +71,17 @@ def test_the_cache_key_covers_every_file_of_the_sampler_package(tmp_path, monkey
     stamps.append(_jit._kernel_source_stamp())
     assert len(set(stamps)) == 4
     assert _jit._kernel_source_stamp() == stamps[-1]  # and it is a function of the files alone
+
+
+def test_one_function_cannot_be_built_as_two_kernels_sharing_a_cache_entry():
+    import pytest
+
+    from reprovar.sampler._jit import kernel, parallel_kernel
+
+    def twice(out):  # never compiled: the refusal comes at decoration
+        out[0] = 1
+
+    kernel(twice)
+    kernel(twice)  # the same build again is the same entry
+    with pytest.raises(RuntimeError, match="built as a serial and a parallel kernel"):
+        parallel_kernel(twice)

@@ -153,8 +153,25 @@ _install_checked_cache_files()
 JIT_POLICY = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
 
 
+#: The cache entries of the kernels built so far: Numba files a cached function under its
+#: module, qualified name and line only, so two builds of one function (a serial and a
+#: parallel one, say) would share an entry, and load each other's machine code.
+_CACHE_ENTRIES: dict[tuple[str, str, int], str] = {}
+
+
+def _claim_cache_entry(fn, build: str) -> None:
+    key = (fn.__module__, fn.__qualname__, fn.__code__.co_firstlineno)
+    claimed = _CACHE_ENTRIES.setdefault(key, build)
+    if claimed != build:
+        raise RuntimeError(
+            f"{fn.__module__}.{fn.__qualname__} is built as a {claimed} and a {build} kernel: both "
+            "would share one Numba cache entry; give each build a name of its own"
+        )
+
+
 def kernel(fn):
     """Compile ``fn`` as a serial kernel under the package policy."""
+    _claim_cache_entry(fn, "serial")
     return njit(**JIT_POLICY)(fn)
 
 
@@ -169,6 +186,7 @@ def inline_kernel(fn):
 
 def parallel_kernel(fn):
     """Compile ``fn`` as a ``prange`` kernel under the package policy."""
+    _claim_cache_entry(fn, "parallel")
     return njit(parallel=True, **JIT_POLICY)(fn)
 
 
