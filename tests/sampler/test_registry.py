@@ -169,3 +169,24 @@ def test_the_audit_has_no_density_for_a_distribution_without_a_law(added):
     with pytest.raises(ReprovarError, match="no density for distribution 'test_uniform'; known: normal, truncated_normal, uniform"):
         make_law("test_uniform", {"low": 0.0, "high": 1.0})
     assert math.isclose(make_law("uniform", {"low": 0.0, "high": 2.0}).mean, 1.0)
+
+
+def test_documented_import_paths_are_kept():
+    # The layout moved these; their documented paths re-export the same objects.
+    import reprovar.adapter
+    import reprovar.audit.errors
+    import reprovar.algorithms
+    import reprovar.distributions.variance_scaling
+    import reprovar.modelinit
+    import reprovar.region
+    import reprovar.sampler.region
+    import reprovar.validation
+    import reprovar.variance_scaling
+
+    assert reprovar.algorithms.get_algorithm is registry.get_algorithm
+    assert reprovar.algorithms.DEFAULT_ALGORITHM is get("normal").default
+    assert reprovar.region.make_region is reprovar.sampler.region.make_region
+    assert reprovar.variance_scaling.resolve is reprovar.distributions.variance_scaling.resolve
+    assert reprovar.modelinit.Planned is reprovar.adapter.Planned
+    assert reprovar.validation.check_location_scale is reprovar.distributions.check_location_scale
+    assert reprovar.audit.errors.MissingExtraError is reprovar.errors.MissingExtraError
