@@ -14,7 +14,6 @@ objects (the audit layer's, with queries), so this module sits above :mod:`repro
 from __future__ import annotations
 
 import os
-import threading
 import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,6 +31,7 @@ from .errors import (
     ReprovarError,
 )
 from .ledger import ledger as _ledger
+from .ledger.locks import ForkSafeLock
 from .ledger.records import VariableRecord
 from . import config
 from .ledger.urls import default_target, to_url
@@ -53,17 +53,7 @@ _scoped_ledger: ContextVar[Ledger | None] = ContextVar("reprovar_transaction_led
 _selected: Ledger | None = None
 _open_ledgers: dict[str, Ledger] = {}  # by canonical URL
 _by_target: dict[str, Ledger] = {}  # by location as given (absolute for paths)
-_open_lock = threading.Lock()
-
-
-def _after_fork_in_child() -> None:
-    # Another thread may have held the lock at fork(); the child has only this thread.
-    global _open_lock
-    _open_lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+_open_lock = ForkSafeLock()  # another thread may hold it at fork(): a child gets it new
 
 
 def recording_enabled() -> bool:

@@ -74,3 +74,30 @@ def test_a_ledger_passed_to_pool_workers_is_one_run_and_engine_per_process(ledge
     assert len(ledger.runs()) == len(runs)
     assert {r.pid for r in ledger.runs()} == pids
     assert len(ledger.find()) == tasks
+
+
+def test_a_fork_safe_lock_held_by_another_thread_at_fork_is_free_in_the_child():
+    import threading
+
+    from reprovar.ledger.locks import ForkSafeLock
+
+    lock, held, release = ForkSafeLock(), threading.Event(), threading.Event()
+
+    def hold():
+        with lock:
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(10)
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: the holder thread does not exist here
+            got = lock._lock.acquire(timeout=5)
+            os._exit(0 if got else 3)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        release.set()
+        thread.join()
+    assert os.waitstatus_to_exitcode(status) == 0

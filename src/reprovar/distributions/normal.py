@@ -95,10 +95,6 @@ class PhiloxBoxMuller(BlockAlgorithm):
     version: int = 1
     distribution: str = "normal"
 
-    def fill(self, out: np.ndarray, start: int, *, seed: int, mean: float, scale: float) -> None:
-        super().fill(out, start, seed=seed, mean=mean, scale=scale)
-
-    fill.__doc__ = BlockAlgorithm.fill.__doc__
 
     def _runner(self, dtype: np.dtype, params: dict):
         compute = np.float64 if dtype == np.float64 else np.float32

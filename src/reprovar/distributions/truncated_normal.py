@@ -212,11 +212,6 @@ class PhiloxTruncatedNormal(BlockAlgorithm):
     version: int = 1
     distribution: str = "truncated_normal"
 
-    def fill(self, out: np.ndarray, start: int, *, seed: int, mean: float, scale: float,
-             low: float, high: float) -> None:
-        super().fill(out, start, seed=seed, mean=mean, scale=scale, low=low, high=high)
-
-    fill.__doc__ = BlockAlgorithm.fill.__doc__
 
     def computes_in_float64(self, dtype: np.dtype, mean: float, scale: float, low: float, high: float) -> bool:
         """Whether values of ``dtype`` are computed in float64 (always for float64; narrow intervals)."""

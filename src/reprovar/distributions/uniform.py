@@ -102,10 +102,6 @@ class PhiloxUniform(BlockAlgorithm):
     version: int = 1
     distribution: str = "uniform"
 
-    def fill(self, out: np.ndarray, start: int, *, seed: int, low: float, high: float) -> None:
-        super().fill(out, start, seed=seed, low=low, high=high)
-
-    fill.__doc__ = BlockAlgorithm.fill.__doc__
 
     def _runner(self, dtype: np.dtype, params: dict):
         prm = uniform_constants(float(params["low"]), float(params["high"]), dtype)

@@ -16,12 +16,13 @@ is hashed where it is generated and only the 16-byte leaf digests travel.
 from __future__ import annotations
 
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import numpy as np
 import xxhash
+
+from .locks import ForkSafeLock
 
 SCHEME = "xxh3-128-tree4m"
 LEAF_BYTES = 4 << 20
@@ -30,13 +31,13 @@ _PARALLEL_MIN_LEAVES = 4
 
 _pool: ThreadPoolExecutor | None = None
 _pool_pid: int | None = None
-_pool_lock = threading.Lock()
+_pool_lock = ForkSafeLock()
 
 
 def _after_fork_in_child() -> None:
-    # The child has no pool threads, and the lock may have been held by another thread.
-    global _pool, _pool_lock
-    _pool, _pool_lock = None, threading.Lock()
+    # The child has no pool threads (and gets _pool_lock anew).
+    global _pool
+    _pool = None
 
 
 if hasattr(os, "register_at_fork"):

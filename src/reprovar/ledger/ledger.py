@@ -28,6 +28,7 @@ from ..errors import (
 from ..validation import check_name_characters, dtype_name
 from . import digest as digests
 from . import links as _links
+from .locks import ForkSafeLock
 from .dberrors import is_retryable, translate
 from .engine import WRITE, check_sqlite_location, create_ledger_engine
 from .models import MAX_NAME_LENGTH, PARAMETER_COLUMNS, runs_table, variables_table
@@ -615,17 +616,7 @@ class Ledger:
 
 
 _received: dict[tuple[type, str], Ledger] = {}
-_received_lock = threading.Lock()
-
-
-def _after_fork_in_child() -> None:
-    # Another thread may have held the lock at fork(); the child has only this thread.
-    global _received_lock
-    _received_lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+_received_lock = ForkSafeLock()
 
 
 def _open_in_this_process(cls: type, url: str, key: SealKey | None = None, read_only: bool = False) -> Ledger:
