@@ -25,13 +25,10 @@ the accepted values. This module imports only the standard library and
 or numpy.
 
 Example:
-    >>> import os
-    >>> os.environ["REPROVAR_RECORD"] = "off"
-    >>> record_by_default()
-    False
-    >>> del os.environ["REPROVAR_RECORD"]
-    >>> record_by_default(), log_to_trackers()
-    (True, False)
+    >>> VARIABLES
+    ('REPROVAR_LEDGER', 'REPROVAR_LEDGER_KEY', 'REPROVAR_LEDGER_KEY_FILE', 'REPROVAR_RECORD', 'REPROVAR_LOG_TO_TRACKERS')
+    >>> environment_switch("REPROVAR_NOT_SET_ANYWHERE", unset=True)
+    True
 """
 
 from __future__ import annotations
