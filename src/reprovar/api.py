@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .distributions import get as get_distribution
+from .distributions import Distribution, get as get_distribution
 from .errors import ArgumentValueError
 from .seeding import fresh_seed
 from .validation import (
@@ -41,10 +41,11 @@ def _check_recording(record, ledger, on_record_error) -> None:
 
 
 class Checked(NamedTuple):
-    """A maker's arguments, checked: ``name`` and ``seed`` are ``None`` where the caller gave
-    none (the maker then names the variable and draws a seed, once nothing can fail)."""
+    """A maker's arguments, checked: the registered distribution they make; ``name`` and
+    ``seed`` are ``None`` where the caller gave none (the maker then names the variable and
+    draws a seed, once nothing can fail)."""
 
-    distribution: str
+    distribution: Distribution
     params: dict
     shape: tuple[int, ...]
     dtype: np.dtype
@@ -69,11 +70,13 @@ def check_arguments(distribution, params, shape, dtype, name, seed, record, ledg
     check_size(shape, dtype)
     if resolve is not None:
         distribution, params = resolve(shape, dtype)
+        d = get_distribution(distribution)
     else:
-        params = get_distribution(distribution).checked(params, dtype, shape)
+        d = get_distribution(distribution)
+        params = d.checked(params, dtype, shape)
     name = None if name is None else check_name(name)
     seed = None if seed is None else check_seed(seed)
-    return Checked(distribution, params, shape, dtype, name, seed)
+    return Checked(d, params, shape, dtype, name, seed)
 
 
 def _variable(distribution, params, shape, dtype, name, seed, record, ledger, on_record_error,
@@ -84,10 +87,11 @@ def _variable(distribution, params, shape, dtype, name, seed, record, ledger, on
     name = default_name() if a.name is None else a.name
     seed_source = "os" if a.seed is None else "user"
     seed = fresh_seed() if a.seed is None else a.seed
-    algorithm = get_distribution(a.distribution).default
+    algorithm = a.distribution.default
     values = algorithm.generate(a.shape, a.dtype, seed=seed, **a.params)
     provenance = Provenance(
-        algorithm.name, algorithm.version, seed=seed, distribution=a.distribution, seed_source=seed_source, **a.params
+        algorithm.name, algorithm.version, seed=seed, distribution=a.distribution.name, seed_source=seed_source,
+        **a.params,
     )
     variable = Variable(values, name, provenance)
     if record is not False:

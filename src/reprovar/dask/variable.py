@@ -110,10 +110,10 @@ def _variable(distribution, params, shape, dtype, name, seed, chunks, record, le
     # unless recording is off.
     a = check_arguments(distribution, params, shape, dtype, name, seed, record, ledger, on_record_error,
                         resolve=resolve, check_size=_check_size)
-    d = get_distribution(a.distribution)
+    d = a.distribution
     if not d.elementwise:
         raise ArgumentValueError(
-            f"a {a.distribution} variable's values depend on the whole variable, so it cannot be "
+            f"a {d.name} variable's values depend on the whole variable, so it cannot be "
             "made in chunks; make it in memory (reprovar.orthogonal_variable)"
         )
     algorithm = d.default
@@ -123,7 +123,7 @@ def _variable(distribution, params, shape, dtype, name, seed, chunks, record, le
     spec = VariableSpec(algorithm.name, algorithm.version, a.shape, a.dtype.name, seed, tuple(a.params.items()))
     array = chunk_array(spec, normalize_chunks(chunks, spec))
     provenance = Provenance(
-        algorithm.name, algorithm.version, seed=seed, distribution=a.distribution, seed_source=seed_source, **a.params
+        algorithm.name, algorithm.version, seed=seed, distribution=d.name, seed_source=seed_source, **a.params
     )
     variable = DaskVariable(array, name, provenance, spec)
     if record is not False:
